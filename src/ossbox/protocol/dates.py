@@ -1,0 +1,72 @@
+"""The date formats OSS puts on the wire, formatted and parsed exactly.
+
+- HTTP dates (`Date`, `Last-Modified`, conditional headers): RFC 1123 `Ddd, DD Mon YYYY HH:MM:SS GMT`.
+  Parsing also accepts the obsolete RFC 850 and asctime forms, as RFC 9110 requires.
+- XML timestamps: `YYYY-MM-DDTHH:MM:SS.000Z` (oss2 rejects any other millisecond value).
+- V4 signing time: `YYYYMMDDTHHMMSSZ`.
+All times are integer seconds since the epoch, in UTC.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+from email.utils import parsedate_tz
+
+__all__ = [
+    "http_date",
+    "parse_http_date",
+    "iso8601",
+    "parse_iso8601",
+    "v4_datetime",
+    "parse_v4_datetime",
+]
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def http_date(epoch_seconds: float) -> str:
+    t = time.gmtime(int(epoch_seconds))
+    return (
+        f"{_WEEKDAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+    )
+
+
+def parse_http_date(value: str | None) -> int | None:
+    """Epoch seconds of an HTTP date, or None when it is not one (such a header is then ignored)."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_tz(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None:
+        return None
+    try:
+        seconds = calendar.timegm(parsed[:6])
+    except (ValueError, OverflowError):
+        return None
+    return seconds - (parsed[9] or 0)
+
+
+def iso8601(epoch_seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(int(epoch_seconds)))
+
+
+def parse_iso8601(value: str) -> int:
+    """Epoch seconds of `YYYY-MM-DDTHH:MM:SS[.fff]Z`; raises ValueError otherwise."""
+    main = value.rstrip("Z").split(".")[0]
+    return calendar.timegm(time.strptime(main, "%Y-%m-%dT%H:%M:%S"))
+
+
+def v4_datetime(epoch_seconds: float) -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(int(epoch_seconds)))
+
+
+def parse_v4_datetime(value: str) -> int:
+    """Epoch seconds of `YYYYMMDDTHHMMSSZ`; raises ValueError otherwise."""
+    if len(value) != 16:
+        raise ValueError(f"not an x-oss-date: {value!r}")
+    return calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ"))

@@ -1,0 +1,86 @@
+"""OSS error codes: one exception type carrying code, HTTP status and message, rendered in one place.
+
+Strategy: `OssError(code, message, **fields)` looks its HTTP status up in `STATUS_BY_CODE`, so a code can
+never be paired with the wrong status. `render_error_xml()` gives the `<Error>` body (also used, base64
+encoded, as `x-oss-err` on HEAD responses); `parse_error_xml()` reads one back for the client.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+
+from .xmlutil import xml_document
+
+__all__ = ["OssError", "STATUS_BY_CODE", "render_error_xml", "parse_error_xml"]
+
+STATUS_BY_CODE: dict[str, int] = {
+    "InvalidArgument": 400,
+    "InvalidBucketName": 400,
+    "InvalidObjectName": 400,
+    "InvalidDigest": 400,
+    "InvalidPart": 400,
+    "InvalidPartOrder": 400,
+    "InvalidTargetType": 400,
+    "EntityTooSmall": 400,
+    "EntityTooLarge": 400,
+    "MalformedXML": 400,
+    "InvalidRequest": 400,
+    "InvalidEncodingType": 400,
+    "TooManyBuckets": 400,
+    "InvalidLocationConstraint": 400,
+    "KeyTooLong": 400,
+    "InvalidObjectState": 403,
+    "AccessDenied": 403,
+    "InvalidAccessKeyId": 403,
+    "SignatureDoesNotMatch": 403,
+    "RequestTimeTooSkewed": 403,
+    "NoSuchBucket": 404,
+    "NoSuchKey": 404,
+    "NoSuchUpload": 404,
+    "SymlinkTargetNotExist": 404,
+    "MethodNotAllowed": 405,
+    "BucketAlreadyExists": 409,
+    "BucketNotEmpty": 409,
+    "ObjectNotAppendable": 409,
+    "PositionNotEqualToLength": 409,
+    "FileAlreadyExists": 409,
+    "MissingContentLength": 411,
+    "PreconditionFailed": 412,
+    "InvalidRange": 416,
+    "InternalError": 500,
+    "NotImplemented": 501,
+}
+
+
+class OssError(Exception):
+    """An OSS error response. `fields` become extra elements of the XML body, in order."""
+
+    def __init__(self, code: str, message: str, *, headers: dict[str, str] | None = None, **fields: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.status = STATUS_BY_CODE[code]
+        self.message = message
+        self.fields = fields
+        self.headers = headers or {}
+
+
+def render_error_xml(error: OssError, request_id: str, host_id: str) -> bytes:
+    elements: list[tuple[str, object]] = [
+        ("Code", error.code),
+        ("Message", error.message),
+        ("RequestId", request_id),
+        ("HostId", host_id),
+    ]
+    elements.extend(error.fields.items())
+    return xml_document("Error", elements)
+
+
+def parse_error_xml(body: bytes) -> dict[str, str]:
+    """The child elements of an `<Error>` body as a dict; empty when the body is not such XML."""
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return {}
+    if root.tag != "Error":
+        return {}
+    return {child.tag: child.text or "" for child in root}

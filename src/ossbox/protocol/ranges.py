@@ -1,0 +1,87 @@
+"""Range header resolution, in OSS's two behaviours.
+
+Strategy: `resolve_range(header, size, standard)` is the single decision. Only one `bytes=` range is
+honoured; anything else (garbage, reversed bounds, several ranges) means "send the whole object" in both
+modes. A syntactically valid range that does not fit the object also means the whole object by default,
+while `x-oss-range-behavior: standard` clamps an end past the size and answers 416 when nothing fits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["ByteRange", "RangeResult", "Whole", "Unsatisfiable", "parse_range", "resolve_range"]
+
+_SINGLE_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """Bytes first..last of an object of `size` bytes, inclusive, answered with 206."""
+
+    first: int
+    last: int
+    size: int
+
+    @property
+    def length(self) -> int:
+        return self.last - self.first + 1
+
+    @property
+    def content_range(self) -> str:
+        return f"bytes {self.first}-{self.last}/{self.size}"
+
+
+@dataclass(frozen=True)
+class Whole:
+    """The whole object, answered with 200 and no Content-Range."""
+
+
+@dataclass(frozen=True)
+class Unsatisfiable:
+    """416 InvalidRange (standard behaviour only)."""
+
+    size: int
+
+
+RangeResult = ByteRange | Whole | Unsatisfiable
+WHOLE = Whole()
+
+
+def parse_range(header: str | None) -> tuple[int | None, int | None] | None:
+    """(first, last) of a single `bytes=` range, either may be None (`500-`, `-300`); None if invalid."""
+    if not header:
+        return None
+    match = _SINGLE_RANGE.match(header)
+    if not match:
+        return None
+    first_text, last_text = match.groups()
+    if not first_text and not last_text:
+        return None
+    first = int(first_text) if first_text else None
+    last = int(last_text) if last_text else None
+    if first is not None and last is not None and last < first:
+        return None
+    return first, last
+
+
+def resolve_range(header: str | None, size: int, standard: bool = False) -> RangeResult:
+    parsed = parse_range(header)
+    if parsed is None:
+        return WHOLE
+    first, last = parsed
+    if first is None:  # suffix range: the last `last` bytes
+        assert last is not None
+        if last == 0 or size == 0:
+            return Unsatisfiable(size) if standard else WHOLE
+        if last > size and not standard:
+            return WHOLE
+        return ByteRange(max(size - last, 0), size - 1, size)
+    if first >= size:
+        return Unsatisfiable(size) if standard else WHOLE
+    if last is None or last >= size:
+        if last is not None and not standard:
+            return WHOLE
+        last = size - 1
+    return ByteRange(first, last, size)

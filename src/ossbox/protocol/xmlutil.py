@@ -1,0 +1,46 @@
+"""Building the small XML documents OSS answers with, byte-exact and without a namespace.
+
+Strategy: a document is a root tag and a list of (tag, value) children, where a value is text (str, int,
+bool), a nested list of children, or None (the element is left out). Building strings directly keeps the
+output predictable (no `ns0:` prefixes, no self-closing surprises) and fast for 1000-key listings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from xml.sax.saxutils import escape
+
+__all__ = ["Children", "xml_document", "xml_text", "xml_text_document"]
+
+Children = Iterable[tuple[str, object]]
+_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+def xml_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return escape(str(value))
+
+
+def _render(parts: list[str], children: Children) -> None:
+    for tag, value in children:
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            parts.append(f"<{tag}>")
+            _render(parts, value)
+            parts.append(f"</{tag}>")
+        else:
+            parts.append(f"<{tag}>{xml_text(value)}</{tag}>")
+
+
+def xml_document(root: str, children: Children) -> bytes:
+    parts = [_DECLARATION, f"<{root}>"]
+    _render(parts, children)
+    parts.append(f"</{root}>")
+    return "".join(parts).encode("utf-8")
+
+
+def xml_text_document(root: str, text: object) -> bytes:
+    """A document whose root holds only text, such as `<LocationConstraint>`."""
+    return f"{_DECLARATION}<{root}>{xml_text(text)}</{root}>".encode("utf-8")
