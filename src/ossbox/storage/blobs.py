@@ -1,0 +1,160 @@
+"""Blob files: object bytes stored under random ids, never under keys.
+
+Strategy: a blob is written to `tmp/`, hashed (MD5 and CRC64) as it goes, fsynced, then renamed to
+`blobs/<2 hex>/<2 hex>/<id>` and the directory fsynced; only then may metadata refer to it. A crash
+leaves at most unreferenced files, which `sweep()` removes at start-up. Keys never reach the file
+system, so a key like `../../etc/passwd` cannot touch anything outside the data directory.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import secrets
+from collections.abc import Iterable, Iterator
+
+from ..protocol.crc64 import Crc64
+from .records import BlobInfo
+
+__all__ = ["BlobStore", "BlobWriter"]
+
+_COPY_CHUNK = 1 << 20
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _copy_file_range(source_fd: int, target_fd: int, length: int) -> None:
+    """Append bytes 0..length of `source_fd` to `target_fd`, falling back to pread/write where the
+    file system cannot copy in the kernel."""
+    offset = 0
+    try:
+        while offset < length:
+            copied = os.copy_file_range(source_fd, target_fd, length - offset, offset)
+            if copied == 0:
+                raise OSError(f"blob shorter than its recorded length ({offset} < {length})")
+            offset += copied
+    except OSError as error:
+        if error.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+            raise
+        while offset < length:
+            chunk = os.pread(source_fd, min(_COPY_CHUNK, length - offset), offset)
+            if not chunk:
+                raise OSError(f"blob shorter than its recorded length ({offset} < {length})") from error
+            os.write(target_fd, chunk)
+            offset += len(chunk)
+
+
+class BlobWriter:
+    """Streams bytes into a new blob, computing MD5 and CRC64 on the fly."""
+
+    def __init__(self, store: BlobStore, blob_id: str) -> None:
+        self._store = store
+        self.blob_id = blob_id
+        self._tmp_path = store.tmp_path(blob_id)
+        self._file = open(self._tmp_path, "xb", buffering=0)
+        self._md5 = hashlib.md5()
+        self._crc = Crc64()
+        self.size = 0
+
+    def write(self, data) -> None:
+        view = memoryview(data)
+        self._md5.update(view)
+        self._crc.update(view)
+        while view:
+            written = self._file.write(view)
+            view = view[written:]
+            self.size += written
+
+    def commit(self) -> BlobInfo:
+        """Make the blob durable under its final name."""
+        self._store.install(self.blob_id, self._file)
+        return BlobInfo(self.blob_id, self.size, self._md5.digest(), self._crc.value)
+
+    def abort(self) -> None:
+        self._file.close()
+        try:
+            os.unlink(self._tmp_path)
+        except FileNotFoundError:
+            pass
+
+
+class BlobStore:
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._blobs = os.path.join(root, "blobs")
+        self._tmp = os.path.join(root, "tmp")
+        os.makedirs(self._blobs, exist_ok=True)
+        os.makedirs(self._tmp, exist_ok=True)
+
+    def path(self, blob_id: str) -> str:
+        return os.path.join(self._blobs, blob_id[:2], blob_id[2:4], blob_id)
+
+    def tmp_path(self, blob_id: str) -> str:
+        return os.path.join(self._tmp, blob_id)
+
+    def create(self) -> BlobWriter:
+        return BlobWriter(self, secrets.token_hex(16))
+
+    def install(self, blob_id: str, file) -> None:
+        """fsync and close the temporary `file` of `blob_id`, then move it durably into place."""
+        try:
+            os.fsync(file.fileno())
+        finally:
+            file.close()
+        final = self.path(blob_id)
+        directory = os.path.dirname(final)
+        os.makedirs(directory, exist_ok=True)
+        os.rename(self.tmp_path(blob_id), final)
+        _fsync_dir(directory)
+
+    def copy(self, sources: Iterable[tuple[int, int]]) -> tuple[str, int]:
+        """A new blob holding the first `length` bytes of each (fd, length) in turn, copied in the
+        kernel where it can; returns (blob id, size)."""
+        blob_id = secrets.token_hex(16)
+        size = 0
+        with open(self.tmp_path(blob_id), "xb", buffering=0) as target:
+            try:
+                for fd, length in sources:
+                    _copy_file_range(fd, target.fileno(), length)
+                    size += length
+                self.install(blob_id, target)
+            except BaseException:
+                os.unlink(self.tmp_path(blob_id))
+                raise
+        return blob_id, size
+
+    def open(self, blob_id: str):
+        """An unbuffered binary file of the blob; raises FileNotFoundError if it is gone."""
+        return open(self.path(blob_id), "rb", buffering=0)
+
+    def delete(self, blob_ids: Iterable[str]) -> None:
+        for blob_id in blob_ids:
+            try:
+                os.unlink(self.path(blob_id))
+            except FileNotFoundError:
+                pass
+
+    def _stored_ids(self) -> Iterator[str]:
+        for level1 in os.scandir(self._blobs):
+            if not level1.is_dir():
+                continue
+            for level2 in os.scandir(level1.path):
+                if level2.is_dir():
+                    yield from (entry.name for entry in os.scandir(level2.path))
+
+    def sweep(self, referenced: set[str]) -> int:
+        """Remove temporary files and blobs no metadata refers to; returns how many were removed."""
+        removed = 0
+        for entry in os.scandir(self._tmp):
+            os.unlink(entry.path)
+            removed += 1
+        orphans = [blob_id for blob_id in self._stored_ids() if blob_id not in referenced]
+        self.delete(orphans)
+        return removed + len(orphans)

@@ -1,0 +1,59 @@
+"""The values storage deals in: buckets, objects and the blob extents an object's bytes live in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing"]
+
+
+@dataclass(frozen=True)
+class BucketRecord:
+    name: str
+    created: int
+    location: str
+    acl: str = "private"
+    storage_class: str = "Standard"
+
+
+@dataclass(frozen=True)
+class Extent:
+    """`length` bytes from the start of blob `blob_id`. An object is its extents, concatenated."""
+
+    blob_id: str
+    length: int
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """A finished, durable blob not yet referenced by any object."""
+
+    blob_id: str
+    size: int
+    md5: bytes
+    crc64: int
+
+
+@dataclass(frozen=True)
+class ObjectRecord:
+    bucket: str
+    key: str
+    size: int
+    etag: str  # quoted, uppercase hex, as sent on the wire
+    crc64: int
+    mtime: int  # epoch seconds
+    extents: tuple[Extent, ...]
+    content_type: str = "application/octet-stream"
+    object_type: str = "Normal"
+    storage_class: str = "Standard"
+    acl: str = "default"
+    headers: dict[str, str] = field(default_factory=dict)  # Cache-Control, Content-Disposition, ...
+    user_meta: dict[str, str] = field(default_factory=dict)  # x-oss-meta-* name (lowercase) -> value
+
+
+@dataclass(frozen=True)
+class Listing:
+    objects: list[ObjectRecord]
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_marker: str | None

@@ -1,0 +1,230 @@
+"""Metadata in SQLite: buckets and objects, one writer connection, readers per thread (WAL).
+
+Strategy: keys are stored as UTF-8 BLOBs so that SQLite's ordering is OSS's listing order (UTF-8 byte
+order) and a prefix scan is a plain index range `[prefix, prefix + 0xFF)`. Each mutation is one
+transaction that also checks the bucket still exists, and returns the blob ids it released so the
+engine can unlink them after the commit. CRC64 values exceed SQLite's signed 64-bit integers and are
+stored as decimal text. The schema version lives in `PRAGMA user_version`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .errors import BucketExists, BucketNotEmpty, BucketNotFound, ObjectExists
+from .records import BucketRecord, Extent, ObjectRecord
+
+__all__ = ["SqliteMetadata"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS buckets (
+    name TEXT PRIMARY KEY,
+    created INTEGER NOT NULL,
+    location TEXT NOT NULL,
+    acl TEXT NOT NULL,
+    storage_class TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS objects (
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    crc64 TEXT NOT NULL,
+    mtime INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    object_type TEXT NOT NULL,
+    storage_class TEXT NOT NULL,
+    acl TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    user_meta TEXT NOT NULL,
+    extents TEXT NOT NULL,
+    PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+"""
+
+_OBJECT_COLUMNS = (
+    "bucket, key, size, etag, crc64, mtime, content_type, object_type, storage_class, acl, headers, "
+    "user_meta, extents"
+)
+
+
+def _object_row(record: ObjectRecord) -> tuple:
+    return (
+        record.bucket,
+        record.key.encode("utf-8"),
+        record.size,
+        record.etag,
+        str(record.crc64),
+        record.mtime,
+        record.content_type,
+        record.object_type,
+        record.storage_class,
+        record.acl,
+        json.dumps(record.headers),
+        json.dumps(record.user_meta),
+        json.dumps([[e.blob_id, e.length] for e in record.extents]),
+    )
+
+
+def _object_from_row(row: tuple) -> ObjectRecord:
+    (bucket, key, size, etag, crc64, mtime, content_type, object_type, storage_class, acl, headers,
+     user_meta, extents) = row
+    return ObjectRecord(
+        bucket=bucket,
+        key=key.decode("utf-8"),
+        size=size,
+        etag=etag,
+        crc64=int(crc64),
+        mtime=mtime,
+        extents=tuple(Extent(blob_id, length) for blob_id, length in json.loads(extents)),
+        content_type=content_type,
+        object_type=object_type,
+        storage_class=storage_class,
+        acl=acl,
+        headers=json.loads(headers),
+        user_meta=json.loads(user_meta),
+    )
+
+
+def _blob_ids(extents_json: str) -> list[str]:
+    return [blob_id for blob_id, _ in json.loads(extents_json)]
+
+
+class SqliteMetadata:
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._writer = self._connect()
+        self._writer.executescript(_SCHEMA)
+        version = self._writer.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (0, SCHEMA_VERSION):
+            raise RuntimeError(f"{path}: metadata schema version {version} is newer than this ossbox")
+        self._writer.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute("PRAGMA busy_timeout = 10000")
+        return connection
+
+    def _reader(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self._connect()
+            connection.execute("PRAGMA query_only = ON")
+        return connection
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            self._writer.execute("COMMIT")
+
+    def close(self) -> None:
+        self._writer.close()
+
+    # ---- buckets ----
+
+    def create_bucket(self, record: BucketRecord) -> None:
+        with self._transaction() as db:
+            try:
+                db.execute(
+                    "INSERT INTO buckets VALUES (?, ?, ?, ?, ?)",
+                    (record.name, record.created, record.location, record.acl, record.storage_class),
+                )
+            except sqlite3.IntegrityError:
+                raise BucketExists(record.name) from None
+
+    def delete_bucket(self, name: str) -> None:
+        with self._transaction() as db:
+            self._require_bucket(db, name)
+            if db.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone():
+                raise BucketNotEmpty(name)
+            db.execute("DELETE FROM buckets WHERE name = ?", (name,))
+
+    def get_bucket(self, name: str) -> BucketRecord | None:
+        row = self._reader().execute("SELECT * FROM buckets WHERE name = ?", (name,)).fetchone()
+        return BucketRecord(*row) if row else None
+
+    def list_buckets(self, prefix: str, marker: str, limit: int) -> list[BucketRecord]:
+        rows = self._reader().execute(
+            "SELECT * FROM buckets WHERE name > ? AND substr(name, 1, ?) = ? ORDER BY name LIMIT ?",
+            (marker, len(prefix), prefix, limit),
+        )
+        return [BucketRecord(*row) for row in rows]
+
+    def bucket_usage(self, name: str) -> tuple[int, int]:
+        """(object count, total bytes)."""
+        count, total = self._reader().execute(
+            "SELECT count(*), coalesce(sum(size), 0) FROM objects WHERE bucket = ?", (name,)
+        ).fetchone()
+        return count, total
+
+    @staticmethod
+    def _require_bucket(db: sqlite3.Connection, name: str) -> None:
+        if not db.execute("SELECT 1 FROM buckets WHERE name = ?", (name,)).fetchone():
+            raise BucketNotFound(name)
+
+    # ---- objects ----
+
+    def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
+        row = self._reader().execute(
+            f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?", (bucket, key.encode("utf-8"))
+        ).fetchone()
+        return _object_from_row(row) if row else None
+
+    def put_object(self, record: ObjectRecord, overwrite: bool = True) -> list[str]:
+        """Insert or replace; returns the blob ids of the replaced version."""
+        with self._transaction() as db:
+            self._require_bucket(db, record.bucket)
+            old = db.execute(
+                "SELECT extents FROM objects WHERE bucket = ? AND key = ?", (record.bucket, record.key.encode("utf-8"))
+            ).fetchone()
+            if old and not overwrite:
+                raise ObjectExists(record.key)
+            db.execute(f"INSERT OR REPLACE INTO objects ({_OBJECT_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+                       _object_row(record))
+        return _blob_ids(old[0]) if old else []
+
+    def delete_objects(self, bucket: str, keys: list[str]) -> list[str]:
+        """Delete whichever of `keys` exist; returns the blob ids they held."""
+        released: list[str] = []
+        with self._transaction() as db:
+            self._require_bucket(db, bucket)
+            for key in keys:
+                row = db.execute(
+                    "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING extents", (bucket, key.encode("utf-8"))
+                ).fetchone()
+                if row:
+                    released.extend(_blob_ids(row[0]))
+        return released
+
+    def scan_objects(self, bucket: str, after: bytes, prefix: bytes, limit: int) -> list[ObjectRecord]:
+        """Up to `limit` objects with keys > `after` and starting with `prefix`, in key order."""
+        lower = max(after, prefix)
+        operator = ">" if lower == after else ">="
+        rows = self._reader().execute(
+            f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key {operator} ? AND key < ? "
+            "ORDER BY key LIMIT ?",
+            (bucket, lower, prefix + b"\xff", limit),
+        )
+        return [_object_from_row(row) for row in rows]
+
+    def referenced_blob_ids(self) -> set[str]:
+        ids: set[str] = set()
+        for (extents,) in self._reader().execute("SELECT extents FROM objects"):
+            ids.update(_blob_ids(extents))
+        return ids
