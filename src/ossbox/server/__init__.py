@@ -1,0 +1,1 @@
+"""The OSS-compatible HTTP server: addressing, routing, authentication and handlers over storage."""

@@ -1,0 +1,130 @@
+"""The aiohttp application: one catch-all route whose dispatcher parses, authenticates, routes,
+authorizes and calls `handle_<operation>`, and the only place errors become OSS XML responses.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+
+from aiohttp import web
+
+from ..protocol.authentication import authenticate
+from ..protocol.errors import OssError
+from ..protocol.signing import SignedParts
+from ..storage import errors as storage_errors
+from ..storage.engine import Storage
+from .addressing import Address, parse_target
+from .context import Call, ServerConfig
+from .handlers import buckets, listing, objects
+from .responses import NotModified, empty_response, error_response
+from .router import READ_OPERATIONS, route
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("ossbox.server")
+
+HANDLERS = {
+    "ListBuckets": buckets.handle_list_buckets,
+    "PutBucket": buckets.handle_put_bucket,
+    "DeleteBucket": buckets.handle_delete_bucket,
+    "GetBucketInfo": buckets.handle_get_bucket_info,
+    "GetBucketLocation": buckets.handle_get_bucket_location,
+    "GetBucketStat": buckets.handle_get_bucket_stat,
+    "ListLiveChannel": buckets.handle_list_live_channel,
+    "ListObjects": listing.handle_list_objects,
+    "ListObjectsV2": listing.handle_list_objects_v2,
+    "PutObject": objects.handle_put_object,
+    "CopyObject": objects.handle_copy_object,
+    "GetObject": objects.handle_get_object,
+    "HeadObject": objects.handle_head_object,
+    "GetObjectMeta": objects.handle_get_object_meta,
+    "DeleteObject": objects.handle_delete_object,
+    "DeleteMultipleObjects": objects.handle_delete_multiple_objects,
+}
+
+# Operations an anonymous request may perform on a public-read-write bucket, beyond reading.
+_ANONYMOUS_WRITES = frozenset({"PutObject", "CopyObject", "DeleteObject", "DeleteMultipleObjects"})
+
+STORAGE_ERRORS = {
+    storage_errors.BucketNotFound: ("NoSuchBucket", "The specified bucket does not exist.", "BucketName"),
+    storage_errors.ObjectNotFound: ("NoSuchKey", "The specified key does not exist.", "Key"),
+    storage_errors.BucketExists: ("BucketAlreadyExists", "The requested bucket name is not available.", "BucketName"),
+    storage_errors.BucketNotEmpty: ("BucketNotEmpty", "The bucket you tried to delete is not empty.", "BucketName"),
+    storage_errors.ObjectExists: ("FileAlreadyExists", "The object you specified already exists and can not be "
+                                  "overwritten.", "Key"),
+}
+
+
+def _request_id() -> str:
+    return secrets.token_hex(12).upper()
+
+
+def _signed_parts(request: web.Request, address: Address) -> SignedParts:
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        headers.setdefault(name.lower(), value)
+    return SignedParts(request.method, address.bucket, address.key, address.params, headers)
+
+
+def _authorize(call: Call) -> None:
+    if call.access_key_id is not None or call.operation == "NotImplemented":
+        return
+    if call.address.bucket is not None:
+        bucket = call.storage.metadata.get_bucket(call.address.bucket)
+        acl = bucket.acl if bucket else "private"
+        if call.operation in READ_OPERATIONS and acl in ("public-read", "public-read-write"):
+            return
+        if call.operation in _ANONYMOUS_WRITES and acl == "public-read-write":
+            return
+    raise OssError("AccessDenied", "You have no right to access this object because of bucket acl.")
+
+
+def _storage_error(error: storage_errors.StorageError) -> OssError:
+    code, message, field = STORAGE_ERRORS[type(error)]
+    return OssError(code, message, **{field: str(error)})
+
+
+def create_app(storage: Storage, config: ServerConfig) -> web.Application:
+    async def dispatch(request: web.Request) -> web.StreamResponse:
+        request_id = _request_id()
+        try:
+            response = await _serve(request, request_id)
+        except NotModified as not_modified:
+            response = empty_response(304, not_modified.headers)
+        except OssError as error:
+            response = error_response(error, request_id, request.host, request.method)
+        except storage_errors.StorageError as error:
+            response = error_response(_storage_error(error), request_id, request.host, request.method)
+        except web.HTTPRequestEntityTooLarge:
+            error = OssError("EntityTooLarge", "The request body is too large.")
+            response = error_response(error, request_id, request.host, request.method)
+        except Exception:
+            log.exception("internal error in %s %s (request %s)", request.method, request.raw_path, request_id)
+            error = OssError("InternalError", "We encountered an internal error. Please try again.")
+            response = error_response(error, request_id, request.host, request.method)
+        response.headers["x-oss-request-id"] = request_id
+        response.headers["Server"] = "ossbox"
+        return response
+
+    async def _serve(request: web.Request, request_id: str) -> web.StreamResponse:
+        address = parse_target(request.host, request.raw_path, config.base_domain)
+        access_key_id = authenticate(
+            _signed_parts(request, address), config.credentials.get, time.time(), config.region
+        )
+        operation = route(request.method, address, request.headers)
+        call = Call(request, storage, config, operation, address, access_key_id, request_id)
+        _authorize(call)
+        handler = HANDLERS.get(operation)
+        if handler is None:
+            raise OssError("NotImplemented", "ossbox does not implement this operation.")
+        return await handler(call)
+
+    async def close_storage(_app: web.Application) -> None:
+        storage.close()
+
+    app = web.Application(client_max_size=8 << 20, handler_args={"read_bufsize": 1 << 20})
+    app.router.add_route("*", "/{tail:.*}", dispatch)
+    app.on_cleanup.append(close_storage)
+    return app

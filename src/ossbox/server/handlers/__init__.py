@@ -1,0 +1,1 @@
+"""Request handlers, one module per family of OSS operations, named `handle_<operation>`."""

@@ -1,0 +1,137 @@
+"""Service and bucket operations: ListBuckets, PutBucket, DeleteBucket, GetBucketInfo,
+GetBucketLocation, GetBucketStat, and the empty live-channel listing SDK test teardowns call."""
+
+from __future__ import annotations
+
+import asyncio
+import xml.etree.ElementTree as ElementTree
+
+from aiohttp import web
+
+from ...protocol.dates import iso8601
+from ...protocol.errors import OssError
+from ...protocol.names import check_bucket_name
+from ...protocol.xmlutil import xml_document, xml_text_document
+from ...storage.records import BucketRecord
+from ..context import Call
+from ..responses import empty_response, xml_response
+from .common import int_param, owner_xml
+
+ACLS = ("private", "public-read", "public-read-write")
+STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
+
+
+def _endpoints(call: Call) -> list[tuple[str, object]]:
+    host = call.request.host
+    return [("ExtranetEndpoint", host), ("IntranetEndpoint", host)]
+
+
+def _bucket_summary(call: Call, bucket: BucketRecord) -> list[tuple[str, object]]:
+    return [
+        ("CreationDate", iso8601(bucket.created)),
+        *_endpoints(call),
+        ("Location", bucket.location),
+        ("Name", bucket.name),
+        ("Region", bucket.location.removeprefix("oss-")),
+        ("StorageClass", bucket.storage_class),
+    ]
+
+
+async def handle_list_buckets(call: Call) -> web.StreamResponse:
+    prefix = call.param("prefix") or ""
+    marker = call.param("marker") or ""
+    max_keys = int_param(call.param("max-keys"), "max-keys", 100, 1, 1000)
+    buckets, truncated = call.storage.list_buckets(prefix, marker, max_keys)
+    children: list[tuple[str, object]] = [
+        ("Prefix", prefix),
+        ("Marker", marker),
+        ("MaxKeys", max_keys),
+        ("IsTruncated", truncated),
+        ("NextMarker", buckets[-1].name if truncated else None),
+        ("Owner", owner_xml(call.owner_id)),
+        ("Buckets", [("Bucket", _bucket_summary(call, b)) for b in buckets]),
+    ]
+    return xml_response(xml_document("ListAllMyBucketsResult", children))
+
+
+def _storage_class_from_body(body: bytes) -> str:
+    if not body.strip():
+        return "Standard"
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        raise OssError("MalformedXML", "The XML you provided was not well-formed.") from None
+    storage_class = root.findtext("StorageClass") or "Standard"
+    if storage_class not in STORAGE_CLASSES:
+        raise OssError("InvalidArgument", "Unsupported storage class.", ArgumentName="StorageClass",
+                       ArgumentValue=storage_class)
+    return storage_class
+
+
+async def handle_put_bucket(call: Call) -> web.StreamResponse:
+    check_bucket_name(call.bucket)
+    acl = call.headers.get("x-oss-acl", "private")
+    if acl not in ACLS:
+        raise OssError("InvalidArgument", "no such bucket access control exists", ArgumentName="x-oss-acl",
+                       ArgumentValue=acl)
+    storage_class = _storage_class_from_body(await call.request.read())
+    await asyncio.to_thread(call.storage.create_bucket, call.bucket, acl, storage_class)
+    return empty_response(headers={"Location": f"/{call.bucket}"})
+
+
+async def handle_delete_bucket(call: Call) -> web.StreamResponse:
+    await asyncio.to_thread(call.storage.delete_bucket, call.bucket)
+    return empty_response(204)
+
+
+async def handle_get_bucket_info(call: Call) -> web.StreamResponse:
+    bucket = call.storage.get_bucket(call.bucket)
+    children = [
+        ("Bucket", [
+            ("AccessMonitor", "Disabled"),
+            ("CreationDate", iso8601(bucket.created)),
+            *_endpoints(call),
+            ("Location", bucket.location),
+            ("StorageClass", bucket.storage_class),
+            ("TransferAcceleration", "Disabled"),
+            ("CrossRegionReplication", "Disabled"),
+            ("Name", bucket.name),
+            ("Owner", owner_xml(call.owner_id)),
+            ("AccessControlList", [("Grant", bucket.acl)]),
+            ("DataRedundancyType", "LRS"),
+            ("Comment", ""),
+            ("ServerSideEncryptionRule", [("SSEAlgorithm", "None")]),
+            ("BucketPolicy", [("LogBucket", ""), ("LogPrefix", "")]),
+        ]),
+    ]
+    return xml_response(xml_document("BucketInfo", children))
+
+
+async def handle_get_bucket_location(call: Call) -> web.StreamResponse:
+    bucket = call.storage.get_bucket(call.bucket)
+    return xml_response(xml_text_document("LocationConstraint", bucket.location))
+
+
+async def handle_get_bucket_stat(call: Call) -> web.StreamResponse:
+    count, size = await asyncio.to_thread(call.storage.bucket_usage, call.bucket)
+    children = [
+        ("Storage", size),
+        ("ObjectCount", count),
+        ("MultipartUploadCount", 0),
+        ("LiveChannelCount", 0),
+        ("StandardStorage", size),
+        ("StandardObjectCount", count),
+    ]
+    return xml_response(xml_document("BucketStat", children))
+
+
+async def handle_list_live_channel(call: Call) -> web.StreamResponse:
+    call.storage.get_bucket(call.bucket)
+    children = [
+        ("Prefix", call.param("prefix") or ""),
+        ("Marker", call.param("marker") or ""),
+        ("MaxKeys", int_param(call.param("max-keys"), "max-keys", 100, 1, 1000)),
+        ("IsTruncated", False),
+        ("NextMarker", ""),
+    ]
+    return xml_response(xml_document("ListLiveChannelResult", children))

@@ -1,0 +1,100 @@
+"""ListObjects (v1) and ListObjectsV2: prefix, delimiter, marker / continuation token, url encoding."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+
+from aiohttp import web
+
+from ...protocol.dates import iso8601
+from ...protocol.errors import OssError
+from ...protocol.xmlutil import xml_document
+from ...storage.records import Listing, ObjectRecord
+from ..context import Call
+from ..responses import xml_response
+from .common import encoder, int_param, owner_xml
+
+MAX_KEYS = 1000
+
+
+def _token(marker: str) -> str:
+    return base64.urlsafe_b64encode(marker.encode("utf-8")).decode()
+
+
+def _marker_from_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise OssError("InvalidArgument", "The continuation token is not valid.",
+                       ArgumentName="continuation-token", ArgumentValue=token) from None
+
+
+def _contents(record: ObjectRecord, encode, owner_id: str | None) -> list[tuple[str, object]]:
+    return [
+        ("Key", encode(record.key)),
+        ("LastModified", iso8601(record.mtime)),
+        ("ETag", record.etag),
+        ("Type", record.object_type),
+        ("Size", record.size),
+        ("StorageClass", record.storage_class),
+        ("Owner", owner_xml(owner_id) if owner_id else None),
+    ]
+
+
+def _entries(listing: Listing, encode, owner_id: str | None) -> list[tuple[str, object]]:
+    entries: list[tuple[str, object]] = [("Contents", _contents(o, encode, owner_id)) for o in listing.objects]
+    entries.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in listing.common_prefixes)
+    return entries
+
+
+async def _list(call: Call, marker: str) -> tuple[Listing, str, str, int]:
+    prefix = call.param("prefix") or ""
+    delimiter = call.param("delimiter") or ""
+    max_keys = int_param(call.param("max-keys"), "max-keys", 100, 1, MAX_KEYS)
+    listing = await asyncio.to_thread(call.storage.list_objects, call.bucket, prefix, delimiter, marker, max_keys)
+    return listing, prefix, delimiter, max_keys
+
+
+async def handle_list_objects(call: Call) -> web.StreamResponse:
+    encoding_type = call.param("encoding-type")
+    encode = encoder(encoding_type)
+    marker = call.param("marker") or ""
+    listing, prefix, delimiter, max_keys = await _list(call, marker)
+    children: list[tuple[str, object]] = [
+        ("Name", call.bucket),
+        ("Prefix", encode(prefix)),
+        ("Marker", encode(marker)),
+        ("MaxKeys", max_keys),
+        ("Delimiter", encode(delimiter)),
+        ("EncodingType", encoding_type or None),
+        ("IsTruncated", listing.is_truncated),
+        ("NextMarker", encode(listing.next_marker) if listing.is_truncated else None),
+        *_entries(listing, encode, call.owner_id),
+    ]
+    return xml_response(xml_document("ListBucketResult", children))
+
+
+async def handle_list_objects_v2(call: Call) -> web.StreamResponse:
+    encoding_type = call.param("encoding-type")
+    encode = encoder(encoding_type)
+    token = call.param("continuation-token")
+    start_after = call.param("start-after")
+    marker = _marker_from_token(token) if token else (start_after or "")
+    listing, prefix, delimiter, max_keys = await _list(call, marker)
+    fetch_owner = (call.param("fetch-owner") or "").lower() == "true"
+    children: list[tuple[str, object]] = [
+        ("Name", call.bucket),
+        ("Prefix", encode(prefix)),
+        ("ContinuationToken", token),
+        ("StartAfter", encode(start_after) if start_after is not None else None),
+        ("MaxKeys", max_keys),
+        ("Delimiter", encode(delimiter)),
+        ("EncodingType", encoding_type or None),
+        ("IsTruncated", listing.is_truncated),
+        ("NextContinuationToken", _token(listing.next_marker) if listing.is_truncated else None),
+        ("KeyCount", len(listing.objects) + len(listing.common_prefixes)),
+        *_entries(listing, encode, call.owner_id if fetch_owner else None),
+    ]
+    return xml_response(xml_document("ListBucketResult", children))

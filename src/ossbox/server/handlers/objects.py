@@ -1,0 +1,333 @@
+"""Object operations: PutObject, CopyObject, GetObject, HeadObject, GetObjectMeta, DeleteObject,
+DeleteMultipleObjects.
+
+Strategy: reads take a snapshot (metadata + open blob files), decide the precondition outcome and the
+range as pure values, and hand the snapshot to a sendfile response. Writes stream the body into a new
+blob in bounded batches, verified (size, Content-MD5) before one metadata commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import re
+from urllib.parse import unquote
+from xml.sax.saxutils import unescape
+
+from aiohttp import web
+
+from ...protocol import preconditions
+from ...protocol.dates import http_date, iso8601
+from ...protocol.errors import OssError
+from ...protocol.names import check_object_key
+from ...protocol.ranges import ByteRange, Unsatisfiable, resolve_range
+from ...protocol.xmlutil import xml_document
+from ...storage.engine import ObjectSnapshot
+from ...storage.records import BlobInfo, ObjectRecord
+from ..context import Call
+from ..responses import BlobResponse, NotModified, empty_response, xml_response
+from .common import encoder
+
+MAX_OBJECT_SIZE = 5 << 30
+MAX_DELETE_KEYS = 1000
+_WRITE_BATCH = 1 << 20
+
+# Headers stored with an object and returned on GET/HEAD, by their canonical spelling.
+STORED_HEADERS = ("Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires")
+# `response-*` query overrides on GET and the headers they replace.
+RESPONSE_OVERRIDES = {
+    "response-content-type": "Content-Type",
+    "response-content-language": "Content-Language",
+    "response-expires": "Expires",
+    "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition",
+    "response-content-encoding": "Content-Encoding",
+}
+USER_META_PREFIX = "x-oss-meta-"
+OBJECT_ACLS = ("default", "private", "public-read", "public-read-write")
+
+
+# ---- reading ----------------------------------------------------------------------------------------
+
+
+def object_headers(record: ObjectRecord) -> dict[str, str]:
+    headers = {
+        "Content-Type": record.content_type,
+        "ETag": record.etag,
+        "Last-Modified": http_date(record.mtime),
+        "Accept-Ranges": "bytes",
+        "x-oss-object-type": record.object_type,
+        "x-oss-storage-class": record.storage_class,
+        "x-oss-hash-crc64ecma": str(record.crc64),
+    }
+    if record.object_type == "Normal" and "-" not in record.etag:
+        headers["Content-MD5"] = base64.b64encode(bytes.fromhex(record.etag.strip('"'))).decode()
+    headers.update(record.headers)
+    headers.update({USER_META_PREFIX + name: value for name, value in record.user_meta.items()})
+    return headers
+
+
+def _check_preconditions(call: Call, record: ObjectRecord, prefix: str = "") -> None:
+    """Raise 304 / 412 as the conditional headers (named `prefix` + `if-...`) decide."""
+    outcome = preconditions.evaluate(
+        record.etag,
+        record.mtime,
+        if_match=call.headers.get(prefix + "If-Match"),
+        if_unmodified_since=call.headers.get(prefix + "If-Unmodified-Since"),
+        if_none_match=call.headers.get(prefix + "If-None-Match"),
+        if_modified_since=call.headers.get(prefix + "If-Modified-Since"),
+    )
+    if outcome is preconditions.Outcome.PRECONDITION_FAILED:
+        raise OssError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
+    if outcome is preconditions.Outcome.NOT_MODIFIED:
+        raise NotModified(record)
+
+
+async def handle_get_object(call: Call) -> web.StreamResponse:
+    snapshot = call.storage.open_object(call.bucket, call.key)
+    try:
+        record = snapshot.record
+        _check_preconditions(call, record)
+        standard = call.headers.get("x-oss-range-behavior", "").lower() == "standard"
+        decision = resolve_range(call.headers.get("Range"), record.size, standard)
+        if isinstance(decision, Unsatisfiable):
+            raise OssError("InvalidRange", "The requested range is not satisfiable.",
+                           headers={"Content-Range": f"bytes */{record.size}"}, ActualObjectSize=str(record.size))
+        headers = object_headers(record)
+        for param, header in RESPONSE_OVERRIDES.items():
+            value = call.param(param)
+            if value is not None:
+                headers[header] = value
+        if isinstance(decision, ByteRange):
+            headers["Content-Range"] = decision.content_range
+            return BlobResponse(snapshot, decision.first, decision.length, status=206, headers=headers)
+        return BlobResponse(snapshot, 0, record.size, status=200, headers=headers)
+    except BaseException:
+        snapshot.close()
+        raise
+
+
+async def handle_head_object(call: Call) -> web.StreamResponse:
+    record = call.storage.head_object(call.bucket, call.key)
+    _check_preconditions(call, record)
+    response = web.StreamResponse(status=200, headers=object_headers(record))
+    response.content_length = record.size
+    return response
+
+
+async def handle_get_object_meta(call: Call) -> web.StreamResponse:
+    record = call.storage.head_object(call.bucket, call.key)
+    _check_preconditions(call, record)
+    headers = {
+        "ETag": record.etag,
+        "Last-Modified": http_date(record.mtime),
+        "x-oss-hash-crc64ecma": str(record.crc64),
+    }
+    response = web.StreamResponse(status=200, headers=headers)
+    response.content_length = record.size
+    return response
+
+
+# ---- writing ----------------------------------------------------------------------------------------
+
+
+def _stored_attributes(call: Call) -> dict:
+    """Content-Type, standard headers, user metadata, storage class and ACL from a write request."""
+    headers = call.headers
+    user_meta = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered.startswith(USER_META_PREFIX):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise OssError("InvalidArgument", f"The value of {name} is not valid UTF-8.",
+                               ArgumentName=name) from None
+            user_meta[lowered[len(USER_META_PREFIX):]] = value
+    acl = headers.get("x-oss-object-acl", "default")
+    if acl not in OBJECT_ACLS:
+        raise OssError("InvalidArgument", "no such object access control exists", ArgumentName="x-oss-object-acl",
+                       ArgumentValue=acl)
+    storage_class = headers.get("x-oss-storage-class", "Standard")
+    return {
+        "content_type": headers.get("Content-Type") or "application/octet-stream",
+        "headers": {name: headers[name] for name in STORED_HEADERS if name in headers},
+        "user_meta": user_meta,
+        "storage_class": storage_class,
+        "acl": acl,
+    }
+
+
+def _expected_md5(call: Call) -> bytes | None:
+    value = call.headers.get("Content-MD5")
+    if value is None:
+        return None
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        digest = b""
+    if len(digest) != 16:
+        raise OssError("InvalidDigest", "The Content-MD5 you specified is not valid.")
+    return digest
+
+
+def _etag(md5: bytes) -> str:
+    return f'"{md5.hex().upper()}"'
+
+
+async def receive_blob(call: Call) -> BlobInfo:
+    """Stream the request body into a new durable blob, checking its length and Content-MD5."""
+    request = call.request
+    length = request.content_length
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if length is None and not chunked:
+        raise OssError("MissingContentLength", "You must provide the Content-Length HTTP header.")
+    if length is not None and length > MAX_OBJECT_SIZE:
+        raise OssError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.")
+    expected_md5 = _expected_md5(call)
+    writer = await asyncio.to_thread(call.storage.new_blob)
+    in_flight: asyncio.Future | None = None
+    try:
+        batch: list[bytes] = []
+        batch_size = received = 0
+        async for chunk in request.content.iter_any():
+            batch.append(chunk)
+            batch_size += len(chunk)
+            received += len(chunk)
+            if received > MAX_OBJECT_SIZE:
+                raise OssError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.")
+            if batch_size >= _WRITE_BATCH:
+                if in_flight is not None:
+                    await in_flight
+                in_flight = asyncio.ensure_future(asyncio.to_thread(_write_all, writer, batch))
+                batch, batch_size = [], 0
+        if in_flight is not None:
+            await in_flight
+            in_flight = None
+        await asyncio.to_thread(_write_all, writer, batch)
+        if length is not None and received != length:
+            raise OssError("InvalidArgument", "The request body is shorter than its Content-Length.")
+        blob = await asyncio.to_thread(writer.commit)
+    except BaseException:
+        if in_flight is not None:
+            await asyncio.gather(in_flight, return_exceptions=True)
+        await asyncio.to_thread(writer.abort)
+        raise
+    if expected_md5 is not None and blob.md5 != expected_md5:
+        await asyncio.to_thread(call.storage.discard_blob, blob)
+        raise OssError("InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+    return blob
+
+
+def _write_all(writer, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        writer.write(chunk)
+
+
+def _overwrite_allowed(call: Call) -> bool:
+    return call.headers.get("x-oss-forbid-overwrite", "").lower() != "true"
+
+
+def _write_response_headers(record: ObjectRecord) -> dict[str, str]:
+    return {"ETag": record.etag, "x-oss-hash-crc64ecma": str(record.crc64)}
+
+
+async def handle_put_object(call: Call) -> web.StreamResponse:
+    check_object_key(call.key)
+    attributes = _stored_attributes(call)
+    call.storage.get_bucket(call.bucket)
+    blob = await receive_blob(call)
+    record = await asyncio.to_thread(
+        call.storage.commit_object, call.bucket, call.key, blob, _etag(blob.md5),
+        overwrite=_overwrite_allowed(call), **attributes,
+    )
+    headers = _write_response_headers(record)
+    headers["Content-MD5"] = base64.b64encode(blob.md5).decode()
+    return empty_response(headers=headers)
+
+
+def _copy_source(call: Call) -> tuple[str, str]:
+    source = unquote(call.headers["x-oss-copy-source"]).partition("?")[0]
+    bucket, _, key = source.lstrip("/").partition("/")
+    if not bucket or not key:
+        raise OssError("InvalidArgument", "x-oss-copy-source must be /bucket/key.", ArgumentName="x-oss-copy-source")
+    return bucket, key
+
+
+async def handle_copy_object(call: Call) -> web.StreamResponse:
+    check_object_key(call.key)
+    source_bucket, source_key = _copy_source(call)
+    directive = call.headers.get("x-oss-metadata-directive", "COPY").upper()
+    if directive not in ("COPY", "REPLACE"):
+        raise OssError("InvalidArgument", "x-oss-metadata-directive must be COPY or REPLACE.",
+                       ArgumentName="x-oss-metadata-directive")
+    snapshot: ObjectSnapshot = call.storage.open_object(source_bucket, source_key)
+    with snapshot:
+        try:
+            _check_preconditions(call, snapshot.record, prefix="x-oss-copy-source-")
+        except NotModified:
+            raise OssError("PreconditionFailed", "The copy source was not modified since the given time.") from None
+        replaced = _stored_attributes(call)
+        if directive == "COPY":
+            attributes = {"object_type": "Normal", "acl": replaced["acl"], "storage_class": replaced["storage_class"]}
+        else:
+            attributes = {"object_type": "Normal", **replaced}
+        record = await asyncio.to_thread(
+            call.storage.copy_object, snapshot, call.bucket, call.key, overwrite=_overwrite_allowed(call),
+            **attributes,
+        )
+    body = xml_document("CopyObjectResult", [("ETag", record.etag), ("LastModified", iso8601(record.mtime))])
+    return xml_response(body, headers=_write_response_headers(record))
+
+
+# ---- deleting ---------------------------------------------------------------------------------------
+
+
+async def handle_delete_object(call: Call) -> web.StreamResponse:
+    await asyncio.to_thread(call.storage.delete_objects, call.bucket, [call.key])
+    return empty_response(204)
+
+
+_KEY_ELEMENT = re.compile(rb"<Key>(.*?)</Key>", re.DOTALL)
+_QUIET_ELEMENT = re.compile(rb"<Quiet>\s*(\w+)\s*</Quiet>")
+_CHAR_REFERENCE = re.compile(r"&#(x[0-9a-fA-F]+|[0-9]+);")
+
+
+def _xml_unescape(text: str) -> str:
+    text = _CHAR_REFERENCE.sub(lambda m: chr(int(m.group(1)[1:], 16) if m.group(1)[0] == "x" else int(m.group(1))),
+                               text)
+    return unescape(text, {"&quot;": '"', "&apos;": "'"})
+
+
+def parse_delete_request(body: bytes) -> tuple[list[str], bool]:
+    """Keys and the Quiet flag of a `<Delete>` body. Parsed leniently, because SDKs send keys with
+    control characters that no XML parser accepts."""
+    if b"<Delete>" not in body:
+        raise OssError("MalformedXML", "The XML you provided was not well-formed.")
+    try:
+        keys = [_xml_unescape(raw.decode("utf-8")) for raw in _KEY_ELEMENT.findall(body)]
+    except UnicodeDecodeError:
+        raise OssError("MalformedXML", "The XML you provided is not UTF-8.") from None
+    quiet = _QUIET_ELEMENT.search(body)
+    return keys, bool(quiet and quiet.group(1).lower() == b"true")
+
+
+async def handle_delete_multiple_objects(call: Call) -> web.StreamResponse:
+    encoding_type = call.param("encoding-type")
+    encode = encoder(encoding_type)
+    body = await call.request.read()
+    expected_md5 = _expected_md5(call)
+    if expected_md5 is not None and hashlib.md5(body).digest() != expected_md5:
+        raise OssError("InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+    keys, quiet = parse_delete_request(body)
+    if not keys:
+        raise OssError("MalformedXML", "The Delete request must name at least one object.")
+    if len(keys) > MAX_DELETE_KEYS:
+        raise OssError("MalformedXML", f"A Delete request may name at most {MAX_DELETE_KEYS} objects.")
+    await asyncio.to_thread(call.storage.delete_objects, call.bucket, keys)
+    children: list[tuple[str, object]] = [("EncodingType", encoding_type or None)]
+    if not quiet:
+        children.extend(("Deleted", [("Key", encode(key))]) for key in keys)
+    return xml_response(xml_document("DeleteResult", children))

@@ -1,0 +1,100 @@
+"""Turning protocol values into aiohttp responses: XML bodies, errors, and file bodies via sendfile.
+
+Strategy: `BlobResponse` sends an object's byte range straight from its blob files to the socket with
+the kernel's sendfile (offset and count per extent), falling back to chunked reads only where the
+transport cannot sendfile (TLS). It owns the snapshot's open files and closes them when done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+
+from aiohttp import web
+
+from ..protocol.dates import http_date
+from ..protocol.errors import OssError, render_error_xml
+from ..storage.engine import ObjectSnapshot
+
+__all__ = ["xml_response", "error_response", "empty_response", "BlobResponse", "NotModified"]
+
+_FALLBACK_CHUNK = 1 << 20
+
+
+class NotModified(Exception):
+    """304: answered with the object's validators and no body."""
+
+    def __init__(self, record) -> None:
+        super().__init__("not modified")
+        self.headers = {"ETag": record.etag, "Last-Modified": http_date(record.mtime)}
+
+
+def xml_response(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=body, status=status, headers=headers, content_type="application/xml")
+
+
+def empty_response(status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, headers=headers)
+
+
+def error_response(error: OssError, request_id: str, host_id: str, method: str) -> web.Response:
+    body = render_error_xml(error, request_id, host_id)
+    headers = dict(error.headers)
+    if method == "HEAD":
+        headers["x-oss-err"] = base64.b64encode(body).decode()
+        return web.Response(status=error.status, headers=headers)
+    return xml_response(body, error.status, headers)
+
+
+class BlobResponse(web.StreamResponse):
+    """Bytes first..first+length-1 of a snapshot's object, or only its headers for HEAD."""
+
+    def __init__(self, snapshot: ObjectSnapshot, first: int, length: int, *, status: int,
+                 headers: dict[str, str]) -> None:
+        super().__init__(status=status, headers=headers)
+        self.content_length = length
+        self._snapshot = snapshot
+        self._first = first
+        self._length = length
+
+    def _pieces(self):
+        """(file, offset, count) for each extent the requested range covers."""
+        position, first, remaining = 0, self._first, self._length
+        for file, extent in zip(self._snapshot.files, self._snapshot.record.extents):
+            end = position + extent.length
+            if remaining and first < end:
+                offset = max(first - position, 0)
+                count = min(extent.length - offset, remaining)
+                yield file, offset, count
+                remaining -= count
+            position = end
+
+    async def prepare(self, request: web.BaseRequest):
+        try:
+            writer = await super().prepare(request)
+            if request.method == "HEAD":
+                return writer
+            transport = request.transport
+            if transport is None:
+                raise ConnectionResetError("connection lost")
+            loop = request._loop
+            for file, offset, count in self._pieces():
+                try:
+                    await loop.sendfile(transport, file, offset, count, fallback=False)
+                except asyncio.SendfileNotAvailableError:  # e.g. TLS: nothing was sent yet
+                    await self._write_chunks(writer, file, offset, count)
+            await super().write_eof()
+            return writer
+        finally:
+            self._snapshot.close()
+
+    @staticmethod
+    async def _write_chunks(writer, file, offset: int, count: int) -> None:
+        while count:
+            chunk = os.pread(file.fileno(), min(_FALLBACK_CHUNK, count), offset)
+            if not chunk:
+                raise OSError("blob shorter than its recorded length")
+            await writer.write(chunk)
+            offset += len(chunk)
+            count -= len(chunk)
