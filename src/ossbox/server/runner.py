@@ -24,16 +24,16 @@ async def _serve(storage: Storage, config: ServerConfig, host: str, port: int, s
     app = create_app(storage, config)
     runner = web.AppRunner(app, access_log=web.AccessLogger if access_log else None,
                            shutdown_timeout=shutdown_timeout, handle_signals=False)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port, reuse_address=True)
         await site.start()
         bound_host, bound_port = site._server.sockets[0].getsockname()[:2]
         on_listening(bound_host, bound_port)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
         await stop.wait()
     finally:
         await runner.cleanup()
