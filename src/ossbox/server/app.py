@@ -4,6 +4,7 @@ authorizes and calls `handle_<operation>`, and the only place errors become OSS 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -21,7 +22,7 @@ from .handlers import buckets, listing, objects
 from .responses import NotModified, empty_response, error_response
 from .router import READ_OPERATIONS, route
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "InFlight", "IN_FLIGHT"]
 
 log = logging.getLogger("ossbox.server")
 
@@ -57,6 +58,38 @@ STORAGE_ERRORS = {
 }
 
 
+class InFlight:
+    """Counts requests being handled, so that shutdown can wait for them before closing connections
+    (aiohttp's own shutdown stops reading request bodies at once, which would fail every upload)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.draining = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def enter(self) -> None:
+        self.count += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self.count -= 1
+        if self.count == 0:
+            self._idle.set()
+
+    async def drained(self, timeout: float) -> bool:
+        """Stop keeping connections alive and wait until no request is in flight (False on timeout)."""
+        self.draining = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+
+IN_FLIGHT = web.AppKey("in_flight", InFlight)
+
+
 def _request_id() -> str:
     return secrets.token_hex(12).upper()
 
@@ -87,7 +120,22 @@ def _storage_error(error: storage_errors.StorageError) -> OssError:
 
 
 def create_app(storage: Storage, config: ServerConfig) -> web.Application:
+    in_flight = InFlight()
+
     async def dispatch(request: web.Request) -> web.StreamResponse:
+        in_flight.enter()
+        try:
+            response = await _respond(request)
+            if in_flight.draining:
+                response.force_close()
+            if not response.prepared:
+                await response.prepare(request)
+                await response.write_eof()
+            return response
+        finally:
+            in_flight.leave()
+
+    async def _respond(request: web.Request) -> web.StreamResponse:
         request_id = _request_id()
         try:
             response = await _serve(request, request_id)
@@ -125,6 +173,7 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
         storage.close()
 
     app = web.Application(client_max_size=8 << 20, handler_args={"read_bufsize": 1 << 20})
+    app[IN_FLIGHT] = in_flight
     app.router.add_route("*", "/{tail:.*}", dispatch)
     app.on_cleanup.append(close_storage)
     return app
