@@ -20,6 +20,7 @@ from .records import BlobInfo
 __all__ = ["BlobStore", "BlobWriter"]
 
 _COPY_CHUNK = 1 << 20
+_SYNC_EVERY = 64 << 20
 
 
 def _fsync_dir(path: str) -> None:
@@ -52,7 +53,10 @@ def _copy_file_range(source_fd: int, target_fd: int, length: int) -> None:
 
 
 class BlobWriter:
-    """Streams bytes into a new blob, computing MD5 and CRC64 on the fly."""
+    """Streams bytes into a new blob, computing MD5 and CRC64 on the fly.
+
+    `write()` hashes and stores a piece. A caller that wants both halves to run at once (they release
+    the GIL) calls `hash()` and `store()` on the same pieces, in order, from two threads."""
 
     def __init__(self, store: BlobStore, blob_id: str) -> None:
         self._store = store
@@ -62,15 +66,27 @@ class BlobWriter:
         self._md5 = hashlib.md5()
         self._crc = Crc64()
         self.size = 0
+        self._unsynced = 0
 
-    def write(self, data) -> None:
+    def hash(self, data) -> None:
+        self._md5.update(data)
+        self._crc.update(data)
+
+    def store(self, data) -> None:
         view = memoryview(data)
-        self._md5.update(view)
-        self._crc.update(view)
         while view:
             written = self._file.write(view)
             view = view[written:]
             self.size += written
+            self._unsynced += written
+        if self._unsynced >= _SYNC_EVERY:
+            # Flushing as we go keeps the final fsync short and dirty pages bounded.
+            os.fdatasync(self._file.fileno())
+            self._unsynced = 0
+
+    def write(self, data) -> None:
+        self.hash(data)
+        self.store(data)
 
     def commit(self) -> BlobInfo:
         """Make the blob durable under its final name."""
