@@ -144,10 +144,11 @@ def _verify_v4(
     secret = _secret(lookup, access_key_id)
     if date != datetime[:8]:
         raise OssError("InvalidArgument", "Invalid signing date in Credential.", ArgumentName="Credential")
+    if not scope_region:
+        raise OssError("InvalidArgument", "The signing region in credential is invalid.", ArgumentName="Credential")
     if region is not None and scope_region != region:
-        raise OssError(
-            "InvalidArgument", f"Invalid signing region in Credential: expected {region}.", ArgumentName="Credential"
-        )
+        raise OssError("InvalidArgument", "Invalid signing region in Authorization header.", ec="0002-00000226",
+                       ArgumentName="Credential")
     canonical = v4_canonical_request(parts, additional, payload_hash)
     string_to_sign = v4_string_to_sign(datetime, v4_scope(date, scope_region, product), canonical)
     expected = v4_signature(secret, date, scope_region, string_to_sign, product)

@@ -10,6 +10,8 @@ All times are integer seconds since the epoch, in UTC.
 from __future__ import annotations
 
 import calendar
+import datetime
+import re
 import time
 from email.utils import parsedate_tz
 
@@ -23,6 +25,7 @@ __all__ = [
 ]
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_ISO8601 = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -45,10 +48,10 @@ def parse_http_date(value: str | None) -> int | None:
     if parsed is None:
         return None
     try:
-        seconds = calendar.timegm(parsed[:6])
+        datetime.datetime(*parsed[:6])  # rejects 25:00:00, 31 Feb and the like instead of rolling over
     except (ValueError, OverflowError):
         return None
-    return seconds - (parsed[9] or 0)
+    return calendar.timegm(parsed[:6]) - (parsed[9] or 0)
 
 
 def iso8601(epoch_seconds: float) -> str:
@@ -57,8 +60,9 @@ def iso8601(epoch_seconds: float) -> str:
 
 def parse_iso8601(value: str) -> int:
     """Epoch seconds of `YYYY-MM-DDTHH:MM:SS[.fff]Z`; raises ValueError otherwise."""
-    main = value.rstrip("Z").split(".")[0]
-    return calendar.timegm(time.strptime(main, "%Y-%m-%dT%H:%M:%S"))
+    if not _ISO8601.match(value):
+        raise ValueError(f"not an OSS timestamp: {value!r}")
+    return calendar.timegm(time.strptime(value[:19], "%Y-%m-%dT%H:%M:%S"))
 
 
 def v4_datetime(epoch_seconds: float) -> str:

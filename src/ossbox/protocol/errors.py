@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ElementTree
 
 from .xmlutil import xml_document
 
-__all__ = ["OssError", "STATUS_BY_CODE", "render_error_xml", "parse_error_xml"]
+__all__ = ["OssError", "STATUS_BY_CODE", "EC_BY_CODE", "render_error_xml", "parse_error_xml"]
 
 STATUS_BY_CODE: dict[str, int] = {
     "InvalidArgument": 400,
@@ -51,17 +51,25 @@ STATUS_BY_CODE: dict[str, int] = {
     "NotImplemented": 501,
 }
 
+# OSS's own fine-grained error numbers (`<EC>`, `x-oss-ec`), where the real service's value is known;
+# others are sent empty rather than invented.
+EC_BY_CODE: dict[str, str] = {
+    "NoSuchKey": "0026-00000001",
+}
+
 
 class OssError(Exception):
     """An OSS error response. `fields` become extra elements of the XML body, in order."""
 
-    def __init__(self, code: str, message: str, *, headers: dict[str, str] | None = None, **fields: str):
+    def __init__(self, code: str, message: str, *, headers: dict[str, str] | None = None, ec: str | None = None,
+                 **fields: str):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.status = STATUS_BY_CODE[code]
         self.message = message
         self.fields = fields
         self.headers = headers or {}
+        self.ec = EC_BY_CODE.get(code, "") if ec is None else ec
 
 
 def render_error_xml(error: OssError, request_id: str, host_id: str) -> bytes:
@@ -72,6 +80,7 @@ def render_error_xml(error: OssError, request_id: str, host_id: str) -> bytes:
         ("HostId", host_id),
     ]
     elements.extend(error.fields.items())
+    elements.append(("EC", error.ec))
     return xml_document("Error", elements)
 
 

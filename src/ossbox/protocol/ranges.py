@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 __all__ = ["ByteRange", "RangeResult", "Whole", "Unsatisfiable", "parse_range", "resolve_range"]
 
-_SINGLE_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+_SINGLE_RANGE = re.compile(r"^\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*$", re.IGNORECASE | re.ASCII)
 
 
 @dataclass(frozen=True)

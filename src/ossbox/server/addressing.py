@@ -2,14 +2,14 @@
 
 Strategy: path style (`/bucket/key`, what the SDKs use for an IP or `localhost` endpoint) unless the
 Host is `<bucket>.<base domain>`, which is virtual-hosted style (`/key`). The raw target is decoded
-here, once, without any normalisation: `%2F` is a slash, `+` stays a plus, and `..` segments are
-ordinary characters of the key.
+here, once, without any normalisation: `%2F` is a slash, `+` in the path stays a plus, and `..`
+segments are ordinary characters of the key.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_plus
 
 from ..protocol.errors import OssError
 
@@ -32,20 +32,23 @@ class Address:
         return any(k == name for k, _ in self.params)
 
 
-def _decode(text: str) -> str:
+def _decode(text: str, plus_is_space: bool = False) -> str:
     try:
-        return unquote(text, encoding="utf-8", errors="strict")
+        return (unquote_plus if plus_is_space else unquote)(text, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:
         raise OssError("InvalidArgument", "The request URI is not valid percent-encoded UTF-8.") from None
 
 
 def parse_query(query: str) -> tuple[tuple[str, str], ...]:
-    """Decoded (name, value) pairs in order; a bare flag (`?uploads`) has the value ""."""
+    """Decoded (name, value) pairs in order; a bare flag (`?uploads`) has the value "".
+
+    In the query a `+` is a space: oss2 sends its parameters form-encoded (space as `+`, plus as
+    `%2B`), the v2 SDK sends `%20`. In the path, `+` is a plus."""
     pairs = []
     for item in query.split("&"):
         if item:
             name, _, value = item.partition("=")
-            pairs.append((_decode(name), _decode(value)))
+            pairs.append((_decode(name, plus_is_space=True), _decode(value, plus_is_space=True)))
     return tuple(pairs)
 
 

@@ -126,7 +126,9 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
         in_flight.enter()
         try:
             response = await _respond(request)
-            if in_flight.draining:
+            if in_flight.draining or not request.content.at_eof():
+                # A declared body the handler did not read (an error, or a GET sent with a Content-Length)
+                # must be neither parsed as the next request nor read just to be thrown away.
                 response.force_close()
             if not response.prepared:
                 await response.prepare(request)

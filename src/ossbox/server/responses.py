@@ -12,6 +12,7 @@ import base64
 import os
 
 from aiohttp import web
+from aiohttp.web import ContentCoding
 
 from ..protocol.dates import http_date
 from ..protocol.errors import OssError, render_error_xml
@@ -41,6 +42,8 @@ def empty_response(status: int = 200, headers: dict[str, str] | None = None) -> 
 def error_response(error: OssError, request_id: str, host_id: str, method: str) -> web.Response:
     body = render_error_xml(error, request_id, host_id)
     headers = dict(error.headers)
+    if error.ec:
+        headers["x-oss-ec"] = error.ec
     if method == "HEAD":
         headers["x-oss-err"] = base64.b64encode(body).decode()
         return web.Response(status=error.status, headers=headers)
@@ -51,9 +54,14 @@ class BlobResponse(web.StreamResponse):
     """Bytes first..first+length-1 of a snapshot's object, or only its headers for HEAD."""
 
     def __init__(self, snapshot: ObjectSnapshot, first: int, length: int, *, status: int,
-                 headers: dict[str, str]) -> None:
+                 headers: dict[str, str], gzip: bool = False) -> None:
         super().__init__(status=status, headers=headers)
-        self.content_length = length
+        if gzip:  # compressed in Python, chunked: sendfile cannot apply
+            self.enable_compression(ContentCoding.gzip)
+            self.enable_chunked_encoding()
+        else:
+            self.content_length = length
+        self._gzip = gzip
         self._snapshot = snapshot
         self._first = first
         self._length = length
@@ -80,6 +88,9 @@ class BlobResponse(web.StreamResponse):
                 raise ConnectionResetError("connection lost")
             loop = request._loop
             for file, offset, count in self._pieces():
+                if self._gzip:
+                    await self._write_chunks(writer, file, offset, count)
+                    continue
                 try:
                     await loop.sendfile(transport, file, offset, count, fallback=False)
                 except asyncio.SendfileNotAvailableError:  # e.g. TLS: nothing was sent yet

@@ -1,46 +1,47 @@
 """The pure router: from method and address to the OSS operation the request asks for.
 
-Strategy: operations are named as OSS names them; `route()` is a table lookup on the method, on what
-the address names (service, bucket or object) and on the first sub-resource flag present. Anything an
-SDK can send that ossbox does not implement routes to `NotImplemented`, so it is answered 501 with the
-OSS XML rather than guessed at.
+Strategy: operations are named as OSS names them. A request whose query holds a sub-resource that
+selects an operation (`?acl`, `?uploads`, `?qosInfo`, ...) routes by that sub-resource and, if ossbox has
+no such operation, to `NotImplemented`: it must never fall through to the plain operation (a
+`DELETE /b/?qosInfo` is not DeleteBucket, a `PUT /b/k?retention` is not PutObject). Only parameters
+that modify a plain operation (`response-*`, `versionId`, listing parameters, ...) leave it plain.
 """
 
 from __future__ import annotations
 
+from ..protocol.signing import OSS2_SUBRESOURCES, V2SDK_SUBRESOURCES
 from .addressing import Address
 
-__all__ = ["route", "READ_OPERATIONS"]
+__all__ = ["route", "READ_OPERATIONS", "SELECTING_SUBRESOURCES"]
 
-# Sub-resource flags that select an operation, checked in this order.
-_BUCKET_FLAGS = (
-    "bucketInfo", "location", "stat", "delete", "live", "acl", "uploads", "cors", "lifecycle", "logging",
-    "website", "referer", "policy", "tagging", "encryption", "versioning", "versions", "replication",
-    "inventory", "worm", "requestPayment", "qos", "transferAcceleration", "cname", "metaQuery",
-    "resourceGroup", "style", "publicAccessBlock", "httpsConfig", "accessPoint", "regionList",
-)
-_OBJECT_FLAGS = (
-    "objectMeta", "acl", "append", "uploads", "uploadId", "symlink", "tagging", "restore", "x-oss-process",
-    "x-oss-async-process", "callback", "cleanRestoredObject", "seal",
-)
+# Sub-resources that accompany a plain GetObject / PutObject / ListObjects rather than select another one.
+_MODIFIERS = frozenset({
+    "response-content-type", "response-content-language", "response-expires", "response-cache-control",
+    "response-content-disposition", "response-content-encoding", "versionId", "security-token",
+    "continuation-token", "x-oss-traffic-limit", "x-oss-request-payer", "x-oss-ac-source-ip",
+    "x-oss-ac-subnet-mask", "x-oss-ac-vpc-id", "x-oss-ac-forward-allow", "x-oss-access-point-name",
+})
+# Every sub-resource either SDK signs, plus ones they send that no signing list names.
+SELECTING_SUBRESOURCES = (OSS2_SUBRESOURCES | V2SDK_SUBRESOURCES | {"accessmonitor", "objectInfo"}) - _MODIFIERS
 
-_SERVICE = {("GET", None): "ListBuckets"}
+# (method, selecting sub-resource or None) -> operation; with several present, the first entry wins.
+_SERVICE = {("GET", "regionList"): "ListBuckets", ("GET", None): "ListBuckets"}
 _BUCKET = {
-    ("PUT", None): "PutBucket",
-    ("DELETE", None): "DeleteBucket",
     ("GET", "bucketInfo"): "GetBucketInfo",
     ("GET", "location"): "GetBucketLocation",
     ("GET", "stat"): "GetBucketStat",
     ("POST", "delete"): "DeleteMultipleObjects",
     ("GET", "live"): "ListLiveChannel",
+    ("PUT", None): "PutBucket",
+    ("DELETE", None): "DeleteBucket",
     ("GET", None): "ListObjects",
 }
 _OBJECT = {
+    ("HEAD", "objectMeta"): "GetObjectMeta",
+    ("GET", "objectMeta"): "GetObjectMeta",
     ("PUT", None): "PutObject",
     ("GET", None): "GetObject",
     ("HEAD", None): "HeadObject",
-    ("HEAD", "objectMeta"): "GetObjectMeta",
-    ("GET", "objectMeta"): "GetObjectMeta",
     ("DELETE", None): "DeleteObject",
 }
 
@@ -48,20 +49,22 @@ _OBJECT = {
 READ_OPERATIONS = frozenset({"GetObject", "HeadObject", "GetObjectMeta", "ListObjects", "ListObjectsV2"})
 
 
-def _flag(address: Address, flags: tuple[str, ...]) -> str | None:
-    present = {name for name, _ in address.params}
-    return next((flag for flag in flags if flag in present), None)
+def _lookup(table: dict[tuple[str, str | None], str], method: str, address: Address) -> str:
+    selectors = {name for name, _ in address.params} & SELECTING_SUBRESOURCES
+    if selectors:
+        return next((op for (m, flag), op in table.items() if m == method and flag in selectors), "NotImplemented")
+    return table.get((method, None), "NotImplemented")
 
 
 def route(method: str, address: Address, headers) -> str:
     if address.bucket is None:
-        return _SERVICE.get((method, _flag(address, ("regionList",))), "NotImplemented")
+        return _lookup(_SERVICE, method, address)
     if address.key is None:
-        operation = _BUCKET.get((method, _flag(address, _BUCKET_FLAGS)), "NotImplemented")
+        operation = _lookup(_BUCKET, method, address)
         if operation == "ListObjects" and address.param("list-type") == "2":
             return "ListObjectsV2"
         return operation
-    operation = _OBJECT.get((method, _flag(address, _OBJECT_FLAGS)), "NotImplemented")
+    operation = _lookup(_OBJECT, method, address)
     if operation == "PutObject" and "x-oss-copy-source" in headers:
         return "CopyObject"
     return operation

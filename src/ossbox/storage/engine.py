@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from .blobs import BlobStore, BlobWriter
 from .errors import BucketNotFound, ObjectNotFound
-from .records import BlobInfo, BucketRecord, Extent, Listing, ObjectRecord
+from .records import BlobInfo, BucketRecord, ClassUsage, Extent, Listing, ObjectRecord
 from .sqlite import SqliteMetadata
 
 __all__ = ["Storage", "ObjectSnapshot"]
@@ -76,7 +76,7 @@ class Storage:
         rows = self.metadata.list_buckets(prefix, marker, max_keys + 1)
         return rows[:max_keys], len(rows) > max_keys
 
-    def bucket_usage(self, name: str) -> tuple[int, int]:
+    def bucket_usage(self, name: str) -> dict[str, ClassUsage]:
         self.get_bucket(name)
         return self.metadata.bucket_usage(name)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing"]
+__all__ = ["BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing", "ClassUsage"]
 
 
 @dataclass(frozen=True)
@@ -57,3 +57,12 @@ class Listing:
     common_prefixes: list[str]
     is_truncated: bool
     next_marker: str | None
+
+
+@dataclass(frozen=True)
+class ClassUsage:
+    """What one storage class holds in a bucket."""
+
+    count: int
+    size: int
+    last_modified: int

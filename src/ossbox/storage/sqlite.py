@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .errors import BucketExists, BucketNotEmpty, BucketNotFound, ObjectExists
-from .records import BucketRecord, Extent, ObjectRecord
+from .records import BucketRecord, ClassUsage, Extent, ObjectRecord
 
 __all__ = ["SqliteMetadata"]
 
@@ -166,12 +166,13 @@ class SqliteMetadata:
         )
         return [BucketRecord(*row) for row in rows]
 
-    def bucket_usage(self, name: str) -> tuple[int, int]:
-        """(object count, total bytes)."""
-        count, total = self._reader().execute(
-            "SELECT count(*), coalesce(sum(size), 0) FROM objects WHERE bucket = ?", (name,)
-        ).fetchone()
-        return count, total
+    def bucket_usage(self, name: str) -> dict[str, ClassUsage]:
+        """Object count, bytes and newest mtime per storage class."""
+        rows = self._reader().execute(
+            "SELECT storage_class, count(*), sum(size), max(mtime) FROM objects WHERE bucket = ? GROUP BY storage_class",
+            (name,),
+        )
+        return {storage_class: ClassUsage(count, size, mtime) for storage_class, count, size, mtime in rows}
 
     @staticmethod
     def _require_bucket(db: sqlite3.Connection, name: str) -> None:

@@ -12,6 +12,7 @@ from ...protocol.dates import iso8601
 from ...protocol.errors import OssError
 from ...protocol.names import check_bucket_name
 from ...protocol.xmlutil import xml_document, xml_text_document
+from ...storage.errors import BucketExists
 from ...storage.records import BucketRecord
 from ..context import Call
 from ..responses import empty_response, xml_response
@@ -75,7 +76,12 @@ async def handle_put_bucket(call: Call) -> web.StreamResponse:
         raise OssError("InvalidArgument", "no such bucket access control exists", ArgumentName="x-oss-acl",
                        ArgumentValue=acl)
     storage_class = _storage_class_from_body(await call.request.read())
-    await asyncio.to_thread(call.storage.create_bucket, call.bucket, acl, storage_class)
+    try:
+        await asyncio.to_thread(call.storage.create_bucket, call.bucket, acl, storage_class)
+    except BucketExists:
+        # OSS answers its owner's repeated PutBucket with 200 and leaves the bucket as it is; with a
+        # single access key, every bucket here is the caller's own.
+        pass
     return empty_response(headers={"Location": f"/{call.bucket}"})
 
 
@@ -112,16 +118,30 @@ async def handle_get_bucket_location(call: Call) -> web.StreamResponse:
     return xml_response(xml_text_document("LocationConstraint", bucket.location))
 
 
+# GetBucketStat's per-class element name prefixes, by storage class.
+_STAT_CLASSES = (
+    ("Standard", "Standard"), ("InfrequentAccess", "IA"), ("Archive", "Archive"),
+    ("ColdArchive", "ColdArchive"), ("DeepColdArchive", "DeepColdArchive"),
+)
+
+
 async def handle_get_bucket_stat(call: Call) -> web.StreamResponse:
-    count, size = await asyncio.to_thread(call.storage.bucket_usage, call.bucket)
-    children = [
-        ("Storage", size),
-        ("ObjectCount", count),
+    usage = await asyncio.to_thread(call.storage.bucket_usage, call.bucket)
+    total_count = sum(u.count for u in usage.values())
+    total_size = sum(u.size for u in usage.values())
+    children: list[tuple[str, object]] = [
+        ("Storage", total_size),
+        ("ObjectCount", total_count),
         ("MultipartUploadCount", 0),
         ("LiveChannelCount", 0),
-        ("StandardStorage", size),
-        ("StandardObjectCount", count),
+        ("LastModifiedTime", max((u.last_modified for u in usage.values()), default=0)),
     ]
+    for prefix, storage_class in _STAT_CLASSES:
+        count, size = (usage[storage_class].count, usage[storage_class].size) if storage_class in usage else (0, 0)
+        children.append((f"{prefix}Storage", size))
+        if prefix != "Standard":
+            children.append((f"{prefix}RealStorage", size))
+        children.append((f"{prefix}ObjectCount", count))
     return xml_response(xml_document("BucketStat", children))
 
 

@@ -47,6 +47,13 @@ RESPONSE_OVERRIDES = {
 }
 USER_META_PREFIX = "x-oss-meta-"
 OBJECT_ACLS = ("default", "private", "public-read", "public-read-write")
+GZIP_MIN_SIZE = 1024
+GZIP_TYPES = frozenset({
+    "text/plain", "text/html", "text/css", "text/xml", "text/javascript", "text/csv", "text/markdown",
+    "text/cache-manifest", "text/x-component", "application/javascript", "application/x-javascript",
+    "application/json", "application/xml", "application/xhtml+xml", "application/rss+xml",
+    "application/atom+xml", "image/svg+xml",
+})
 
 
 # ---- reading ----------------------------------------------------------------------------------------
@@ -103,7 +110,7 @@ async def handle_get_object(call: Call) -> web.StreamResponse:
         if isinstance(decision, ByteRange):
             headers["Content-Range"] = decision.content_range
             return BlobResponse(snapshot, decision.first, decision.length, status=206, headers=headers)
-        return BlobResponse(snapshot, 0, record.size, status=200, headers=headers)
+        return BlobResponse(snapshot, 0, record.size, status=200, headers=headers, gzip=_gzip_wanted(call, record))
     except BaseException:
         snapshot.close()
         raise
@@ -133,7 +140,18 @@ async def handle_get_object_meta(call: Call) -> web.StreamResponse:
 # ---- writing ----------------------------------------------------------------------------------------
 
 
-def _stored_attributes(call: Call) -> dict:
+def _gzip_wanted(call: Call, record: ObjectRecord) -> bool:
+    """OSS compresses text-like objects of 1 KiB or more for a client that accepts gzip, as long as the
+    object is not already encoded and no range was asked for."""
+    return (
+        "gzip" in call.headers.get("Accept-Encoding", "").lower()
+        and record.size >= GZIP_MIN_SIZE
+        and record.content_type.split(";")[0].strip().lower() in GZIP_TYPES
+        and "Content-Encoding" not in record.headers
+    )
+
+
+def _stored_attributes(call: Call, bucket_storage_class: str = "Standard") -> dict:
     """Content-Type, standard headers, user metadata, storage class and ACL from a write request."""
     headers = call.headers
     user_meta = {}
@@ -150,7 +168,7 @@ def _stored_attributes(call: Call) -> dict:
     if acl not in OBJECT_ACLS:
         raise OssError("InvalidArgument", "no such object access control exists", ArgumentName="x-oss-object-acl",
                        ArgumentValue=acl)
-    storage_class = headers.get("x-oss-storage-class", "Standard")
+    storage_class = headers.get("x-oss-storage-class", bucket_storage_class)
     return {
         "content_type": headers.get("Content-Type") or "application/octet-stream",
         "headers": {name: headers[name] for name in STORED_HEADERS if name in headers},
@@ -238,8 +256,8 @@ def _write_response_headers(record: ObjectRecord) -> dict[str, str]:
 
 async def handle_put_object(call: Call) -> web.StreamResponse:
     check_object_key(call.key)
-    attributes = _stored_attributes(call)
-    call.storage.get_bucket(call.bucket)
+    bucket = call.storage.get_bucket(call.bucket)
+    attributes = _stored_attributes(call, bucket.storage_class)
     blob = await receive_blob(call)
     record = await asyncio.to_thread(
         call.storage.commit_object, call.bucket, call.key, blob, _etag(blob.md5),
@@ -251,7 +269,9 @@ async def handle_put_object(call: Call) -> web.StreamResponse:
 
 
 def _copy_source(call: Call) -> tuple[str, str]:
-    source = unquote(call.headers["x-oss-copy-source"]).partition("?")[0]
+    """(bucket, key) of `x-oss-copy-source: /bucket/<percent-encoded key>[?versionId=...]`: the key's own
+    `?` arrive encoded, so the literal one ends it."""
+    source = unquote(call.headers["x-oss-copy-source"].partition("?")[0])
     bucket, _, key = source.lstrip("/").partition("/")
     if not bucket or not key:
         raise OssError("InvalidArgument", "x-oss-copy-source must be /bucket/key.", ArgumentName="x-oss-copy-source")
@@ -271,7 +291,7 @@ async def handle_copy_object(call: Call) -> web.StreamResponse:
             _check_preconditions(call, snapshot.record, prefix="x-oss-copy-source-")
         except NotModified:
             raise OssError("PreconditionFailed", "The copy source was not modified since the given time.") from None
-        replaced = _stored_attributes(call)
+        replaced = _stored_attributes(call, call.storage.get_bucket(call.bucket).storage_class)
         if directive == "COPY":
             attributes = {"object_type": "Normal", "acl": replaced["acl"], "storage_class": replaced["storage_class"]}
         else:
