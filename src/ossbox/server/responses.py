@@ -79,6 +79,8 @@ class BlobResponse(web.StreamResponse):
             position = end
 
     async def prepare(self, request: web.BaseRequest):
+        if self.prepared:  # aiohttp prepares again whatever a handler returns; the body is sent once
+            return await super().prepare(request)
         try:
             writer = await super().prepare(request)
             if request.method == "HEAD":
