@@ -174,7 +174,8 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
     async def close_storage(_app: web.Application) -> None:
         storage.close()
 
-    app = web.Application(client_max_size=8 << 20, handler_args={"read_bufsize": 1 << 20})
+    # auto_decompress off: Content-Encoding on an upload is metadata to store, never a reason to alter bytes.
+    app = web.Application(client_max_size=8 << 20, handler_args={"read_bufsize": 1 << 20, "auto_decompress": False})
     app[IN_FLIGHT] = in_flight
     app.router.add_route("*", "/{tail:.*}", dispatch)
     app.on_cleanup.append(close_storage)

@@ -29,7 +29,7 @@ _CANCEL_GRACE = 1.0
 async def _serve(storage: Storage, config: ServerConfig, host: str, port: int, shutdown_timeout: float,
                  access_log: bool, on_listening: Callable[[str, int], None]) -> None:
     app = create_app(storage, config)
-    runner = web.AppRunner(app, access_log=web.AccessLogger if access_log else None,
+    runner = web.AppRunner(app, access_log=logging.getLogger("ossbox.access") if access_log else None,
                            shutdown_timeout=_CANCEL_GRACE, handle_signals=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

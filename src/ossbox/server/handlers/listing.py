@@ -25,7 +25,9 @@ def _token(marker: str) -> str:
 
 def _marker_from_token(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
+        # validate=True: the lenient default would drop foreign characters and accept garbage as "".
+        raw = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True)
+        return raw.decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):
         raise OssError("InvalidArgument", "The continuation token is not valid.",
                        ArgumentName="continuation-token", ArgumentValue=token) from None
