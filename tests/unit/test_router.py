@@ -36,6 +36,8 @@ ROUTES = [
     ("GET", "/b/?live&max-keys=100", "ListLiveChannel"),
     ("POST", "/b/?delete", "DeleteMultipleObjects"),
     ("POST", "/b/?delete=&encoding-type=url", "DeleteMultipleObjects"),
+    ("GET", "/b/?uploads", "ListMultipartUploads"),
+    ("GET", "/b/?uploads&prefix=a&key-marker=k&upload-id-marker=u&max-uploads=10", "ListMultipartUploads"),
     # objects
     ("PUT", "/b/k", "PutObject"),
     ("GET", "/b/k", "GetObject"),
@@ -45,6 +47,12 @@ ROUTES = [
     ("HEAD", "/b/k?objectMeta", "GetObjectMeta"),
     ("GET", "/b/k?objectMeta", "GetObjectMeta"),
     ("DELETE", "/b/k", "DeleteObject"),
+    # multipart
+    ("POST", "/b/k?uploads", "InitiateMultipartUpload"),
+    ("PUT", "/b/k?partNumber=1&uploadId=U", "UploadPart"),
+    ("POST", "/b/k?uploadId=U", "CompleteMultipartUpload"),
+    ("DELETE", "/b/k?uploadId=U", "AbortMultipartUpload"),
+    ("GET", "/b/k?uploadId=U&max-parts=10&part-number-marker=2", "ListParts"),
     ("DELETE", "/b/k?versionId=null", "DeleteObject"),
     # a key that looks like a sub-resource is still a key
     ("GET", "/b/acl", "GetObject"),
@@ -64,6 +72,10 @@ def test_route(method, target, operation):
 
 def test_copy_source_header_makes_put_a_copy():
     assert op("PUT", "/b/k", {"x-oss-copy-source": "/src/a%2Fb"}) == "CopyObject"
+
+
+def test_copy_source_header_makes_upload_part_a_part_copy():
+    assert op("PUT", "/b/k?partNumber=2&uploadId=U", {"x-oss-copy-source": "/src/key"}) == "UploadPartCopy"
 
 
 def test_copy_source_header_is_matched_case_insensitively_as_aiohttp_passes_it():
@@ -93,7 +105,6 @@ NOT_IMPLEMENTED = [
     # bucket sub-resources ossbox does not implement
     ("GET", "/b/?acl"),
     ("PUT", "/b/?acl"),
-    ("GET", "/b/?uploads"),
     ("PUT", "/b/?cors"),
     ("DELETE", "/b/?cors"),
     ("PUT", "/b/?lifecycle"),

@@ -18,7 +18,7 @@ from ..storage import errors as storage_errors
 from ..storage.engine import Storage
 from .addressing import Address, parse_target
 from .context import Call, ServerConfig
-from .handlers import buckets, listing, objects
+from .handlers import buckets, listing, multipart, objects
 from .responses import NotModified, empty_response, error_response
 from .router import READ_OPERATIONS, route
 
@@ -43,10 +43,20 @@ HANDLERS = {
     "GetObjectMeta": objects.handle_get_object_meta,
     "DeleteObject": objects.handle_delete_object,
     "DeleteMultipleObjects": objects.handle_delete_multiple_objects,
+    "InitiateMultipartUpload": multipart.handle_initiate_multipart_upload,
+    "UploadPart": multipart.handle_upload_part,
+    "UploadPartCopy": multipart.handle_upload_part_copy,
+    "CompleteMultipartUpload": multipart.handle_complete_multipart_upload,
+    "AbortMultipartUpload": multipart.handle_abort_multipart_upload,
+    "ListParts": multipart.handle_list_parts,
+    "ListMultipartUploads": multipart.handle_list_multipart_uploads,
 }
 
 # Operations an anonymous request may perform on a public-read-write bucket, beyond reading.
-_ANONYMOUS_WRITES = frozenset({"PutObject", "CopyObject", "DeleteObject", "DeleteMultipleObjects"})
+_ANONYMOUS_WRITES = frozenset({
+    "PutObject", "CopyObject", "DeleteObject", "DeleteMultipleObjects", "InitiateMultipartUpload", "UploadPart",
+    "UploadPartCopy", "CompleteMultipartUpload", "AbortMultipartUpload", "ListParts",
+})
 
 STORAGE_ERRORS = {
     storage_errors.BucketNotFound: ("NoSuchBucket", "The specified bucket does not exist.", "BucketName"),
@@ -55,6 +65,13 @@ STORAGE_ERRORS = {
     storage_errors.BucketNotEmpty: ("BucketNotEmpty", "The bucket you tried to delete is not empty.", "BucketName"),
     storage_errors.ObjectExists: ("FileAlreadyExists", "The object you specified already exists and can not be "
                                   "overwritten.", "Key"),
+    storage_errors.UploadNotFound: ("NoSuchUpload", "The specified upload does not exist.", "UploadId"),
+    storage_errors.InvalidPart: ("InvalidPart", "One or more of the specified parts could not be found or the "
+                                 "specified entity tag might not have matched the part's entity tag.", "PartNumber"),
+    storage_errors.InvalidPartOrder: ("InvalidPartOrder", "The list of parts was not in ascending order.",
+                                      "PartNumber"),
+    storage_errors.PartTooSmall: ("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed "
+                                  "size.", "PartNumber"),
 }
 
 

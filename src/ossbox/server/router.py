@@ -32,6 +32,7 @@ _BUCKET = {
     ("GET", "stat"): "GetBucketStat",
     ("POST", "delete"): "DeleteMultipleObjects",
     ("GET", "live"): "ListLiveChannel",
+    ("GET", "uploads"): "ListMultipartUploads",
     ("PUT", None): "PutBucket",
     ("DELETE", None): "DeleteBucket",
     ("GET", None): "ListObjects",
@@ -39,11 +40,19 @@ _BUCKET = {
 _OBJECT = {
     ("HEAD", "objectMeta"): "GetObjectMeta",
     ("GET", "objectMeta"): "GetObjectMeta",
+    ("POST", "uploads"): "InitiateMultipartUpload",
+    ("PUT", "uploadId"): "UploadPart",
+    ("POST", "uploadId"): "CompleteMultipartUpload",
+    ("DELETE", "uploadId"): "AbortMultipartUpload",
+    ("GET", "uploadId"): "ListParts",
     ("PUT", None): "PutObject",
     ("GET", None): "GetObject",
     ("HEAD", None): "HeadObject",
     ("DELETE", None): "DeleteObject",
 }
+
+# A PUT carrying x-oss-copy-source takes its bytes from another object.
+_COPY_VARIANTS = {"PutObject": "CopyObject", "UploadPart": "UploadPartCopy"}
 
 # Operations that only read; used for anonymous access to public buckets.
 READ_OPERATIONS = frozenset({"GetObject", "HeadObject", "GetObjectMeta", "ListObjects", "ListObjectsV2"})
@@ -65,6 +74,6 @@ def route(method: str, address: Address, headers) -> str:
             return "ListObjectsV2"
         return operation
     operation = _lookup(_OBJECT, method, address)
-    if operation == "PutObject" and "x-oss-copy-source" in headers:
-        return "CopyObject"
+    if "x-oss-copy-source" in headers:
+        return _COPY_VARIANTS.get(operation, operation)
     return operation

@@ -9,16 +9,22 @@ SQLite); the server runs the slow ones in threads.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
+import secrets
 import time
 from dataclasses import dataclass, replace
 
+from ..protocol.crc64 import crc64_combine
 from .blobs import BlobStore, BlobWriter
-from .errors import BucketNotFound, ObjectNotFound
-from .records import BlobInfo, BucketRecord, ClassUsage, Extent, Listing, ObjectRecord
+from .errors import (BucketNotFound, InvalidPart, InvalidPartOrder, ObjectNotFound, PartTooSmall,
+                     UploadNotFound)
+from .listing import Page, grouped_scan
+from .records import BlobInfo, BucketRecord, ClassUsage, Extent, Listing, ObjectRecord, PartRecord, UploadRecord
 from .sqlite import SqliteMetadata
 
-__all__ = ["Storage", "ObjectSnapshot"]
+__all__ = ["Storage", "ObjectSnapshot", "MIN_PART_SIZE", "md5_etag", "multipart_etag"]
 
 # How often open_object() retries when a blob vanishes between reading metadata and opening it.
 _OPEN_RETRIES = 5
@@ -120,6 +126,26 @@ class Storage:
         )
         return self._swap_in(record, overwrite)
 
+    def copy_range_to_blob(self, source: ObjectSnapshot, first: int, length: int) -> BlobInfo:
+        """A new blob holding bytes first..first+length-1 of `source`, hashed as it is written."""
+        writer = self.blobs.create()
+        try:
+            position = 0
+            for file, extent in zip(source.files, source.record.extents):
+                start, end = max(first - position, 0), min(first + length - position, extent.length)
+                offset = start
+                while offset < end:
+                    chunk = os.pread(file.fileno(), min(_COPY_CHUNK, end - offset), offset)
+                    if not chunk:
+                        raise OSError("blob shorter than its recorded length")
+                    writer.write(chunk)
+                    offset += len(chunk)
+                position += extent.length
+            return writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+
     # ---- reading objects ----
 
     def head_object(self, bucket: str, key: str) -> ObjectRecord:
@@ -158,30 +184,130 @@ class Storage:
         keys, so NextMarker may be a common prefix."""
         self.get_bucket(bucket)
         prefix_bytes = prefix.encode("utf-8")
-        after = marker.encode("utf-8")
-        objects: list[ObjectRecord] = []
-        prefixes: list[str] = []
-        last: str | None = None
-        batch = min(max_keys, 1000) + 1
-        while True:
-            rows = self.metadata.scan_objects(bucket, after, prefix_bytes, batch)
-            if not rows:
-                return Listing(objects, prefixes, False, None)
-            for row in rows:
-                cut = row.key.find(delimiter, len(prefix)) if delimiter else -1
-                common = row.key[: cut + len(delimiter)] if cut >= 0 else None
-                listed = common is None or common.encode("utf-8") > marker.encode("utf-8")
-                if listed and len(objects) + len(prefixes) == max_keys:
-                    return Listing(objects, prefixes, True, last)
-                if common is None:
-                    objects.append(row)
-                    last = row.key
-                    after = row.key.encode("utf-8")
-                    continue
-                if listed:
-                    prefixes.append(common)
-                    last = common
-                # Skip every key under this common prefix: no UTF-8 key contains the byte 0xFF.
-                after = common.encode("utf-8") + b"\xff"
-                break
+        page = grouped_scan(
+            scan=lambda after, limit: self.metadata.scan_objects(bucket, after, prefix_bytes, limit),
+            key_of=lambda record: record.key,
+            cursor_after=lambda record: record.key.encode("utf-8"),
+            cursor_past_prefix=_past_prefix,
+            start=marker.encode("utf-8"),
+            prefix=prefix, delimiter=delimiter, marker=marker, max_items=max_keys,
+        )
+        last = page.last.key if isinstance(page.last, ObjectRecord) else page.last
+        return Listing(page.rows, page.common_prefixes, page.is_truncated, last if page.is_truncated else None)
 
+    # ---- multipart uploads ----
+
+    def create_upload(self, bucket: str, key: str, **attributes) -> UploadRecord:
+        """Start a multipart upload; `attributes` are the ObjectRecord fields the object will get."""
+        upload = UploadRecord(secrets.token_hex(16).upper(), bucket, key, int(time.time()), attributes)
+        self.metadata.create_upload(upload)
+        return upload
+
+    def get_upload(self, bucket: str, key: str, upload_id: str) -> UploadRecord:
+        upload = self.metadata.get_upload(upload_id)
+        if upload is None or upload.bucket != bucket or upload.key != key:
+            self.get_bucket(bucket)
+            raise UploadNotFound(upload_id)
+        return upload
+
+    def commit_part(self, bucket: str, key: str, upload_id: str, part_number: int, blob: BlobInfo) -> PartRecord:
+        part = PartRecord(part_number, blob.blob_id, blob.size, md5_etag(blob.md5), blob.crc64, int(time.time()))
+        try:
+            self.get_upload(bucket, key, upload_id)
+            released = self.metadata.put_part(upload_id, part)
+        except BaseException:
+            self.blobs.delete([blob.blob_id])
+            raise
+        self.blobs.delete(released)
+        return part
+
+    def list_parts(self, bucket: str, key: str, upload_id: str, after: int, limit: int) -> list[PartRecord]:
+        self.get_upload(bucket, key, upload_id)
+        return self.metadata.list_parts(upload_id, after, limit)
+
+    def complete_upload(self, bucket: str, key: str, upload_id: str, chosen: list[tuple[int, str]] | None,
+                        overwrite: bool = True) -> ObjectRecord:
+        """Make the object from the parts `chosen` as (part number, ETag) in ascending order, or from
+        every part when `chosen` is None. The parts' blobs become the object's extents: no byte is copied."""
+        self.get_upload(bucket, key, upload_id)
+
+        def assemble(upload: UploadRecord, parts: list[PartRecord]) -> ObjectRecord:
+            selected = _select_parts(parts, chosen)
+            return ObjectRecord(
+                bucket=bucket, key=key, size=sum(p.size for p in selected), etag=multipart_etag(selected),
+                crc64=functools.reduce(lambda crc, p: crc64_combine(crc, p.crc64, p.size), selected, 0),
+                mtime=int(time.time()), extents=tuple(Extent(p.blob_id, p.size) for p in selected),
+                **{"object_type": "Multipart", **upload.attributes},
+            )
+
+        record, released = self.metadata.complete_upload(upload_id, assemble, overwrite)
+        self.blobs.delete(released)
+        return record
+
+    def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        self.get_upload(bucket, key, upload_id)
+        self.blobs.delete(self.metadata.delete_upload(upload_id))
+
+    def list_uploads(self, bucket: str, prefix: str = "", delimiter: str = "", key_marker: str = "",
+                     upload_id_marker: str = "", max_uploads: int = 1000) -> Page[UploadRecord]:
+        """Uploads by key then upload id, after (key_marker, upload_id_marker); without an upload id
+        marker, every upload of `key_marker` itself is skipped too."""
+        self.get_bucket(bucket)
+        prefix_bytes = prefix.encode("utf-8")
+        return grouped_scan(
+            scan=lambda cursor, limit: self.metadata.list_uploads(bucket, prefix_bytes, *cursor, limit),
+            key_of=lambda upload: upload.key,
+            cursor_after=lambda upload: (upload.key.encode("utf-8"), upload.upload_id),
+            cursor_past_prefix=lambda common: (_past_prefix(common), _AFTER_ANY_UPLOAD_ID),
+            start=(key_marker.encode("utf-8"), upload_id_marker or _AFTER_ANY_UPLOAD_ID),
+            prefix=prefix, delimiter=delimiter, marker=key_marker, max_items=max_uploads,
+        )
+
+
+_COPY_CHUNK = 4 << 20
+# Sorts after every upload id (they are hex), so a cursor at (key, this) has passed all of key's uploads.
+_AFTER_ANY_UPLOAD_ID = "\U0010ffff"
+MIN_PART_SIZE = 100 * 1024
+
+
+def _past_prefix(common_prefix: str) -> bytes:
+    """A key cursor past every key starting with `common_prefix`: no UTF-8 key contains the byte 0xFF."""
+    return common_prefix.encode("utf-8") + b"\xff"
+
+
+def md5_etag(md5: bytes) -> str:
+    return f'"{md5.hex().upper()}"'
+
+
+def multipart_etag(parts: list[PartRecord]) -> str:
+    digests = b"".join(bytes.fromhex(part.etag.strip('"')) for part in parts)
+    return f'"{hashlib.md5(digests).hexdigest().upper()}-{len(parts)}"'
+
+
+def _normalized_etag(etag: str) -> str:
+    return etag.strip().strip('"').upper()
+
+
+def _select_parts(parts: list[PartRecord], chosen: list[tuple[int, str]] | None) -> list[PartRecord]:
+    """The parts a completion names, checked: known part with a matching ETag, strictly ascending
+    numbers, and every part but the last at least MIN_PART_SIZE bytes."""
+    if chosen is None:
+        selected = parts
+    else:
+        by_number = {part.part_number: part for part in parts}
+        selected = []
+        previous = 0
+        for number, etag in chosen:
+            if number <= previous:
+                raise InvalidPartOrder(number)
+            part = by_number.get(number)
+            if part is None or _normalized_etag(etag) != _normalized_etag(part.etag):
+                raise InvalidPart(number)
+            selected.append(part)
+            previous = number
+    if not selected:
+        raise InvalidPart(0)
+    for part in selected[:-1]:
+        if part.size < MIN_PART_SIZE:
+            raise PartTooSmall(part.part_number)
+    return selected

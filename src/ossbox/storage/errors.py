@@ -1,6 +1,7 @@
 """What can go wrong in storage, in storage's own terms; the server maps these to OSS error codes."""
 
-__all__ = ["StorageError", "BucketNotFound", "BucketExists", "BucketNotEmpty", "ObjectNotFound", "ObjectExists"]
+__all__ = ["StorageError", "BucketNotFound", "BucketExists", "BucketNotEmpty", "ObjectNotFound", "ObjectExists", "UploadNotFound",
+           "InvalidPart", "InvalidPartOrder", "PartTooSmall"]
 
 
 class StorageError(Exception):
@@ -25,3 +26,19 @@ class ObjectNotFound(StorageError):
 
 class ObjectExists(StorageError):
     """The key exists and the write asked not to overwrite it."""
+
+
+class UploadNotFound(StorageError):
+    pass
+
+
+class InvalidPart(StorageError):
+    """A part named at completion was never uploaded, or its ETag differs."""
+
+
+class InvalidPartOrder(StorageError):
+    """Parts named at completion are not in strictly ascending order."""
+
+
+class PartTooSmall(StorageError):
+    """A part other than the last is smaller than the minimum part size."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing", "ClassUsage"]
+__all__ = ["BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing", "ClassUsage", "UploadRecord", "PartRecord"]
 
 
 @dataclass(frozen=True)
@@ -66,3 +66,24 @@ class ClassUsage:
     count: int
     size: int
     last_modified: int
+
+
+@dataclass(frozen=True)
+class UploadRecord:
+    """A multipart upload in progress; `attributes` are the ObjectRecord fields the object will get."""
+
+    upload_id: str
+    bucket: str
+    key: str
+    initiated: int
+    attributes: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PartRecord:
+    part_number: int
+    blob_id: str
+    size: int
+    etag: str  # quoted uppercase MD5 of the part
+    crc64: int
+    mtime: int

@@ -12,15 +12,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from .errors import BucketExists, BucketNotEmpty, BucketNotFound, ObjectExists
-from .records import BucketRecord, ClassUsage, Extent, ObjectRecord
+from .errors import BucketExists, BucketNotEmpty, BucketNotFound, ObjectExists, UploadNotFound
+from .records import BucketRecord, ClassUsage, Extent, ObjectRecord, PartRecord, UploadRecord
 
 __all__ = ["SqliteMetadata"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: multipart uploads and parts
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS buckets (
@@ -45,6 +45,24 @@ CREATE TABLE IF NOT EXISTS objects (
     user_meta TEXT NOT NULL,
     extents TEXT NOT NULL,
     PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uploads (
+    upload_id TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    initiated INTEGER NOT NULL,
+    attributes TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads (bucket, key, upload_id);
+CREATE TABLE IF NOT EXISTS parts (
+    upload_id TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    blob_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    crc64 TEXT NOT NULL,
+    mtime INTEGER NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
 ) WITHOUT ROWID;
 """
 
@@ -90,6 +108,16 @@ def _object_from_row(row: tuple) -> ObjectRecord:
         headers=json.loads(headers),
         user_meta=json.loads(user_meta),
     )
+
+
+def _upload_from_row(row: tuple) -> UploadRecord:
+    upload_id, bucket, key, initiated, attributes = row
+    return UploadRecord(upload_id, bucket, key.decode("utf-8"), initiated, json.loads(attributes))
+
+
+def _part_from_row(row: tuple) -> PartRecord:
+    part_number, blob_id, size, etag, crc64, mtime = row
+    return PartRecord(part_number, blob_id, size, etag, int(crc64), mtime)
 
 
 def _blob_ids(extents_json: str) -> list[str]:
@@ -151,7 +179,8 @@ class SqliteMetadata:
     def delete_bucket(self, name: str) -> None:
         with self._transaction() as db:
             self._require_bucket(db, name)
-            if db.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone():
+            if (db.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone()
+                    or db.execute("SELECT 1 FROM uploads WHERE bucket = ? LIMIT 1", (name,)).fetchone()):
                 raise BucketNotEmpty(name)
             db.execute("DELETE FROM buckets WHERE name = ?", (name,))
 
@@ -191,13 +220,17 @@ class SqliteMetadata:
         """Insert or replace; returns the blob ids of the replaced version."""
         with self._transaction() as db:
             self._require_bucket(db, record.bucket)
-            old = db.execute(
-                "SELECT extents FROM objects WHERE bucket = ? AND key = ?", (record.bucket, record.key.encode("utf-8"))
-            ).fetchone()
-            if old and not overwrite:
-                raise ObjectExists(record.key)
-            db.execute(f"INSERT OR REPLACE INTO objects ({_OBJECT_COLUMNS}) VALUES ({', '.join('?' * 13)})",
-                       _object_row(record))
+            return self._replace_object(db, record, overwrite)
+
+    @staticmethod
+    def _replace_object(db: sqlite3.Connection, record: ObjectRecord, overwrite: bool) -> list[str]:
+        old = db.execute(
+            "SELECT extents FROM objects WHERE bucket = ? AND key = ?", (record.bucket, record.key.encode("utf-8"))
+        ).fetchone()
+        if old and not overwrite:
+            raise ObjectExists(record.key)
+        db.execute(f"INSERT OR REPLACE INTO objects ({_OBJECT_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+                   _object_row(record))
         return _blob_ids(old[0]) if old else []
 
     def delete_objects(self, bucket: str, keys: list[str]) -> list[str]:
@@ -228,4 +261,82 @@ class SqliteMetadata:
         ids: set[str] = set()
         for (extents,) in self._reader().execute("SELECT extents FROM objects"):
             ids.update(_blob_ids(extents))
+        ids.update(blob_id for (blob_id,) in self._reader().execute("SELECT blob_id FROM parts"))
         return ids
+
+    # ---- multipart uploads ----
+
+    def create_upload(self, upload: UploadRecord) -> None:
+        with self._transaction() as db:
+            self._require_bucket(db, upload.bucket)
+            db.execute("INSERT INTO uploads VALUES (?, ?, ?, ?, ?)",
+                       (upload.upload_id, upload.bucket, upload.key.encode("utf-8"), upload.initiated,
+                        json.dumps(upload.attributes)))
+
+    def get_upload(self, upload_id: str) -> UploadRecord | None:
+        row = self._reader().execute(
+            "SELECT upload_id, bucket, key, initiated, attributes FROM uploads WHERE upload_id = ?", (upload_id,)
+        ).fetchone()
+        return _upload_from_row(row) if row else None
+
+    def put_part(self, upload_id: str, part: PartRecord) -> list[str]:
+        """Record a part (replacing one with the same number); returns the replaced part's blob id."""
+        with self._transaction() as db:
+            if not db.execute("SELECT 1 FROM uploads WHERE upload_id = ?", (upload_id,)).fetchone():
+                raise UploadNotFound(upload_id)
+            old = db.execute("SELECT blob_id FROM parts WHERE upload_id = ? AND part_number = ?",
+                             (upload_id, part.part_number)).fetchone()
+            db.execute("INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (upload_id, part.part_number, part.blob_id, part.size, part.etag, str(part.crc64), part.mtime))
+        return [old[0]] if old else []
+
+    def list_parts(self, upload_id: str, after: int = 0, limit: int = 10000) -> list[PartRecord]:
+        rows = self._reader().execute(
+            "SELECT part_number, blob_id, size, etag, crc64, mtime FROM parts WHERE upload_id = ? AND part_number > ? "
+            "ORDER BY part_number LIMIT ?", (upload_id, after, limit),
+        )
+        return [_part_from_row(row) for row in rows]
+
+    def complete_upload(self, upload_id: str, assemble: Callable[[UploadRecord, list[PartRecord]], ObjectRecord],
+                        overwrite: bool = True) -> tuple[ObjectRecord, list[str]]:
+        """Turn an upload into an object in one transaction. `assemble(upload, parts)` builds the object
+        (raising if the parts do not qualify); returns it and the blob ids no longer referenced: the
+        replaced object's and those of parts left out."""
+        with self._transaction() as db:
+            row = db.execute("SELECT upload_id, bucket, key, initiated, attributes FROM uploads WHERE upload_id = ?",
+                             (upload_id,)).fetchone()
+            if not row:
+                raise UploadNotFound(upload_id)
+            upload = _upload_from_row(row)
+            self._require_bucket(db, upload.bucket)
+            parts = [_part_from_row(r) for r in db.execute(
+                "SELECT part_number, blob_id, size, etag, crc64, mtime FROM parts WHERE upload_id = ? "
+                "ORDER BY part_number", (upload_id,))]
+            record = assemble(upload, parts)
+            released = self._replace_object(db, record, overwrite)
+            used = {extent.blob_id for extent in record.extents}
+            released.extend(part.blob_id for part in parts if part.blob_id not in used)
+            db.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
+            db.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
+        return record, released
+
+    def delete_upload(self, upload_id: str) -> list[str]:
+        """Abort: forget the upload; returns its parts' blob ids."""
+        with self._transaction() as db:
+            if not db.execute("SELECT 1 FROM uploads WHERE upload_id = ?", (upload_id,)).fetchone():
+                raise UploadNotFound(upload_id)
+            released = [r[0] for r in db.execute("DELETE FROM parts WHERE upload_id = ? RETURNING blob_id",
+                                                 (upload_id,))]
+            db.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
+        return released
+
+    def list_uploads(self, bucket: str, prefix: bytes, key_marker: bytes, upload_id_marker: str,
+                     limit: int) -> list[UploadRecord]:
+        """Uploads after (key_marker, upload_id_marker) whose keys start with `prefix`, by key then id."""
+        rows = self._reader().execute(
+            "SELECT upload_id, bucket, key, initiated, attributes FROM uploads "
+            "WHERE bucket = ? AND key >= ? AND key < ? AND (key > ? OR (key = ? AND upload_id > ?)) "
+            "ORDER BY key, upload_id LIMIT ?",
+            (bucket, prefix, prefix + b"\xff", key_marker, key_marker, upload_id_marker, limit),
+        )
+        return [_upload_from_row(row) for row in rows]

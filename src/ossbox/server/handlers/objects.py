@@ -151,7 +151,7 @@ def _gzip_wanted(call: Call, record: ObjectRecord) -> bool:
     )
 
 
-def _stored_attributes(call: Call, bucket_storage_class: str = "Standard") -> dict:
+def stored_attributes(call: Call, bucket_storage_class: str = "Standard") -> dict:
     """Content-Type, standard headers, user metadata, storage class and ACL from a write request."""
     headers = call.headers
     user_meta = {}
@@ -246,29 +246,29 @@ def _hash_and_store(writer, chunks: list[bytes]) -> asyncio.Future:
     return asyncio.gather(asyncio.to_thread(writer.hash, data), asyncio.to_thread(writer.store, data))
 
 
-def _overwrite_allowed(call: Call) -> bool:
+def overwrite_allowed(call: Call) -> bool:
     return call.headers.get("x-oss-forbid-overwrite", "").lower() != "true"
 
 
-def _write_response_headers(record: ObjectRecord) -> dict[str, str]:
+def write_response_headers(record: ObjectRecord) -> dict[str, str]:
     return {"ETag": record.etag, "x-oss-hash-crc64ecma": str(record.crc64)}
 
 
 async def handle_put_object(call: Call) -> web.StreamResponse:
     check_object_key(call.key)
     bucket = call.storage.get_bucket(call.bucket)
-    attributes = _stored_attributes(call, bucket.storage_class)
+    attributes = stored_attributes(call, bucket.storage_class)
     blob = await receive_blob(call)
     record = await asyncio.to_thread(
         call.storage.commit_object, call.bucket, call.key, blob, _etag(blob.md5),
-        overwrite=_overwrite_allowed(call), **attributes,
+        overwrite=overwrite_allowed(call), **attributes,
     )
-    headers = _write_response_headers(record)
+    headers = write_response_headers(record)
     headers["Content-MD5"] = base64.b64encode(blob.md5).decode()
     return empty_response(headers=headers)
 
 
-def _copy_source(call: Call) -> tuple[str, str]:
+def copy_source(call: Call) -> tuple[str, str]:
     """(bucket, key) of `x-oss-copy-source: /bucket/<percent-encoded key>[?versionId=...]`: the key's own
     `?` arrive encoded, so the literal one ends it."""
     source = unquote(call.headers["x-oss-copy-source"].partition("?")[0])
@@ -278,30 +278,35 @@ def _copy_source(call: Call) -> tuple[str, str]:
     return bucket, key
 
 
+def check_copy_source_preconditions(call: Call, source: ObjectRecord) -> None:
+    """The `x-oss-copy-source-if-*` headers; a copy that would be "not modified" is refused with 412."""
+    try:
+        _check_preconditions(call, source, prefix="x-oss-copy-source-")
+    except NotModified:
+        raise OssError("PreconditionFailed", "The copy source was not modified since the given time.") from None
+
+
 async def handle_copy_object(call: Call) -> web.StreamResponse:
     check_object_key(call.key)
-    source_bucket, source_key = _copy_source(call)
+    source_bucket, source_key = copy_source(call)
     directive = call.headers.get("x-oss-metadata-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
         raise OssError("InvalidArgument", "x-oss-metadata-directive must be COPY or REPLACE.",
                        ArgumentName="x-oss-metadata-directive")
     snapshot: ObjectSnapshot = call.storage.open_object(source_bucket, source_key)
     with snapshot:
-        try:
-            _check_preconditions(call, snapshot.record, prefix="x-oss-copy-source-")
-        except NotModified:
-            raise OssError("PreconditionFailed", "The copy source was not modified since the given time.") from None
-        replaced = _stored_attributes(call, call.storage.get_bucket(call.bucket).storage_class)
+        check_copy_source_preconditions(call, snapshot.record)
+        replaced = stored_attributes(call, call.storage.get_bucket(call.bucket).storage_class)
         if directive == "COPY":
             attributes = {"object_type": "Normal", "acl": replaced["acl"], "storage_class": replaced["storage_class"]}
         else:
             attributes = {"object_type": "Normal", **replaced}
         record = await asyncio.to_thread(
-            call.storage.copy_object, snapshot, call.bucket, call.key, overwrite=_overwrite_allowed(call),
+            call.storage.copy_object, snapshot, call.bucket, call.key, overwrite=overwrite_allowed(call),
             **attributes,
         )
     body = xml_document("CopyObjectResult", [("ETag", record.etag), ("LastModified", iso8601(record.mtime))])
-    return xml_response(body, headers=_write_response_headers(record))
+    return xml_response(body, headers=write_response_headers(record))
 
 
 # ---- deleting ---------------------------------------------------------------------------------------
