@@ -18,9 +18,9 @@ from ..storage import errors as storage_errors
 from ..storage.engine import Storage
 from .addressing import Address, parse_target
 from .context import Call, ServerConfig
-from .handlers import buckets, listing, multipart, objects
+from .handlers import acl, append, buckets, listing, multipart, objects, symlink, tags
 from .responses import NotModified, empty_response, error_response
-from .router import READ_OPERATIONS, route
+from .router import READ_OPERATIONS, WRITE_OPERATIONS, route
 
 __all__ = ["create_app", "InFlight", "IN_FLIGHT"]
 
@@ -50,13 +50,20 @@ HANDLERS = {
     "AbortMultipartUpload": multipart.handle_abort_multipart_upload,
     "ListParts": multipart.handle_list_parts,
     "ListMultipartUploads": multipart.handle_list_multipart_uploads,
+    "AppendObject": append.handle_append_object,
+    "PutSymlink": symlink.handle_put_symlink,
+    "GetSymlink": symlink.handle_get_symlink,
+    "PutBucketAcl": acl.handle_put_bucket_acl,
+    "GetBucketAcl": acl.handle_get_bucket_acl,
+    "PutObjectAcl": acl.handle_put_object_acl,
+    "GetObjectAcl": acl.handle_get_object_acl,
+    "PutObjectTagging": tags.handle_put_object_tagging,
+    "GetObjectTagging": tags.handle_get_object_tagging,
+    "DeleteObjectTagging": tags.handle_delete_object_tagging,
+    "PutBucketTags": tags.handle_put_bucket_tags,
+    "GetBucketTags": tags.handle_get_bucket_tags,
+    "DeleteBucketTags": tags.handle_delete_bucket_tags,
 }
-
-# Operations an anonymous request may perform on a public-read-write bucket, beyond reading.
-_ANONYMOUS_WRITES = frozenset({
-    "PutObject", "CopyObject", "DeleteObject", "DeleteMultipleObjects", "InitiateMultipartUpload", "UploadPart",
-    "UploadPartCopy", "CompleteMultipartUpload", "AbortMultipartUpload", "ListParts",
-})
 
 STORAGE_ERRORS = {
     storage_errors.BucketNotFound: ("NoSuchBucket", "The specified bucket does not exist.", "BucketName"),
@@ -118,17 +125,33 @@ def _signed_parts(request: web.Request, address: Address) -> SignedParts:
     return SignedParts(request.method, address.bucket, address.key, address.params, headers)
 
 
+def _anonymous_acl(call: Call, bucket: str, key: str | None) -> str:
+    """The ACL governing an anonymous request: the object's own unless it is `default`, else the bucket's."""
+    bucket_record = call.storage.metadata.get_bucket(bucket)
+    if bucket_record is None:
+        return "private"
+    record = call.storage.metadata.get_object(bucket, key) if key else None
+    return record.acl if record is not None and record.acl != "default" else bucket_record.acl
+
+
+def _anonymous_allowed(operation: str, acl: str) -> bool:
+    if operation in READ_OPERATIONS:
+        return acl in ("public-read", "public-read-write")
+    return operation in WRITE_OPERATIONS and acl == "public-read-write"
+
+
 def _authorize(call: Call) -> None:
+    """Signed requests may do anything; anonymous ones what the bucket and object ACLs allow."""
     if call.access_key_id is not None or call.operation == "NotImplemented":
         return
-    if call.address.bucket is not None:
-        bucket = call.storage.metadata.get_bucket(call.address.bucket)
-        acl = bucket.acl if bucket else "private"
-        if call.operation in READ_OPERATIONS and acl in ("public-read", "public-read-write"):
-            return
-        if call.operation in _ANONYMOUS_WRITES and acl == "public-read-write":
-            return
-    raise OssError("AccessDenied", "You have no right to access this object because of bucket acl.")
+    address = call.address
+    allowed = address.bucket is not None and _anonymous_allowed(
+        call.operation, _anonymous_acl(call, address.bucket, address.key))
+    if allowed and "x-oss-copy-source" in call.headers:  # a copy also reads its source
+        source_bucket, source_key = objects.copy_source(call)
+        allowed = _anonymous_allowed("GetObject", _anonymous_acl(call, source_bucket, source_key))
+    if not allowed:
+        raise OssError("AccessDenied", "You have no right to access this object because of bucket acl.")
 
 
 def _storage_error(error: storage_errors.StorageError) -> OssError:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..protocol.signing import OSS2_SUBRESOURCES, V2SDK_SUBRESOURCES
 from .addressing import Address
 
-__all__ = ["route", "READ_OPERATIONS", "SELECTING_SUBRESOURCES"]
+__all__ = ["route", "READ_OPERATIONS", "WRITE_OPERATIONS", "SELECTING_SUBRESOURCES"]
 
 # Sub-resources that accompany a plain GetObject / PutObject / ListObjects rather than select another one.
 _MODIFIERS = frozenset({
@@ -33,6 +33,11 @@ _BUCKET = {
     ("POST", "delete"): "DeleteMultipleObjects",
     ("GET", "live"): "ListLiveChannel",
     ("GET", "uploads"): "ListMultipartUploads",
+    ("PUT", "acl"): "PutBucketAcl",
+    ("GET", "acl"): "GetBucketAcl",
+    ("PUT", "tagging"): "PutBucketTags",
+    ("GET", "tagging"): "GetBucketTags",
+    ("DELETE", "tagging"): "DeleteBucketTags",
     ("PUT", None): "PutBucket",
     ("DELETE", None): "DeleteBucket",
     ("GET", None): "ListObjects",
@@ -45,6 +50,14 @@ _OBJECT = {
     ("POST", "uploadId"): "CompleteMultipartUpload",
     ("DELETE", "uploadId"): "AbortMultipartUpload",
     ("GET", "uploadId"): "ListParts",
+    ("POST", "append"): "AppendObject",
+    ("PUT", "acl"): "PutObjectAcl",
+    ("GET", "acl"): "GetObjectAcl",
+    ("PUT", "symlink"): "PutSymlink",
+    ("GET", "symlink"): "GetSymlink",
+    ("PUT", "tagging"): "PutObjectTagging",
+    ("GET", "tagging"): "GetObjectTagging",
+    ("DELETE", "tagging"): "DeleteObjectTagging",
     ("PUT", None): "PutObject",
     ("GET", None): "GetObject",
     ("HEAD", None): "HeadObject",
@@ -54,8 +67,15 @@ _OBJECT = {
 # A PUT carrying x-oss-copy-source takes its bytes from another object.
 _COPY_VARIANTS = {"PutObject": "CopyObject", "UploadPart": "UploadPartCopy"}
 
-# Operations that only read; used for anonymous access to public buckets.
-READ_OPERATIONS = frozenset({"GetObject", "HeadObject", "GetObjectMeta", "ListObjects", "ListObjectsV2"})
+# What an anonymous request may do, by ACL: read where it is public-read or public-read-write, write
+# only where it is public-read-write. Everything else (bucket configuration, ACLs, tags) needs a signature.
+READ_OPERATIONS = frozenset({"GetObject", "HeadObject", "GetObjectMeta", "GetSymlink", "ListObjects",
+                             "ListObjectsV2"})
+WRITE_OPERATIONS = frozenset({
+    "PutObject", "CopyObject", "AppendObject", "PutSymlink", "DeleteObject", "DeleteMultipleObjects",
+    "InitiateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
+    "AbortMultipartUpload", "ListParts",
+})
 
 
 def _lookup(table: dict[tuple[str, str | None], str], method: str, address: Address) -> str:

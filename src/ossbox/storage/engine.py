@@ -18,13 +18,13 @@ from dataclasses import dataclass, replace
 
 from ..protocol.crc64 import crc64_combine
 from .blobs import BlobStore, BlobWriter
-from .errors import (BucketNotFound, InvalidPart, InvalidPartOrder, ObjectNotFound, PartTooSmall,
-                     UploadNotFound)
+from .errors import (BucketNotFound, InvalidPart, InvalidPartOrder, ObjectChanged, ObjectNotAppendable,
+                     ObjectNotFound, PartTooSmall, PositionMismatch, UploadNotFound)
 from .listing import Page, grouped_scan
 from .records import BlobInfo, BucketRecord, ClassUsage, Extent, Listing, ObjectRecord, PartRecord, UploadRecord
 from .sqlite import SqliteMetadata
 
-__all__ = ["Storage", "ObjectSnapshot", "MIN_PART_SIZE", "md5_etag", "multipart_etag"]
+__all__ = ["Storage", "ObjectSnapshot", "MIN_PART_SIZE", "MAX_EXTENTS", "md5_etag", "multipart_etag"]
 
 # How often open_object() retries when a blob vanishes between reading metadata and opening it.
 _OPEN_RETRIES = 5
@@ -78,9 +78,21 @@ class Storage:
             raise BucketNotFound(name)
         return record
 
-    def list_buckets(self, prefix: str = "", marker: str = "", max_keys: int = 100) -> tuple[list[BucketRecord], bool]:
-        rows = self.metadata.list_buckets(prefix, marker, max_keys + 1)
-        return rows[:max_keys], len(rows) > max_keys
+    def list_buckets(self, prefix: str = "", marker: str = "", max_keys: int = 100, tag_key: str | None = None,
+                     tag_value: str | None = None) -> tuple[list[BucketRecord], bool]:
+        """Buckets after `marker` whose names start with `prefix` (and that carry the tag `tag_key`,
+        with `tag_value` if given), and whether more follow."""
+        def wanted(bucket: BucketRecord) -> bool:
+            return tag_key is None or (tag_key in bucket.tags and tag_value in (None, bucket.tags[tag_key]))
+
+        found: list[BucketRecord] = []
+        while len(found) <= max_keys:
+            batch = self.metadata.list_buckets(prefix, marker, max_keys + 1)
+            if not batch:
+                break
+            found.extend(b for b in batch if wanted(b))
+            marker = batch[-1].name
+        return found[:max_keys], len(found) > max_keys
 
     def bucket_usage(self, name: str) -> dict[str, ClassUsage]:
         self.get_bucket(name)
@@ -145,6 +157,74 @@ class Storage:
         except BaseException:
             writer.abort()
             raise
+
+    def append_object(self, bucket: str, key: str, position: int, blob: BlobInfo, **attributes) -> ObjectRecord:
+        """Append `blob` to an Appendable object at `position` (0 creates it, with `attributes`).
+
+        The append is a compare-and-swap on the object's version: if another append or a write got there
+        first, this one fails with PositionMismatch and leaves nothing behind. A reader that opened the
+        object earlier keeps seeing only the bytes it started with: blobs are never modified."""
+        merged: str | None = None
+        try:
+            current = self.metadata.get_object(bucket, key)
+            if current is None:
+                self.get_bucket(bucket)
+            _check_append(current, key, position)
+            now = int(time.time())
+            if current is None:
+                record = ObjectRecord(
+                    bucket=bucket, key=key, size=blob.size, etag=md5_etag(blob.md5), crc64=blob.crc64, mtime=now,
+                    extents=(Extent(blob.blob_id, blob.size),), **{**attributes, "object_type": "Appendable"},
+                )
+            else:
+                extents, merged = self._compact(current.extents + (Extent(blob.blob_id, blob.size),))
+                record = replace(
+                    current, size=current.size + blob.size, etag=_appended_etag(current.etag, blob.md5),
+                    crc64=crc64_combine(current.crc64, blob.crc64, blob.size), mtime=now, extents=extents,
+                )
+            released = self.metadata.replace_object_if(record, current)
+        except BaseException as error:
+            self.blobs.delete([blob.blob_id] + ([merged] if merged else []))
+            if isinstance(error, ObjectChanged):
+                raise PositionMismatch(key, error.current.size if error.current else 0) from None
+            raise
+        if all(extent.blob_id != blob.blob_id for extent in record.extents):
+            released.append(blob.blob_id)  # compaction copied the appended bytes into the merged blob
+        self.blobs.delete(released)
+        return record
+
+    def _compact(self, extents: tuple[Extent, ...]) -> tuple[tuple[Extent, ...], str | None]:
+        """Keep an appended object's extents (one blob each, one open file per reader) few: past
+        MAX_EXTENTS, the adjacent run of COMPACT_RUN extents with the fewest bytes is copied (in the
+        kernel) into one new blob. Returns the extents and the new blob's id, if any."""
+        if len(extents) <= MAX_EXTENTS:
+            return extents, None
+        sizes = [sum(e.length for e in extents[i:i + COMPACT_RUN]) for i in range(len(extents) - COMPACT_RUN + 1)]
+        start = min(range(len(sizes)), key=lambda i: (sizes[i], -i))
+        run = extents[start:start + COMPACT_RUN]
+        files = [self.blobs.open(extent.blob_id) for extent in run]
+        try:
+            blob_id, size = self.blobs.copy((file.fileno(), extent.length) for file, extent in zip(files, run))
+        finally:
+            for file in files:
+                file.close()
+        return extents[:start] + (Extent(blob_id, size),) + extents[start + COMPACT_RUN:], blob_id
+
+    def put_symlink(self, bucket: str, key: str, target: str, overwrite: bool = True, **attributes) -> ObjectRecord:
+        record = ObjectRecord(
+            bucket=bucket, key=key, size=0, etag=md5_etag(hashlib.md5(target.encode("utf-8")).digest()), crc64=0,
+            mtime=int(time.time()), extents=(), symlink_target=target, **{**attributes, "object_type": "Symlink"},
+        )
+        return self._swap_in(record, overwrite)
+
+    def update_bucket(self, name: str, **changes) -> None:
+        """Change a bucket's `acl` and/or `tags`."""
+        self.metadata.update_bucket(name, **changes)
+
+    def update_object(self, bucket: str, key: str, **changes) -> None:
+        """Change an object's `acl` and/or `tags`, not its bytes."""
+        if not self.metadata.update_object(bucket, key, **changes):
+            raise ObjectNotFound(key)
 
     # ---- reading objects ----
 
@@ -282,6 +362,25 @@ def md5_etag(md5: bytes) -> str:
 def multipart_etag(parts: list[PartRecord]) -> str:
     digests = b"".join(bytes.fromhex(part.etag.strip('"')) for part in parts)
     return f'"{hashlib.md5(digests).hexdigest().upper()}-{len(parts)}"'
+
+
+MAX_EXTENTS = 32
+COMPACT_RUN = 4
+
+
+def _check_append(current: ObjectRecord | None, key: str, position: int) -> None:
+    if current is not None and current.object_type != "Appendable":
+        raise ObjectNotAppendable(key)
+    length = current.size if current is not None else 0
+    if position != length:
+        raise PositionMismatch(key, length)
+
+
+def _appended_etag(etag: str, appended_md5: bytes) -> str:
+    """A new strong validator after each append: the MD5 of the previous ETag's digest and the appended
+    bytes' MD5 (the first append's ETag is the plain MD5 of its bytes)."""
+    previous = bytes.fromhex(etag.strip('"').split("-")[0])
+    return md5_etag(hashlib.md5(previous + appended_md5).digest())
 
 
 def _normalized_etag(etag: str) -> str:

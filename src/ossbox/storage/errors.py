@@ -1,7 +1,8 @@
 """What can go wrong in storage, in storage's own terms; the server maps these to OSS error codes."""
 
 __all__ = ["StorageError", "BucketNotFound", "BucketExists", "BucketNotEmpty", "ObjectNotFound", "ObjectExists", "UploadNotFound",
-           "InvalidPart", "InvalidPartOrder", "PartTooSmall"]
+           "InvalidPart", "InvalidPartOrder", "PartTooSmall", "ObjectChanged", "ObjectNotAppendable",
+           "PositionMismatch"]
 
 
 class StorageError(Exception):
@@ -42,3 +43,23 @@ class InvalidPartOrder(StorageError):
 
 class PartTooSmall(StorageError):
     """A part other than the last is smaller than the minimum part size."""
+
+
+class ObjectChanged(StorageError):
+    """A conditional replace found the object changed meanwhile; `current` is what it found."""
+
+    def __init__(self, current) -> None:
+        super().__init__(current.key if current else "")
+        self.current = current
+
+
+class ObjectNotAppendable(StorageError):
+    pass
+
+
+class PositionMismatch(StorageError):
+    """An append's position is not the object's length, given as `next_position`."""
+
+    def __init__(self, key: str, next_position: int) -> None:
+        super().__init__(key)
+        self.next_position = next_position

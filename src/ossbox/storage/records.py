@@ -14,6 +14,7 @@ class BucketRecord:
     location: str
     acl: str = "private"
     storage_class: str = "Standard"
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class ObjectRecord:
     acl: str = "default"
     headers: dict[str, str] = field(default_factory=dict)  # Cache-Control, Content-Disposition, ...
     user_meta: dict[str, str] = field(default_factory=dict)  # x-oss-meta-* name (lowercase) -> value
+    tags: dict[str, str] = field(default_factory=dict)
+    symlink_target: str | None = None  # the key a Symlink object points to
 
 
 @dataclass(frozen=True)

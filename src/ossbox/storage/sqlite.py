@@ -15,12 +15,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from .errors import BucketExists, BucketNotEmpty, BucketNotFound, ObjectExists, UploadNotFound
+from .errors import BucketExists, BucketNotEmpty, BucketNotFound, ObjectChanged, ObjectExists, UploadNotFound
 from .records import BucketRecord, ClassUsage, Extent, ObjectRecord, PartRecord, UploadRecord
 
 __all__ = ["SqliteMetadata"]
 
-SCHEMA_VERSION = 2  # 2: multipart uploads and parts
+SCHEMA_VERSION = 2  # 2: multipart uploads and parts, object and bucket tags, symlinks
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS buckets (
@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS buckets (
     created INTEGER NOT NULL,
     location TEXT NOT NULL,
     acl TEXT NOT NULL,
-    storage_class TEXT NOT NULL
+    storage_class TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS objects (
     bucket TEXT NOT NULL,
@@ -44,6 +45,8 @@ CREATE TABLE IF NOT EXISTS objects (
     headers TEXT NOT NULL,
     user_meta TEXT NOT NULL,
     extents TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT '{}',
+    symlink_target TEXT,
     PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS uploads (
@@ -68,7 +71,14 @@ CREATE TABLE IF NOT EXISTS parts (
 
 _OBJECT_COLUMNS = (
     "bucket, key, size, etag, crc64, mtime, content_type, object_type, storage_class, acl, headers, "
-    "user_meta, extents"
+    "user_meta, extents, tags, symlink_target"
+)
+_BUCKET_COLUMNS = "name, created, location, acl, storage_class, tags"
+# Columns version 1 lacked: (table, column, definition).
+_ADDED_IN_V2 = (
+    ("buckets", "tags", "TEXT NOT NULL DEFAULT '{}'"),
+    ("objects", "tags", "TEXT NOT NULL DEFAULT '{}'"),
+    ("objects", "symlink_target", "TEXT"),
 )
 
 
@@ -87,12 +97,14 @@ def _object_row(record: ObjectRecord) -> tuple:
         json.dumps(record.headers),
         json.dumps(record.user_meta),
         json.dumps([[e.blob_id, e.length] for e in record.extents]),
+        json.dumps(record.tags),
+        record.symlink_target,
     )
 
 
 def _object_from_row(row: tuple) -> ObjectRecord:
     (bucket, key, size, etag, crc64, mtime, content_type, object_type, storage_class, acl, headers,
-     user_meta, extents) = row
+     user_meta, extents, tags, symlink_target) = row
     return ObjectRecord(
         bucket=bucket,
         key=key.decode("utf-8"),
@@ -107,7 +119,14 @@ def _object_from_row(row: tuple) -> ObjectRecord:
         acl=acl,
         headers=json.loads(headers),
         user_meta=json.loads(user_meta),
+        tags=json.loads(tags),
+        symlink_target=symlink_target,
     )
+
+
+def _bucket_from_row(row: tuple) -> BucketRecord:
+    name, created, location, acl, storage_class, tags = row
+    return BucketRecord(name, created, location, acl, storage_class, json.loads(tags))
 
 
 def _upload_from_row(row: tuple) -> UploadRecord:
@@ -128,13 +147,21 @@ class SqliteMetadata:
     def __init__(self, path: str) -> None:
         self._path = path
         self._writer = self._connect()
-        self._writer.executescript(_SCHEMA)
         version = self._writer.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
+        if version > SCHEMA_VERSION:
             raise RuntimeError(f"{path}: metadata schema version {version} is newer than this ossbox")
+        if version == 1:
+            self._migrate_from_v1()
+        self._writer.executescript(_SCHEMA)
         self._writer.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._write_lock = threading.Lock()
         self._local = threading.local()
+
+    def _migrate_from_v1(self) -> None:
+        for table, column, definition in _ADDED_IN_V2:
+            existing = {row[1] for row in self._writer.execute(f"PRAGMA table_info({table})")}
+            if column not in existing:
+                self._writer.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
@@ -170,8 +197,9 @@ class SqliteMetadata:
         with self._transaction() as db:
             try:
                 db.execute(
-                    "INSERT INTO buckets VALUES (?, ?, ?, ?, ?)",
-                    (record.name, record.created, record.location, record.acl, record.storage_class),
+                    f"INSERT INTO buckets ({_BUCKET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                    (record.name, record.created, record.location, record.acl, record.storage_class,
+                     json.dumps(record.tags)),
                 )
             except sqlite3.IntegrityError:
                 raise BucketExists(record.name) from None
@@ -185,15 +213,24 @@ class SqliteMetadata:
             db.execute("DELETE FROM buckets WHERE name = ?", (name,))
 
     def get_bucket(self, name: str) -> BucketRecord | None:
-        row = self._reader().execute("SELECT * FROM buckets WHERE name = ?", (name,)).fetchone()
-        return BucketRecord(*row) if row else None
+        row = self._reader().execute(f"SELECT {_BUCKET_COLUMNS} FROM buckets WHERE name = ?", (name,)).fetchone()
+        return _bucket_from_row(row) if row else None
 
     def list_buckets(self, prefix: str, marker: str, limit: int) -> list[BucketRecord]:
         rows = self._reader().execute(
-            "SELECT * FROM buckets WHERE name > ? AND substr(name, 1, ?) = ? ORDER BY name LIMIT ?",
+            f"SELECT {_BUCKET_COLUMNS} FROM buckets WHERE name > ? AND substr(name, 1, ?) = ? ORDER BY name LIMIT ?",
             (marker, len(prefix), prefix, limit),
         )
-        return [BucketRecord(*row) for row in rows]
+        return [_bucket_from_row(row) for row in rows]
+
+    def update_bucket(self, name: str, *, acl: str | None = None, tags: dict[str, str] | None = None) -> None:
+        """Change a bucket's ACL and/or tags."""
+        with self._transaction() as db:
+            self._require_bucket(db, name)
+            if acl is not None:
+                db.execute("UPDATE buckets SET acl = ? WHERE name = ?", (acl, name))
+            if tags is not None:
+                db.execute("UPDATE buckets SET tags = ? WHERE name = ?", (json.dumps(tags), name))
 
     def bucket_usage(self, name: str) -> dict[str, ClassUsage]:
         """Object count, bytes and newest mtime per storage class."""
@@ -229,9 +266,37 @@ class SqliteMetadata:
         ).fetchone()
         if old and not overwrite:
             raise ObjectExists(record.key)
-        db.execute(f"INSERT OR REPLACE INTO objects ({_OBJECT_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+        db.execute(f"INSERT OR REPLACE INTO objects ({_OBJECT_COLUMNS}) VALUES ({', '.join('?' * 15)})",
                    _object_row(record))
         return _blob_ids(old[0]) if old else []
+
+    def update_object(self, bucket: str, key: str, *, acl: str | None = None,
+                      tags: dict[str, str] | None = None) -> bool:
+        """Change an object's ACL and/or tags without touching its bytes; False if there is no such key."""
+        with self._transaction() as db:
+            self._require_bucket(db, bucket)
+            changed = 0
+            if acl is not None:
+                changed = db.execute("UPDATE objects SET acl = ? WHERE bucket = ? AND key = ?",
+                                     (acl, bucket, key.encode("utf-8"))).rowcount
+            if tags is not None:
+                changed = db.execute("UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?",
+                                     (json.dumps(tags), bucket, key.encode("utf-8"))).rowcount
+            return changed > 0
+
+    def replace_object_if(self, record: ObjectRecord, expected: ObjectRecord | None) -> list[str]:
+        """Replace the object only if it is still `expected` (None: absent); returns the blob ids the
+        replaced version held that `record` does not. Raises ObjectChanged otherwise."""
+        with self._transaction() as db:
+            self._require_bucket(db, record.bucket)
+            row = db.execute(f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?",
+                             (record.bucket, record.key.encode("utf-8"))).fetchone()
+            current = _object_from_row(row) if row else None
+            if current != expected:
+                raise ObjectChanged(current)
+            released = self._replace_object(db, record, overwrite=True)
+        kept = {extent.blob_id for extent in record.extents}
+        return [blob_id for blob_id in released if blob_id not in kept]
 
     def delete_objects(self, bucket: str, keys: list[str]) -> list[str]:
         """Delete whichever of `keys` exist; returns the blob ids they held."""

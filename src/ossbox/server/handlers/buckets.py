@@ -16,9 +16,9 @@ from ...storage.errors import BucketExists
 from ...storage.records import BucketRecord
 from ..context import Call
 from ..responses import empty_response, xml_response
+from .acl import BUCKET_ACLS, checked_acl
 from .common import int_param, owner_xml
 
-ACLS = ("private", "public-read", "public-read-write")
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
 
 
@@ -42,7 +42,8 @@ async def handle_list_buckets(call: Call) -> web.StreamResponse:
     prefix = call.param("prefix") or ""
     marker = call.param("marker") or ""
     max_keys = int_param(call.param("max-keys"), "max-keys", 100, 1, 1000)
-    buckets, truncated = call.storage.list_buckets(prefix, marker, max_keys)
+    buckets, truncated = call.storage.list_buckets(prefix, marker, max_keys, call.param("tag-key"),
+                                                   call.param("tag-value"))
     children: list[tuple[str, object]] = [
         ("Prefix", prefix),
         ("Marker", marker),
@@ -71,10 +72,7 @@ def _storage_class_from_body(body: bytes) -> str:
 
 async def handle_put_bucket(call: Call) -> web.StreamResponse:
     check_bucket_name(call.bucket)
-    acl = call.headers.get("x-oss-acl", "private")
-    if acl not in ACLS:
-        raise OssError("InvalidArgument", "no such bucket access control exists", ArgumentName="x-oss-acl",
-                       ArgumentValue=acl)
+    acl = checked_acl(call.headers.get("x-oss-acl", "private"), BUCKET_ACLS, "x-oss-acl")
     storage_class = _storage_class_from_body(await call.request.read())
     try:
         await asyncio.to_thread(call.storage.create_bucket, call.bucket, acl, storage_class)

@@ -25,10 +25,13 @@ from ...protocol.names import check_object_key
 from ...protocol.ranges import ByteRange, Unsatisfiable, resolve_range
 from ...protocol.xmlutil import xml_document
 from ...storage.engine import ObjectSnapshot
+from ...storage.errors import ObjectNotFound
 from ...storage.records import BlobInfo, ObjectRecord
 from ..context import Call
 from ..responses import BlobResponse, NotModified, empty_response, xml_response
+from .acl import OBJECT_ACLS, checked_acl
 from .common import encoder
+from .tags import tags_from_header
 
 MAX_OBJECT_SIZE = 5 << 30
 MAX_DELETE_KEYS = 1000
@@ -46,7 +49,6 @@ RESPONSE_OVERRIDES = {
     "response-content-encoding": "Content-Encoding",
 }
 USER_META_PREFIX = "x-oss-meta-"
-OBJECT_ACLS = ("default", "private", "public-read", "public-read-write")
 GZIP_MIN_SIZE = 1024
 GZIP_TYPES = frozenset({
     "text/plain", "text/html", "text/css", "text/xml", "text/javascript", "text/csv", "text/markdown",
@@ -59,7 +61,9 @@ GZIP_TYPES = frozenset({
 # ---- reading ----------------------------------------------------------------------------------------
 
 
-def object_headers(record: ObjectRecord) -> dict[str, str]:
+def object_headers(record: ObjectRecord, user_meta: dict[str, str] | None = None) -> dict[str, str]:
+    """Headers describing `record`; `user_meta` replaces its own (a symlink answers with its own
+    metadata and its target's bytes)."""
     headers = {
         "Content-Type": record.content_type,
         "ETag": record.etag,
@@ -71,8 +75,11 @@ def object_headers(record: ObjectRecord) -> dict[str, str]:
     }
     if record.object_type == "Normal" and "-" not in record.etag:
         headers["Content-MD5"] = base64.b64encode(bytes.fromhex(record.etag.strip('"'))).decode()
+    if record.tags:
+        headers["x-oss-tagging-count"] = str(len(record.tags))
     headers.update(record.headers)
-    headers.update({USER_META_PREFIX + name: value for name, value in record.user_meta.items()})
+    meta = record.user_meta if user_meta is None else user_meta
+    headers.update({USER_META_PREFIX + name: value for name, value in meta.items()})
     return headers
 
 
@@ -92,8 +99,27 @@ def _check_preconditions(call: Call, record: ObjectRecord, prefix: str = "") -> 
         raise NotModified(record)
 
 
-async def handle_get_object(call: Call) -> web.StreamResponse:
+def open_following_symlink(call: Call) -> tuple[ObjectSnapshot, dict[str, str]]:
+    """A snapshot of the object, or of its target when it is a symlink, and the user metadata to
+    answer with (a symlink's own)."""
     snapshot = call.storage.open_object(call.bucket, call.key)
+    target = snapshot.record.symlink_target
+    if target is None:
+        return snapshot, snapshot.record.user_meta
+    snapshot.close()
+    try:
+        resolved = call.storage.open_object(call.bucket, target)
+    except ObjectNotFound:
+        raise OssError("SymlinkTargetNotExist", "The symlink target object does not exist.",
+                       SymlinkTarget=target) from None
+    if resolved.record.symlink_target is not None:
+        resolved.close()
+        raise OssError("InvalidTargetType", "The symlink target object is itself a symlink.", SymlinkTarget=target)
+    return resolved, snapshot.record.user_meta
+
+
+async def handle_get_object(call: Call) -> web.StreamResponse:
+    snapshot, user_meta = open_following_symlink(call)
     try:
         record = snapshot.record
         _check_preconditions(call, record)
@@ -102,7 +128,7 @@ async def handle_get_object(call: Call) -> web.StreamResponse:
         if isinstance(decision, Unsatisfiable):
             raise OssError("InvalidRange", "The requested range is not satisfiable.",
                            headers={"Content-Range": f"bytes */{record.size}"}, ActualObjectSize=str(record.size))
-        headers = object_headers(record)
+        headers = object_headers(record, user_meta)
         for param, header in RESPONSE_OVERRIDES.items():
             value = call.param(param)
             if value is not None:
@@ -117,9 +143,11 @@ async def handle_get_object(call: Call) -> web.StreamResponse:
 
 
 async def handle_head_object(call: Call) -> web.StreamResponse:
-    record = call.storage.head_object(call.bucket, call.key)
+    snapshot, user_meta = open_following_symlink(call)
+    with snapshot:
+        record = snapshot.record
     _check_preconditions(call, record)
-    response = web.StreamResponse(status=200, headers=object_headers(record))
+    response = web.StreamResponse(status=200, headers=object_headers(record, user_meta))
     response.content_length = record.size
     return response
 
@@ -152,7 +180,7 @@ def _gzip_wanted(call: Call, record: ObjectRecord) -> bool:
 
 
 def stored_attributes(call: Call, bucket_storage_class: str = "Standard") -> dict:
-    """Content-Type, standard headers, user metadata, storage class and ACL from a write request."""
+    """Content-Type, standard headers, user metadata, storage class, ACL and tags from a write request."""
     headers = call.headers
     user_meta = {}
     for name, value in headers.items():
@@ -164,10 +192,7 @@ def stored_attributes(call: Call, bucket_storage_class: str = "Standard") -> dic
                 raise OssError("InvalidArgument", f"The value of {name} is not valid UTF-8.",
                                ArgumentName=name) from None
             user_meta[lowered[len(USER_META_PREFIX):]] = value
-    acl = headers.get("x-oss-object-acl", "default")
-    if acl not in OBJECT_ACLS:
-        raise OssError("InvalidArgument", "no such object access control exists", ArgumentName="x-oss-object-acl",
-                       ArgumentValue=acl)
+    acl = checked_acl(headers.get("x-oss-object-acl", "default"), OBJECT_ACLS, "x-oss-object-acl")
     storage_class = headers.get("x-oss-storage-class", bucket_storage_class)
     return {
         "content_type": headers.get("Content-Type") or "application/octet-stream",
@@ -175,6 +200,7 @@ def stored_attributes(call: Call, bucket_storage_class: str = "Standard") -> dic
         "user_meta": user_meta,
         "storage_class": storage_class,
         "acl": acl,
+        "tags": tags_from_header(headers.get("x-oss-tagging")),
     }
 
 
@@ -301,6 +327,8 @@ async def handle_copy_object(call: Call) -> web.StreamResponse:
             attributes = {"object_type": "Normal", "acl": replaced["acl"], "storage_class": replaced["storage_class"]}
         else:
             attributes = {"object_type": "Normal", **replaced}
+        tagging_directive = call.headers.get("x-oss-tagging-directive", "Copy").lower()
+        attributes["tags"] = replaced["tags"] if tagging_directive == "replace" else snapshot.record.tags
         record = await asyncio.to_thread(
             call.storage.copy_object, snapshot, call.bucket, call.key, overwrite=overwrite_allowed(call),
             **attributes,
