@@ -215,7 +215,9 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
         storage.close()
 
     # auto_decompress off: Content-Encoding on an upload is metadata to store, never a reason to alter bytes.
-    app = web.Application(client_max_size=8 << 20, handler_args={"read_bufsize": 1 << 20, "auto_decompress": False})
+    # read_bufsize bounds what aiohttp buffers per upload (it pauses reading at twice this): 256 KiB keeps a
+    # PUT's transient memory near 3.5 MiB (1 MiB cost ~11 MiB) at the same throughput, measured with curl.
+    app = web.Application(client_max_size=8 << 20, handler_args={"read_bufsize": 256 << 10, "auto_decompress": False})
     app[IN_FLIGHT] = in_flight
     app.router.add_route("*", "/{tail:.*}", dispatch)
     app.on_cleanup.append(close_storage)

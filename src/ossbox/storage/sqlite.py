@@ -240,6 +240,9 @@ class SqliteMetadata:
         )
         return {storage_class: ClassUsage(count, size, mtime) for storage_class, count, size, mtime in rows}
 
+    def upload_count(self, bucket: str) -> int:
+        return self._reader().execute("SELECT count(*) FROM uploads WHERE bucket = ?", (bucket,)).fetchone()[0]
+
     @staticmethod
     def _require_bucket(db: sqlite3.Connection, name: str) -> None:
         if not db.execute("SELECT 1 FROM buckets WHERE name = ?", (name,)).fetchone():

@@ -130,7 +130,7 @@ async def handle_get_bucket_stat(call: Call) -> web.StreamResponse:
     children: list[tuple[str, object]] = [
         ("Storage", total_size),
         ("ObjectCount", total_count),
-        ("MultipartUploadCount", 0),
+        ("MultipartUploadCount", call.storage.metadata.upload_count(call.bucket)),
         ("LiveChannelCount", 0),
         ("LastModifiedTime", max((u.last_modified for u in usage.values()), default=0)),
     ]

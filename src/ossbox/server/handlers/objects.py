@@ -35,7 +35,7 @@ from .tags import tags_from_header
 
 MAX_OBJECT_SIZE = 5 << 30
 MAX_DELETE_KEYS = 1000
-_WRITE_BATCH = 4 << 20
+_WRITE_BATCH = 1 << 20
 
 # Headers stored with an object and returned on GET/HEAD, by their canonical spelling.
 STORED_HEADERS = ("Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires")
@@ -267,9 +267,17 @@ async def receive_blob(call: Call) -> BlobInfo:
 
 def _hash_and_store(writer, chunks: list[bytes]) -> asyncio.Future:
     """Hash and store a batch in two threads at once (both release the GIL); the batch before it must
-    be finished, so each half still sees the bytes in order."""
-    data = b"".join(chunks)
-    return asyncio.gather(asyncio.to_thread(writer.hash, data), asyncio.to_thread(writer.store, data))
+    be finished, so each half still sees the bytes in order. The chunks are used as received: joining
+    them would allocate a batch-sized buffer per batch."""
+    def hash_all() -> None:
+        for chunk in chunks:
+            writer.hash(chunk)
+
+    def store_all() -> None:
+        for chunk in chunks:
+            writer.store(chunk)
+
+    return asyncio.gather(asyncio.to_thread(hash_all), asyncio.to_thread(store_all))
 
 
 def overwrite_allowed(call: Call) -> bool:
