@@ -61,7 +61,7 @@ VIRTUAL_HOSTED = [
     (f"photos.{BASE}", "/a+b", "photos", "a+b"),
     (f"photos.{BASE}", "/../x", "photos", "../x"),
     (f"photos.{BASE}", "//x", "photos", "/x"),
-    (f"PHOTOS.OSS.Example.Test:80", "/k", "photos", "k"),
+    ("PHOTOS.OSS.Example.Test:80", "/k", "photos", "k"),
     (f"photos.{BASE}.", "/k", "photos", "k"),  # fully qualified host name
     (f"my-bucket-1.{BASE}", "/k", "my-bucket-1", "k"),
 ]
@@ -79,7 +79,7 @@ def test_base_domain_itself_is_path_style():
 
 def test_host_that_only_ends_with_the_base_domain_text_is_path_style():
     assert parse_target(f"photos-{BASE}", "/b/k", BASE) == Address("b", "k", ())
-    assert parse_target(f"photososs.example.test", "/b/k", BASE) == Address("b", "k", ())
+    assert parse_target("photososs.example.test", "/b/k", BASE) == Address("b", "k", ())
 
 
 def test_without_a_base_domain_every_host_is_path_style():

@@ -8,8 +8,6 @@ The clock is fixed: oss2's by monkeypatching, ours by passing `now`.
 from __future__ import annotations
 
 import datetime
-import types
-from email.utils import formatdate
 from urllib.parse import urlsplit
 
 import oss2
@@ -34,14 +32,13 @@ from ossbox.protocol.signing import (
     v4_presign_params,
 )
 from ossbox.server.addressing import parse_target
+from sdk_clock import NOW, NOW_V4
 
 AK = "LTAI5tExampleAccessKey"
 SK = "ExampleSecret+/=KeyWithSymbols"
 REGION = "cn-hangzhou"
 ENDPOINT = "http://127.0.0.1:9000"
-NOW = 1702743657  # Sat, 16 Dec 2023 16:20:57 GMT
 NOW_HTTP = "Sat, 16 Dec 2023 16:20:57 GMT"
-NOW_V4 = "20231216T162057Z"
 BASE_DOMAIN = "oss-cn-hangzhou.aliyuncs.com"
 
 SECRETS = {AK: SK, "other-key": "other-secret"}
@@ -74,20 +71,6 @@ def oss2_url(bucket, key):
 def on_the_wire(req) -> str:
     """The URL oss2 really requests: `requests` appends the parameters, form-encoded."""
     return requests.Request(req.method, req.url, params=req.params).prepare().url
-
-
-class _FrozenDatetime(datetime.datetime):
-    @classmethod
-    def utcnow(cls):
-        return datetime.datetime(2023, 12, 16, 16, 20, 57)
-
-
-@pytest.fixture
-def frozen_oss2(monkeypatch):
-    monkeypatch.setattr(oss2.auth, "datetime", _FrozenDatetime)
-    monkeypatch.setattr(oss2.auth, "time", types.SimpleNamespace(time=lambda: NOW))
-    monkeypatch.setattr(oss2.utils, "http_date", lambda timeval=None: formatdate(NOW if timeval is None else timeval,
-                                                                                 usegmt=True))
 
 
 def oss2_auth(version):

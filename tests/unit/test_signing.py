@@ -9,7 +9,6 @@ literal tables, which pin what the real service accepts.
 from __future__ import annotations
 
 import datetime
-import types
 from email.utils import formatdate
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
@@ -42,14 +41,13 @@ from ossbox.protocol.signing import (
     v4_string_to_sign,
 )
 from ossbox.server.addressing import parse_target
+from sdk_clock import NOW, NOW_V4
 
 AK = "LTAI5tExampleAccessKey"
 SK = "ExampleSecret+/=KeyWithSymbols"
 REGION = "cn-hangzhou"
 ENDPOINT = "http://127.0.0.1:9000"
 HOST = "127.0.0.1:9000"
-NOW = 1702743657  # Sat, 16 Dec 2023 16:20:57 GMT
-NOW_V4 = "20231216T162057Z"
 
 
 # ---- helpers ----
@@ -87,21 +85,6 @@ def oss2_url(bucket, key):
 def oss2_request(method, bucket, key, params=None, headers=None):
     return oss2.http.Request(method, oss2_url(bucket, key), params=dict(params or {}), headers=dict(headers or {}),
                              region=REGION, product="oss")
-
-
-class _FrozenDatetime(datetime.datetime):
-    @classmethod
-    def utcnow(cls):
-        return datetime.datetime(2023, 12, 16, 16, 20, 57)
-
-
-@pytest.fixture
-def frozen_oss2(monkeypatch):
-    """oss2's clock (Date header, V4 x-oss-date, presign expiry) stopped at NOW."""
-    monkeypatch.setattr(oss2.auth, "datetime", _FrozenDatetime)
-    monkeypatch.setattr(oss2.auth, "time", types.SimpleNamespace(time=lambda: NOW))
-    monkeypatch.setattr(oss2.utils, "http_date", lambda timeval=None: formatdate(NOW if timeval is None else timeval,
-                                                                                 usegmt=True))
 
 
 def test_frozen_clock_constants_agree():

@@ -4,7 +4,6 @@ GetBucketLocation, GetBucketStat, and the empty live-channel listing SDK test te
 from __future__ import annotations
 
 import asyncio
-import xml.etree.ElementTree as ElementTree
 
 from aiohttp import web
 
@@ -17,7 +16,7 @@ from ...storage.records import BucketRecord
 from ..context import Call
 from ..responses import empty_response, xml_response
 from .acl import BUCKET_ACLS, checked_acl
-from .common import int_param, owner_xml
+from .common import int_param, owner_xml, parse_xml_body
 
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
 
@@ -59,11 +58,7 @@ async def handle_list_buckets(call: Call) -> web.StreamResponse:
 def _storage_class_from_body(body: bytes) -> str:
     if not body.strip():
         return "Standard"
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
-        raise OssError("MalformedXML", "The XML you provided was not well-formed.") from None
-    storage_class = root.findtext("StorageClass") or "Standard"
+    storage_class = parse_xml_body(body, "CreateBucketConfiguration").findtext("StorageClass") or "Standard"
     if storage_class not in STORAGE_CLASSES:
         raise OssError("InvalidArgument", "Unsupported storage class.", ArgumentName="StorageClass",
                        ArgumentValue=storage_class)

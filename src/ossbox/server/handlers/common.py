@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ElementTree
 from urllib.parse import quote
 
 from ...protocol.errors import OssError
 
-__all__ = ["int_param", "encoder", "owner_xml"]
+__all__ = ["int_param", "encoder", "owner_xml", "parse_xml_body"]
 
 
 def int_param(value: str | None, name: str, default: int, low: int, high: int) -> int:
@@ -34,3 +35,14 @@ def encoder(encoding_type: str | None):
 
 def owner_xml(owner_id: str) -> list[tuple[str, object]]:
     return [("ID", owner_id), ("DisplayName", owner_id)]
+
+
+def parse_xml_body(body: bytes, root_tag: str) -> ElementTree.Element:
+    """The root element of a request's XML body, which must be `root_tag`; 400 MalformedXML otherwise."""
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        raise OssError("MalformedXML", "The XML you provided was not well-formed.") from None
+    if root.tag != root_tag:
+        raise OssError("MalformedXML", f"The root element must be {root_tag}.")
+    return root

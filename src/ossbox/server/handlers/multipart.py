@@ -9,7 +9,6 @@ streams across the parts with sendfile.
 from __future__ import annotations
 
 import asyncio
-import xml.etree.ElementTree as ElementTree
 
 from aiohttp import web
 
@@ -21,7 +20,7 @@ from ...protocol.xmlutil import xml_document
 from ...storage.records import ObjectRecord
 from ..context import Call
 from ..responses import empty_response, xml_response
-from .common import encoder, int_param
+from .common import encoder, int_param, parse_xml_body
 from .objects import (check_copy_source_preconditions, copy_source, overwrite_allowed, receive_blob,
                       stored_attributes, write_response_headers)
 
@@ -90,12 +89,7 @@ def parse_complete_request(body: bytes) -> list[tuple[int, str]]:
     body gives an empty list."""
     if not body.strip():
         return []
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
-        raise OssError("MalformedXML", "The XML you provided was not well-formed.") from None
-    if root.tag != "CompleteMultipartUpload":
-        raise OssError("MalformedXML", "The root element must be CompleteMultipartUpload.")
+    root = parse_xml_body(body, "CompleteMultipartUpload")
     chosen = []
     for part in root.findall("Part"):
         number, etag = part.findtext("PartNumber"), part.findtext("ETag")

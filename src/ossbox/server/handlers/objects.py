@@ -75,6 +75,8 @@ def object_headers(record: ObjectRecord, user_meta: dict[str, str] | None = None
     }
     if record.object_type == "Normal" and "-" not in record.etag:
         headers["Content-MD5"] = base64.b64encode(bytes.fromhex(record.etag.strip('"'))).decode()
+    if record.object_type == "Appendable":
+        headers["x-oss-next-append-position"] = str(record.size)
     if record.tags:
         headers["x-oss-tagging-count"] = str(len(record.tags))
     headers.update(record.headers)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -20,6 +19,7 @@ from ...protocol.errors import OssError
 from ...protocol.xmlutil import xml_document
 from ..context import Call
 from ..responses import empty_response, xml_response
+from .common import parse_xml_body
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,7 @@ def tags_from_header(value: str | None) -> dict[str, str]:
 
 
 def parse_tagging_document(body: bytes, rules: TagRules) -> dict[str, str]:
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
-        raise OssError("MalformedXML", "The XML you provided was not well-formed.") from None
-    if root.tag != "Tagging":
-        raise OssError("MalformedXML", "The root element must be Tagging.")
+    root = parse_xml_body(body, "Tagging")
     pairs = [(tag.findtext("Key") or "", tag.findtext("Value") or "") for tag in root.iterfind("TagSet/Tag")]
     return validate_tags(pairs, rules)
 
