@@ -16,6 +16,7 @@ from ..protocol.errors import OssError
 from ..protocol.signing import SignedParts
 from ..storage import errors as storage_errors
 from ..storage.engine import Storage
+from ..storage.records import ObjectRecord
 from .addressing import Address, parse_target
 from .context import Call, ServerConfig
 from .handlers import acl, append, buckets, listing, multipart, objects, symlink, tags
@@ -64,6 +65,9 @@ HANDLERS = {
     "GetBucketTags": tags.handle_get_bucket_tags,
     "DeleteBucketTags": tags.handle_delete_bucket_tags,
 }
+
+# Reading through a symlink reads its target: both ACLs must allow it.
+_READS_THROUGH_SYMLINK = frozenset({"GetObject", "HeadObject"})
 
 STORAGE_ERRORS = {
     storage_errors.BucketNotFound: ("NoSuchBucket", "The specified bucket does not exist.", "BucketName"),
@@ -125,13 +129,15 @@ def _signed_parts(request: web.Request, address: Address) -> SignedParts:
     return SignedParts(request.method, address.bucket, address.key, address.params, headers)
 
 
-def _anonymous_acl(call: Call, bucket: str, key: str | None) -> str:
-    """The ACL governing an anonymous request: the object's own unless it is `default`, else the bucket's."""
+def _anonymous_acl(call: Call, bucket: str, key: str | None) -> tuple[str, ObjectRecord | None]:
+    """The ACL governing an anonymous request (the object's own unless it is `default`, else the
+    bucket's), and the object's record if it exists."""
     bucket_record = call.storage.metadata.get_bucket(bucket)
     if bucket_record is None:
-        return "private"
+        return "private", None
     record = call.storage.metadata.get_object(bucket, key) if key else None
-    return record.acl if record is not None and record.acl != "default" else bucket_record.acl
+    acl = record.acl if record is not None and record.acl != "default" else bucket_record.acl
+    return acl, record
 
 
 def _anonymous_allowed(operation: str, acl: str) -> bool:
@@ -145,11 +151,15 @@ def _authorize(call: Call) -> None:
     if call.access_key_id is not None or call.operation == "NotImplemented":
         return
     address = call.address
-    allowed = address.bucket is not None and _anonymous_allowed(
-        call.operation, _anonymous_acl(call, address.bucket, address.key))
+    allowed = False
+    if address.bucket is not None:
+        acl, record = _anonymous_acl(call, address.bucket, address.key)
+        allowed = _anonymous_allowed(call.operation, acl)
+        if allowed and record is not None and record.symlink_target and call.operation in _READS_THROUGH_SYMLINK:
+            allowed = _anonymous_allowed(call.operation, _anonymous_acl(call, address.bucket, record.symlink_target)[0])
     if allowed and "x-oss-copy-source" in call.headers:  # a copy also reads its source
         source_bucket, source_key = objects.copy_source(call)
-        allowed = _anonymous_allowed("GetObject", _anonymous_acl(call, source_bucket, source_key))
+        allowed = _anonymous_allowed("GetObject", _anonymous_acl(call, source_bucket, source_key)[0])
     if not allowed:
         raise OssError("AccessDenied", "You have no right to access this object because of bucket acl.")
 
