@@ -1,0 +1,113 @@
+"""Checkpoints of resumable downloads: which parts of which object version are safely on disk.
+
+Strategy: one small JSON file per download, named by a hash of what identifies the download (bucket,
+key, version, byte range, destination), written atomically (temporary file, fsync, rename, fsync of the
+directory) and carrying a SHA-256 of its own content, so a torn or edited record is detected and ignored
+rather than trusted. A record is only ever written after the bytes it lists were fsynced.
+
+The directory defaults to a per-user cache (`$OSSBOX_CHECKPOINT_DIR`, else `$XDG_CACHE_HOME/ossbox/download`,
+else `~/.cache/ossbox/download`), never the current directory, so read-only working directories and
+concurrent runs elsewhere do not collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass, field
+
+__all__ = ["Checkpoint", "ResumableDownloadStore", "default_checkpoint_dir"]
+
+FORMAT_VERSION = 1
+
+
+def default_checkpoint_dir() -> str:
+    explicit = os.environ.get("OSSBOX_CHECKPOINT_DIR")
+    if explicit:
+        return explicit
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "ossbox", "download")
+
+
+@dataclass
+class Checkpoint:
+    """What a resumed download must match, and the parts already durable in `temp_path`."""
+
+    bucket: str
+    key: str
+    version_id: str
+    etag: str
+    size: int  # bytes of the object
+    last_modified: int
+    first: int  # the downloaded byte range of the object, inclusive
+    last: int
+    part_size: int
+    temp_path: str
+    done: dict[int, int] = field(default_factory=dict)  # part index -> CRC64 of that part
+
+    def matches(self, other: Checkpoint) -> bool:
+        """Whether `other` (planned from a fresh HEAD) describes the same bytes in the same parts."""
+        mine, theirs = asdict(self), asdict(other)
+        ignored = ("temp_path", "done")
+        return all(mine[name] == theirs[name] for name in mine if name not in ignored)
+
+
+def _digest(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class ResumableDownloadStore:
+    """Where checkpoints live: `root/dir`, as oss2's store of the same name lays them out."""
+
+    def __init__(self, root: str | None = None, dir: str | None = None) -> None:  # noqa: A002 (oss2's name)
+        self.dir = os.path.join(root, dir or "ossbox-download") if root else (dir or default_checkpoint_dir())
+
+    def _path(self, name: str) -> str:
+        return os.path.join(self.dir, name + ".json")
+
+    @staticmethod
+    def make_name(bucket: str, key: str, version_id: str, first: int, last: int | None, filename: str) -> str:
+        identity = json.dumps([bucket, key, version_id, first, last, os.path.abspath(filename)])
+        return hashlib.sha256(identity.encode()).hexdigest()
+
+    def load(self, name: str) -> Checkpoint | None:
+        """The checkpoint, or None when there is none or it is torn, edited or of another format."""
+        try:
+            with open(self._path(name), encoding="utf-8") as file:
+                record = json.load(file)
+            body, checksum = record["body"], record["checksum"]
+            if record.get("format") != FORMAT_VERSION or _digest(body) != checksum:
+                return None
+            body["done"] = {int(index): crc for index, crc in body["done"].items()}
+            return Checkpoint(**body)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def save(self, name: str, checkpoint: Checkpoint) -> None:
+        os.makedirs(self.dir, exist_ok=True)
+        body = asdict(checkpoint)
+        body["done"] = {str(index): crc for index, crc in sorted(checkpoint.done.items())}
+        record = {"format": FORMAT_VERSION, "body": body, "checksum": _digest(body)}
+        temporary = f"{self._path(name)}.{secrets.token_hex(4)}.tmp"
+        with open(temporary, "w", encoding="utf-8") as file:
+            json.dump(record, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, self._path(name))
+        _fsync_dir(self.dir)
+
+    def delete(self, name: str) -> None:
+        try:
+            os.unlink(self._path(name))
+        except FileNotFoundError:
+            pass
