@@ -258,3 +258,17 @@ def test_part_crcs_combine_to_the_whole_object_crc():
     for part in parts:
         combined = download_module.crc64_combine(combined, crc64(data[part.first:part.last + 1]), part.length)
     assert combined == crc64(data)
+
+
+def test_a_failed_download_below_the_threshold_leaves_no_file_at_all(remote, store, tmp_path):
+    arranged, tested = remote
+    arranged.put_object("object", os.urandom(4 * PART))
+
+    def interrupt(done, total):
+        raise KeyboardInterrupt
+
+    target = tmp_path / "out.bin"
+    with pytest.raises(KeyboardInterrupt):
+        client.resumable_download(tested, "object", str(target), multiget_threshold=100 * PART, store=store,
+                                  progress_callback=interrupt)
+    assert os.listdir(tmp_path) == []

@@ -307,7 +307,7 @@ def _download_version(bucket, key, filename, threshold, part_size, progress: _Pr
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
     download.fd = os.open(checkpoint.temp_path, flags, 0o644)
     try:
-        if not checkpoint.done:
+        if length and not checkpoint.done:
             _preallocate(download.fd, length, checkpoint.temp_path)
 
         def record(newly_done: dict[int, int]) -> None:
@@ -327,6 +327,10 @@ def _download_version(bucket, key, filename, threshold, part_size, progress: _Pr
             raise InconsistentError(f"CRC-64 of the downloaded {key} is {actual}, the server says {meta.server_crc}; "
                                     "the partial download was discarded")
         os.fsync(download.fd)
+    except BaseException:
+        if not resumable:  # nothing could resume it: leave no temporary file behind
+            _discard(store, name, checkpoint.temp_path)
+        raise
     finally:
         os.close(download.fd)
     os.replace(checkpoint.temp_path, filename)
