@@ -24,8 +24,7 @@ from urllib.parse import quote, urlsplit
 import urllib3
 
 from ..protocol.crc64 import crc64_combine
-from ..protocol.errors import OssError as _InvalidName
-from ..protocol.names import check_bucket_name
+from ..protocol.names import is_valid_bucket_name
 from . import defaults, exceptions, http
 from .exceptions import ClientError, InconsistentError
 from .models import (
@@ -92,14 +91,6 @@ def _is_ip_or_localhost(netloc: str) -> bool:
     return True
 
 
-def _is_valid_bucket_name(name: str) -> bool:
-    try:
-        check_bucket_name(name)
-    except _InvalidName:
-        return False
-    return True
-
-
 class _UrlMaker:
     """The URL of a bucket and key under an endpoint, addressed as oss2 addresses it."""
 
@@ -115,7 +106,7 @@ class _UrlMaker:
             return "path"
         if self.is_cname:
             return "cname"
-        if self.is_path_style or not _is_valid_bucket_name(bucket_name):
+        if self.is_path_style or not is_valid_bucket_name(bucket_name):
             return "path"
         return "virtual"
 
@@ -273,7 +264,7 @@ class Bucket(_Base):
         super().__init__(auth, endpoint, is_cname, session, connect_timeout, app_name=app_name,
                          enable_crc=enable_crc, proxies=proxies, region=region, is_path_style=is_path_style)
         self.bucket_name = bucket_name.strip()
-        if not _is_valid_bucket_name(self.bucket_name):
+        if not is_valid_bucket_name(self.bucket_name):
             raise ClientError("The bucket_name is invalid, please check it.")
 
     def _do_object(self, method, key, **kwargs) -> http.Response:

@@ -6,14 +6,19 @@ import re
 
 from .errors import OssError
 
-__all__ = ["check_bucket_name", "check_object_key", "MAX_KEY_BYTES"]
+__all__ = ["is_valid_bucket_name", "check_bucket_name", "check_object_key", "MAX_KEY_BYTES"]
 
 MAX_KEY_BYTES = 1023
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 
+def is_valid_bucket_name(name: str) -> bool:
+    """3-63 of [a-z0-9-], starting and ending with a letter or digit."""
+    return bool(_BUCKET_NAME.match(name))
+
+
 def check_bucket_name(name: str) -> None:
-    if not _BUCKET_NAME.match(name):
+    if not is_valid_bucket_name(name):
         raise OssError("InvalidBucketName", "The specified bucket is not valid.", BucketName=name)
 
 
