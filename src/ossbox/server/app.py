@@ -184,6 +184,11 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
                 await response.prepare(request)
                 await response.write_eof()
             return response
+        except ConnectionError:
+            # The client went away mid-body: nobody to answer, nothing wrong with the server. aiohttp
+            # meets the closed connection again and treats it as the premature disconnection it is.
+            log.debug("client left during %s %s", request.method, request.raw_path)
+            return response
         finally:
             in_flight.leave()
 
@@ -197,6 +202,10 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
             response = error_response(error, request_id, request.host, request.method)
         except storage_errors.StorageError as error:
             response = error_response(_storage_error(error), request_id, request.host, request.method)
+        except ConnectionError:
+            log.debug("client left during %s %s (request %s)", request.method, request.raw_path, request_id)
+            error = OssError("InvalidArgument", "The connection closed before the request body was complete.")
+            response = error_response(error, request_id, request.host, request.method)
         except web.HTTPRequestEntityTooLarge:
             error = OssError("EntityTooLarge", "The request body is too large.")
             response = error_response(error, request_id, request.host, request.method)
