@@ -22,7 +22,6 @@ from __future__ import annotations
 import errno
 import functools
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -33,12 +32,15 @@ from ..protocol.crc64 import crc64, crc64_combine
 from . import defaults
 from .checkpoint import Checkpoint, ResumableDownloadStore
 from .exceptions import InconsistentError, PreconditionFailed, RequestError, ServerError
+from .progress import Progress
 from .retry import Retry
 
 __all__ = ["resumable_download", "ResumableDownloadStore", "PART_RETRY"]
 
 MAX_PARTS = 10_000
-BUFFER_SIZE = 1 << 20
+# Bytes asked of one read: a read that times out loses what it had buffered, so keep it small enough that
+# a stall costs little to fetch again, and large enough that the per-read cost stays negligible.
+BUFFER_SIZE = 256 << 10
 # How often finished parts are made durable and recorded (seconds): one fdatasync covers many parts.
 COMMIT_INTERVAL = 1.0
 # Each part: up to 5 more attempts after a transfer error, resuming from the byte it reached.
@@ -64,38 +66,6 @@ class _ObjectChanged(Exception):
 
 class _Stopped(Exception):
     """The download is being stopped (Ctrl-C, or another part failed)."""
-
-
-class _Progress:
-    """Monotonic progress: each part counts the most bytes it ever received, so a retried part does not
-    count twice; and a restart (the object changed) never reports less than was reported before."""
-
-    def __init__(self, callback: Callable[[int, int], None] | None) -> None:
-        self._callback = callback
-        self._lock = threading.Lock()
-        self._reported = 0
-        self.start(0, 0)
-
-    def start(self, total: int, already: int) -> None:
-        with self._lock:
-            self._total, self._done, self._best = total, already, {}
-
-    def update(self, part: _Part, received: int) -> None:
-        with self._lock:
-            gain = received - self._best.get(part.index, 0)
-            if gain <= 0:
-                return
-            self._best[part.index] = received
-            self._done += gain
-            if self._done <= self._reported:
-                return
-            self._reported = done = self._done
-        if self._callback:
-            self._callback(done, self._total)
-
-    def finish(self) -> None:
-        if self._callback:
-            self._callback(self._total, self._total)
 
 
 def _plan(first: int, last: int, part_size: int) -> list[_Part]:
@@ -131,7 +101,7 @@ def _fsync_dir(path: str) -> None:
 class _Download:
     """One attempt at downloading one object version into one temporary file."""
 
-    def __init__(self, bucket, key: str, checkpoint: Checkpoint, params: dict | None, progress: _Progress,
+    def __init__(self, bucket, key: str, checkpoint: Checkpoint, params: dict | None, progress: Progress,
                  retry: Retry) -> None:
         self.bucket, self.key, self.checkpoint = bucket, key, checkpoint
         self.params, self.progress, self.retry = params, progress, retry
@@ -198,7 +168,7 @@ class _Download:
                     raise _disk_full(self.checkpoint.temp_path, error) from error
                 crc = crc64(chunk, crc)
                 received += count
-                self.progress.update(part, received)
+                self.progress.update(part.index, received)
             return crc
         finally:
             with self._responses_lock:
@@ -273,7 +243,7 @@ def resumable_download(bucket, key: str, filename: str, multiget_threshold: int 
     part_size = part_size or defaults.multiget_part_size
     num_threads = num_threads or defaults.multiget_num_threads
     store = store or ResumableDownloadStore()
-    progress = _Progress(progress_callback)
+    progress = Progress(progress_callback)
     for _ in range(MAX_RESTARTS):
         try:
             _download_version(bucket, key, filename, threshold, part_size, progress, num_threads, store, params,
@@ -286,7 +256,7 @@ def resumable_download(bucket, key: str, filename: str, multiget_threshold: int 
                                              f"{key} kept changing during the download"})
 
 
-def _download_version(bucket, key, filename, threshold, part_size, progress: _Progress, num_threads, store, params,
+def _download_version(bucket, key, filename, threshold, part_size, progress: Progress, num_threads, store, params,
                       headers, byte_range, retry) -> None:
     meta = bucket.head_object(key, headers=headers, params=params)
     size = meta.content_length
@@ -299,12 +269,12 @@ def _download_version(bucket, key, filename, threshold, part_size, progress: _Pr
     )
     resumable = length >= threshold
     name = store.make_name(bucket.bucket_name, key, planned.version_id, first, last, filename)
-    checkpoint = _resume_or_start(store, name, planned, filename, length) if resumable else \
-        replace(planned, temp_path=_temp_name(filename))
+    fresh = replace(planned, temp_path=_temp_name(filename, name))
+    checkpoint = _resume_or_start(store, name, fresh, length) if resumable else fresh
     parts = _plan(first, last, checkpoint.part_size) if length else []
     progress.start(length, sum(p.length for p in parts if p.index in checkpoint.done))
     download = _Download(bucket, key, checkpoint, params, progress, retry)
-    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | (0 if checkpoint.done else os.O_TRUNC)
     download.fd = os.open(checkpoint.temp_path, flags, 0o644)
     try:
         if length and not checkpoint.done:
@@ -352,21 +322,22 @@ def _resolve(byte_range, size: int) -> tuple[int, int]:
     return first, last
 
 
-def _temp_name(filename: str) -> str:
+def _temp_name(filename: str, name: str) -> str:
+    """The temporary file of download `name`: fixed, so that a rerun after a crash (even one before any
+    checkpoint was written) finds and reuses it instead of leaving it behind."""
     directory, base = os.path.split(os.path.abspath(filename))
-    return os.path.join(directory, f".{base}.ossbox-{secrets.token_hex(4)}.part")
+    return os.path.join(directory, f".{base}.ossbox-{name[:16]}.part")
 
 
-def _resume_or_start(store: ResumableDownloadStore, name: str, planned: Checkpoint, filename: str,
-                     length: int) -> Checkpoint:
+def _resume_or_start(store: ResumableDownloadStore, name: str, fresh: Checkpoint, length: int) -> Checkpoint:
     """The stored checkpoint if it describes the same version and its temporary file is still there;
-    otherwise a fresh one (discarding any stale temporary file)."""
+    otherwise `fresh` (discarding any stale temporary file)."""
     stored = store.load(name)
-    if stored is not None and stored.matches(planned) and _is_file_of_size(stored.temp_path, length):
+    if stored is not None and stored.matches(fresh) and _is_file_of_size(stored.temp_path, length):
         return stored
     if stored is not None:
         _discard(store, name, stored.temp_path)
-    return replace(planned, temp_path=_temp_name(filename))
+    return fresh
 
 
 def _is_file_of_size(path: str, size: int) -> bool:
