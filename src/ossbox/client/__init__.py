@@ -14,6 +14,7 @@ from . import credentials as credentials, defaults as defaults, exceptions as ex
 from . import http as http, models as models
 from .api import Bucket as Bucket, Service as Service
 from .download import ResumableDownloadStore as ResumableDownloadStore, resumable_download as resumable_download
+from .upload import ResumableStore as ResumableStore, resumable_upload as resumable_upload
 from .auth import AUTH_VERSION_1 as AUTH_VERSION_1, AUTH_VERSION_2 as AUTH_VERSION_2, AUTH_VERSION_4 as AUTH_VERSION_4
 from .auth import AnonymousAuth as AnonymousAuth, StsAuth as StsAuth, make_auth as make_auth
 from .auth import Auth as Auth, AuthV2 as AuthV2, AuthV4 as AuthV4

@@ -18,17 +18,18 @@ import os
 import secrets
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["Checkpoint", "ResumableDownloadStore", "default_checkpoint_dir"]
+__all__ = ["Checkpoint", "RecordStore", "ResumableDownloadStore", "default_checkpoint_dir"]
 
 FORMAT_VERSION = 1
 
 
-def default_checkpoint_dir() -> str:
+def default_checkpoint_dir(kind: str = "download") -> str:
+    """`$OSSBOX_CHECKPOINT_DIR` (shared by every kind: record names never collide), else a per-user cache."""
     explicit = os.environ.get("OSSBOX_CHECKPOINT_DIR")
     if explicit:
         return explicit
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(cache, "ossbox", "download")
+    return os.path.join(cache, "ossbox", kind)
 
 
 @dataclass
@@ -66,14 +67,56 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+class RecordStore:
+    """A directory of small JSON records, each written atomically with a SHA-256 of its own content."""
+
+    def __init__(self, directory: str) -> None:
+        self.dir = directory
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.dir, name + ".json")
+
+    def load(self, name: str) -> dict | None:
+        """The record's body, or None when there is none or it is torn, edited or of another format."""
+        try:
+            with open(self.path(name), encoding="utf-8") as file:
+                record = json.load(file)
+            body, checksum = record["body"], record["checksum"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if record.get("format") != FORMAT_VERSION or _digest(body) != checksum:
+            return None
+        return body
+
+    def save(self, name: str, body: dict) -> None:
+        os.makedirs(self.dir, exist_ok=True)
+        record = {"format": FORMAT_VERSION, "body": body, "checksum": _digest(body)}
+        temporary = f"{self.path(name)}.{secrets.token_hex(4)}.tmp"
+        with open(temporary, "w", encoding="utf-8") as file:
+            json.dump(record, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, self.path(name))
+        _fsync_dir(self.dir)
+
+    def delete(self, name: str) -> None:
+        try:
+            os.unlink(self.path(name))
+        except FileNotFoundError:
+            pass
+
+
 class ResumableDownloadStore:
-    """Where checkpoints live: `root/dir`, as oss2's store of the same name lays them out."""
+    """Where download checkpoints live: `root/dir`, as oss2's store of the same name lays them out, else
+    the per-user default."""
 
     def __init__(self, root: str | None = None, dir: str | None = None) -> None:  # noqa: A002 (oss2's name)
-        self.dir = os.path.join(root, dir or "ossbox-download") if root else (dir or default_checkpoint_dir())
+        directory = os.path.join(root, dir or "ossbox-download") if root else (dir or default_checkpoint_dir())
+        self.records = RecordStore(directory)
 
-    def _path(self, name: str) -> str:
-        return os.path.join(self.dir, name + ".json")
+    @property
+    def dir(self) -> str:
+        return self.records.dir
 
     @staticmethod
     def make_name(bucket: str, key: str, version_id: str, first: int, last: int | None, filename: str) -> str:
@@ -81,33 +124,19 @@ class ResumableDownloadStore:
         return hashlib.sha256(identity.encode()).hexdigest()
 
     def load(self, name: str) -> Checkpoint | None:
-        """The checkpoint, or None when there is none or it is torn, edited or of another format."""
+        body = self.records.load(name)
+        if body is None:
+            return None
         try:
-            with open(self._path(name), encoding="utf-8") as file:
-                record = json.load(file)
-            body, checksum = record["body"], record["checksum"]
-            if record.get("format") != FORMAT_VERSION or _digest(body) != checksum:
-                return None
-            body["done"] = {int(index): crc for index, crc in body["done"].items()}
+            body["done"] = {int(index): int(crc) for index, crc in body["done"].items()}
             return Checkpoint(**body)
-        except (OSError, ValueError, KeyError, TypeError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             return None
 
     def save(self, name: str, checkpoint: Checkpoint) -> None:
-        os.makedirs(self.dir, exist_ok=True)
         body = asdict(checkpoint)
         body["done"] = {str(index): crc for index, crc in sorted(checkpoint.done.items())}
-        record = {"format": FORMAT_VERSION, "body": body, "checksum": _digest(body)}
-        temporary = f"{self._path(name)}.{secrets.token_hex(4)}.tmp"
-        with open(temporary, "w", encoding="utf-8") as file:
-            json.dump(record, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, self._path(name))
-        _fsync_dir(self.dir)
+        self.records.save(name, body)
 
     def delete(self, name: str) -> None:
-        try:
-            os.unlink(self._path(name))
-        except FileNotFoundError:
-            pass
+        self.records.delete(name)
