@@ -212,7 +212,6 @@ def test_disk_full_is_a_clear_error_and_keeps_the_checkpoint(remote, store, tmp_
         return real_pwrite(fd, data, offset)
 
     monkeypatch.setattr(download_module.os, "pwrite", filling_pwrite)
-    monkeypatch.setattr(download_module, "COMMIT_INTERVAL", 0.0)
     target = tmp_path / "out.bin"
     with pytest.raises(OSError) as raised:
         client.resumable_download(tested, "object", str(target), multiget_threshold=PART, part_size=PART,

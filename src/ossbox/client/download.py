@@ -23,7 +23,6 @@ import errno
 import functools
 import os
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -41,8 +40,6 @@ MAX_PARTS = 10_000
 # Bytes asked of one read: a read that times out loses what it had buffered, so keep it small enough that
 # a stall costs little to fetch again, and large enough that the per-read cost stays negligible.
 BUFFER_SIZE = 256 << 10
-# How often finished parts are made durable and recorded (seconds): one fdatasync covers many parts.
-COMMIT_INTERVAL = 1.0
 # Each part: up to 5 more attempts after a transfer error, resuming from the byte it reached.
 PART_RETRY = Retry(total=5)
 # How many times a download restarts because the object changed under it before giving up.
@@ -193,29 +190,26 @@ class _Transient(Exception):
 
 def _run_parts(download: _Download, parts: list[_Part], num_threads: int,
                record: Callable[[dict[int, int]], None]) -> dict[int, int]:
-    """Fetch `parts` in parallel; every COMMIT_INTERVAL, fdatasync and `record` the finished ones."""
+    """Fetch `parts` in parallel; as parts finish, fdatasync and `record` them, so a crash loses at most
+    the parts in flight (those finishing during one fdatasync are recorded by the next)."""
     finished: dict[int, int] = {}
     unrecorded: dict[int, int] = {}
-    last_commit = time.monotonic()
 
     def commit() -> None:
-        nonlocal last_commit
         if unrecorded:
             os.fdatasync(download.fd)
             record(dict(unrecorded))
             unrecorded.clear()
-        last_commit = time.monotonic()
 
     pool = ThreadPoolExecutor(max_workers=num_threads, thread_name_prefix="ossbox-download")
     futures: dict[Future, _Part] = {pool.submit(download.fetch, part): part for part in parts}
     try:
         while futures:
-            done, _ = wait(futures, timeout=COMMIT_INTERVAL, return_when=FIRST_COMPLETED)
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
             for future in done:
                 part = futures.pop(future)
                 finished[part.index] = unrecorded[part.index] = future.result()
-            if time.monotonic() - last_commit >= COMMIT_INTERVAL:
-                commit()
+            commit()
     except BaseException:
         download.abort_transfers()
         pool.shutdown(wait=True, cancel_futures=True)
