@@ -284,3 +284,15 @@ def test_connections_refused_at_first_then_accepted_succeeds_through_part_retrie
     assert _digest(target.read_bytes()) == _digest(data)
     assert size <= proxy.forwarded <= size + 10 * HEADERS
     assert _leftovers(tmp_path) == []
+
+
+def test_a_refused_first_connection_is_retried_for_the_head_too(server, proxy, arranged, store, tmp_path):
+    """The very first connection (the HEAD's) is refused: the HEAD is retried like the parts are."""
+    data = os.urandom(2 * MiB)
+    arranged.put_object("object", data)
+    proxy.refuse(1)
+    target = tmp_path / "out.bin"
+    client.resumable_download(_through(proxy, server, arranged), "object", str(target), multiget_threshold=MiB,
+                              part_size=MiB, num_threads=2, store=store)
+    assert proxy.refused == 1
+    assert _digest(target.read_bytes()) == _digest(data)

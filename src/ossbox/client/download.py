@@ -252,7 +252,7 @@ def resumable_download(bucket, key: str, filename: str, multiget_threshold: int 
 
 def _download_version(bucket, key, filename, threshold, part_size, progress: Progress, num_threads, store, params,
                       headers, byte_range, retry) -> None:
-    meta = bucket.head_object(key, headers=headers, params=params)
+    meta = retry.call(lambda: bucket.head_object(key, headers=headers, params=params))
     size = meta.content_length
     first, last = _resolve(byte_range, size)
     length = last - first + 1
