@@ -8,12 +8,42 @@ import sys
 import click
 
 from . import __version__
+from .commands.connection import connection_options
+
+# The client commands live in `ossbox.commands`, imported only when one of them is asked for (or listed), so
+# `ossbox serve` imports and behaves exactly as it did.
+CLIENT_COMMANDS = ("cp", "ls", "mb", "presign", "rb", "rm", "sign", "stat")
 
 
-@click.group()
+class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *CLIENT_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in CLIENT_COMMANDS:
+            from .commands.app import COMMANDS
+
+            return COMMANDS[cmd_name]
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as error:  # an unknown command: exit 1, as the client commands' usage errors
+            error.exit_code = 1
+            raise
+
+
+@click.group(cls=_Group)
 @click.version_option(__version__, prog_name="ossbox")
-def main() -> None:
-    """ossbox: an OSS-compatible object store and downloader."""
+@connection_options
+def main(**connection) -> None:
+    """ossbox: an OSS-compatible object store and downloader.
+
+    The options below are for the client commands (cp, ls, stat, mb, rb, rm, presign), which also take them
+    after their name. Each setting comes from a flag, else the environment (OSS_ENDPOINT, OSS_REGION,
+    OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET, OSS_SESSION_TOKEN), else ~/.ossutilconfig.
+    """
 
 
 @main.command()

@@ -1,0 +1,519 @@
+"""The client commands: cp, ls, stat, mb, rb, rm, presign (alias sign), as ossutil users know them.
+
+Strategy: each command parses its arguments into values (`values`), resolves the connection settings only
+when it needs the network (`settings`), calls `ossbox.client`, and writes results to stdout and everything
+else (progress, summaries, errors) to stderr. `ClientCommand` is the one place where an exception becomes an
+error message and an exit code (`outcome.failure`), including click's usage errors, which exit 1 here.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import time
+
+import click
+
+from .. import client
+from ..client import exceptions
+from ..protocol.dates import http_date
+from . import values
+from .connection import CONNECTION_NAMES, connection_options
+from .copying import CopyOptions, Plan, Report, Runner, plan_copy
+from .outcome import EXIT_CODES_HELP, CommandError, ExitCode, failure
+from .progress import Progress, progress_wanted
+from .settings import DEFAULT_CONFIG_FILE, Settings, SettingsError, make_bucket, make_service, read_config, \
+    resolve_settings
+
+__all__ = ["COMMANDS", "ClientCommand"]
+
+
+# ---- plumbing -------------------------------------------------------------------------------------------
+
+
+class ClientCommand(click.Command):
+    """A command whose errors, click's own included, end with the documented exit codes."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as error:
+            error.exit_code = ExitCode.USAGE
+            raise
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            error.exit_code = ExitCode.USAGE
+            raise
+        except KeyboardInterrupt:
+            raise CommandError("interrupted", ExitCode.INTERRUPTED) from None
+        except (exceptions.OssError, OSError, ValueError) as error:
+            code, message = failure(error, ctx.meta.get("ossbox.subject", ""), ctx.meta.get("ossbox.bucket"))
+            raise CommandError(message, code) from None
+
+
+def _about(url: values.OssUrl) -> None:
+    """Name what the command works on, for the error message should it fail."""
+    ctx = click.get_current_context()
+    ctx.meta["ossbox.subject"], ctx.meta["ossbox.bucket"] = str(url), url.bucket
+
+
+class _Parsed(click.ParamType):
+    def __init__(self, name: str, parse):
+        self.name, self._parse = name, parse
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        try:
+            return self._parse(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+SIZE = _Parsed("size", values.parse_size)
+RANGE = _Parsed("range", values.parse_range)
+TIME = _Parsed("time", values.parse_time)
+
+
+class Connection:
+    """Settings resolved on first use (so argument errors are reported first), and the clients made from them,
+    sharing one connection pool."""
+
+    def __init__(self, flags: dict[str, str | None]):
+        self.flags = flags
+        self._session: client.Session | None = None
+        self._pool_size = None
+
+    def reserve(self, connections: int) -> None:
+        self._pool_size = max(connections, client.defaults.connection_pool_size)
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        explicit = self.flags.get("config_file")
+        path = os.path.expanduser(explicit or DEFAULT_CONFIG_FILE)
+        profile = self.flags.get("profile")
+        try:
+            with open(path, encoding="utf-8") as file:
+                config = read_config(file.read(), profile, path)
+        except FileNotFoundError:
+            if explicit:
+                raise SettingsError(f"the config file {path} does not exist") from None
+            if profile:
+                raise SettingsError(f"profile {profile!r} needs a config file, and {path} does not exist") from None
+            config = {}
+        except OSError as error:
+            raise SettingsError(f"cannot read the config file {path}: {error.strerror}") from None
+        return resolve_settings(self.flags, os.environ, config, path)
+
+    @property
+    def session(self) -> client.Session:
+        if self._session is None:
+            self._session = client.Session(self._pool_size)
+        return self._session
+
+    def bucket(self, name: str) -> client.Bucket:
+        if not name:
+            raise click.UsageError("the URL names no bucket: use oss://bucket/key")
+        return make_bucket(self.settings, name, self.session)
+
+    def service(self) -> client.Service:
+        return make_service(self.settings, self.session)
+
+
+def with_connection(command):
+    """Add the connection options; the command receives them as one `conn: Connection`. Given after the
+    command they win over the same options given before it (`ossbox --region R ls`)."""
+    @functools.wraps(command)
+    def wrapper(**kwargs):
+        before = click.get_current_context().find_root().params
+        flags = {name: kwargs.pop(name) or before.get(name) for name in CONNECTION_NAMES}
+        return command(conn=Connection(flags), **kwargs)
+
+    return connection_options(wrapper)
+
+
+def _remote(text: str, what: str = "URL") -> values.OssUrl:
+    url = values.parse_oss_url(text)
+    if url is None:
+        raise click.UsageError(f"{text!r} is not an oss://bucket[/key] {what}")
+    return url
+
+
+def _note(message: str, quiet: bool = False) -> None:
+    if not quiet:
+        click.echo(message, err=True)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _json(document) -> None:
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+# ---- cp ----------------------------------------------------------------------------------------------------
+
+
+def _confirm_overwrites(plan: Plan, quiet: bool) -> None:
+    """Ask about each destination that exists (y/n/a/q), or refuse when nobody can be asked."""
+    if not plan.conflicts:
+        return
+    if not _interactive():
+        first = plan.conflicts[0].destination
+        more = f" and {len(plan.conflicts) - 1} more" if len(plan.conflicts) > 1 else ""
+        raise CommandError(f"{first}{more} already exist{'s' if not more else ''}: pass -f to overwrite, or -u to "
+                           "copy only sources newer than their destination", ExitCode.USAGE)
+    overwrite_all = False
+    for item in plan.conflicts:
+        answer = "a" if overwrite_all else click.prompt(
+            f"overwrite {item.destination}? [y]es/[n]o/[a]ll/[q]uit", type=click.Choice(["y", "n", "a", "q"]),
+            default="n", show_choices=False, err=True)
+        if answer == "q":
+            raise CommandError("nothing copied: stopped at the overwrite question", ExitCode.USAGE)
+        overwrite_all = overwrite_all or answer == "a"
+        if answer in ("y", "a"):
+            plan.items.append(item)
+        else:
+            plan.skipped.append((item.source, "not overwritten"))
+
+
+_VERBS = {"download": "downloaded", "upload": "uploaded", "copy": "copied", "mkdir": "created"}
+
+
+def _summarize(plan: Plan, report: Report, elapsed: float, quiet: bool) -> None:
+    for item, error in report.failed:
+        click.echo(f"ossbox: error: {failure(error, item.source)[1]}", err=True)
+    for source, why in plan.invalid:
+        click.echo(f"ossbox: error: {source}: {why}", err=True)
+    if quiet:
+        return
+    transfers = [item for item in report.done if item.kind != "mkdir"]
+    kinds = {item.kind for item in transfers} or {"download"}
+    verb = _VERBS[kinds.pop()] if len(kinds) == 1 else "copied"
+    rate = f", {values.human_size(report.bytes / elapsed)}/s" if elapsed > 0 and report.bytes else ""
+    if len(transfers) == 1 and len(plan.items) == 1:
+        what = f"{transfers[0].source} -> {transfers[0].destination}"
+    else:
+        what = f"{len(transfers)} object{'s' if len(transfers) != 1 else ''}"
+    parts = [f"{verb} {what} ({values.human_size(report.bytes)}) in {elapsed:.1f}s{rate}"]
+    if plan.skipped:
+        reasons = sorted({why for _, why in plan.skipped})
+        parts.append(f"skipped {len(plan.skipped)} ({', '.join(reasons)})")
+    if report.unmet:
+        parts.append(f"{len(report.unmet)} not copied: condition not met")
+    failed = len(report.failed) + len(plan.invalid)
+    if failed:
+        parts.append(f"{failed} failed")
+    click.echo("; ".join(parts), err=True)
+
+
+def _conditions(if_modified_since, if_unmodified_since, if_match, if_none_match) -> dict[str, str]:
+    headers = {}
+    if if_modified_since is not None:
+        headers["If-Modified-Since"] = http_date(if_modified_since)
+    if if_unmodified_since is not None:
+        headers["If-Unmodified-Since"] = http_date(if_unmodified_since)
+    if if_match:
+        headers["If-Match"] = values.quote_etag(if_match)
+    if if_none_match:
+        headers["If-None-Match"] = values.quote_etag(if_none_match)
+    return headers
+
+
+@click.command(cls=ClientCommand, epilog=EXIT_CODES_HELP)
+@click.argument("source")
+@click.argument("destination")
+@click.option("-r", "--recursive", is_flag=True, help="Copy everything under a prefix or directory; keys are taken "
+              "relative to it (the top directory's name is not part of them).")
+@click.option("-f", "--force", is_flag=True, help="Overwrite existing destinations without asking.")
+@click.option("-u", "--update", is_flag=True,
+              help="Copy only when the destination is missing or older than the source.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 1000), default=3, show_default=True,
+              help="Objects copied at once.")
+@click.option("--parallel", type=click.IntRange(1, 1000), default=client.defaults.multiget_num_threads,
+              show_default=True, help="Parts of one object transferred at once.")
+@click.option("--part-size", type=SIZE, help="Part size, e.g. 8Mi, 10MiB, 100k. [default: 10Mi]")
+@click.option("--bigfile-threshold", type=SIZE,
+              help="Files and objects at least this large are transferred in parts, checkpointed and resumable. "
+                   "[default: 100Mi for downloads, 10Mi for uploads]")
+@click.option("--checkpoint-dir", type=click.Path(file_okay=False),
+              help="Where resume records live. [default: $OSSBOX_CHECKPOINT_DIR, else "
+                   "~/.cache/ossbox/download and .../upload (per user)]")
+@click.option("--range", "byte_range", type=RANGE,
+              help="Download only bytes FIRST-LAST (inclusive, 0-based: 3-9 is 7 bytes), FIRST- or -COUNT "
+                   "(the last COUNT bytes).")
+@click.option("--version-id", help="Copy this version of the source object.")
+@click.option("--if-modified-since", type=TIME, help="Download only if changed after TIME (else exit 6).")
+@click.option("--if-unmodified-since", type=TIME, help="Download only if unchanged since TIME (else exit 7).")
+@click.option("--if-match", metavar="ETAG", help="Download only if the ETag matches (else exit 7).")
+@click.option("--if-none-match", metavar="ETAG", help="Download only if the ETag differs (else exit 6).")
+@click.option("--bandwidth-limit", type=SIZE, help="Bytes per second for all transfers together, e.g. 10Mi.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary; errors only.")
+@with_connection
+def cp(conn: Connection, source: str, destination: str, recursive: bool, force: bool, update: bool, jobs: int,
+       parallel: int, part_size, bigfile_threshold, checkpoint_dir, byte_range, version_id, if_modified_since,
+       if_unmodified_since, if_match, if_none_match, bandwidth_limit, quiet: bool) -> None:
+    """Copy SRC to DST; either may be oss://bucket/key, a local path, or both remote (a server-side copy).
+
+    A DST ending in / is a directory: `cp a.txt oss://b/x/` makes the key x/a.txt. Downloads go to a temporary
+    file beside the destination and are renamed only once complete and checked; an interrupted download of
+    a big object resumes when the same command is run again.
+    """
+    src, dst = values.parse_oss_url(source), values.parse_oss_url(destination)
+    headers = _conditions(if_modified_since, if_unmodified_since, if_match, if_none_match)
+    downloading = src is not None and dst is None
+    if (headers or byte_range) and not downloading:
+        raise click.UsageError("--range and the --if-* conditions apply to downloads only (SRC oss://, DST local)")
+    if recursive and (byte_range or version_id):
+        raise click.UsageError("--range and --version-id apply to a single object, not with -r")
+    if version_id and src is None:
+        raise click.UsageError("--version-id names a version of a remote SRC")
+    if part_size is not None and part_size < 1 or bandwidth_limit is not None and bandwidth_limit < 1:
+        raise click.UsageError("--part-size and --bandwidth-limit must be at least 1 byte")
+    options = CopyOptions(recursive, force, update, jobs, parallel, part_size, bigfile_threshold,
+                          os.path.abspath(checkpoint_dir) if checkpoint_dir else None, byte_range, version_id,
+                          headers, bandwidth_limit)
+    conn.reserve(jobs * parallel + 2)
+    if src is not None:
+        _about(src)
+    elif dst is not None:
+        _about(dst)
+    try:
+        plan = plan_copy(src or source, dst or destination, options, conn.bucket)
+    except ValueError as error:  # arguments that contradict each other or the files found
+        raise click.UsageError(str(error)) from None
+    _confirm_overwrites(plan, quiet)
+    if recursive and not plan.items and not plan.skipped and not plan.invalid:
+        _note(f"nothing to copy: {source} holds no object or file", quiet)
+        return
+    progress = Progress(sys.stderr, progress_wanted(sys.stderr, os.environ, quiet), files_total=len(plan.items))
+    started = time.monotonic()
+    runner = Runner(options, progress)
+    try:
+        report = runner.run(plan.items)
+    finally:
+        progress.close()
+    elapsed = time.monotonic() - started
+    if report.interrupted:
+        if recursive:
+            _summarize(plan, report, elapsed, quiet)
+        kept = {runner.store.dir} | ({runner.upload_store.dir} if runner.upload_store else set())
+        raise CommandError(f"interrupted after {len(report.done)} of {len(plan.items)} objects; run the same command "
+                           f"again to resume (transfers of at least the --bigfile-threshold keep their progress in "
+                           f"{' and '.join(sorted(kept))})", ExitCode.INTERRUPTED)
+    if not recursive and (report.failed or report.unmet):
+        item, error = (report.failed or report.unmet)[0]
+        code, message = failure(error, item.source, item.bucket.bucket_name if item.bucket else None)
+        raise CommandError(message, code)
+    _summarize(plan, report, elapsed, quiet)
+    failed = len(report.failed) + len(plan.invalid)
+    if failed:
+        total = len(plan.items) + len(plan.invalid)
+        raise CommandError(f"{failed} of {total} items failed (listed above); the others were copied: fix the cause "
+                           "and run the command again with -u to copy only what is missing", ExitCode.PARTIAL)
+
+
+# ---- ls, stat -----------------------------------------------------------------------------------------------
+
+
+def _object_json(bucket: str, entry) -> dict:
+    if entry.is_prefix():
+        return {"uri": f"oss://{bucket}/{entry.key}", "key": entry.key, "is_prefix": True}
+    return {"uri": f"oss://{bucket}/{entry.key}", "key": entry.key, "size": entry.size,
+            "last_modified": values.format_time(entry.last_modified), "etag": entry.etag,
+            "storage_class": entry.storage_class, "object_type": entry.type}
+
+
+@click.command(cls=ClientCommand, epilog=EXIT_CODES_HELP)
+@click.argument("url", required=False, default="oss://")
+@click.option("-d", "--directory", is_flag=True,
+              help="One level only (delimiter '/'): subdirectories are listed, not their contents.")
+@click.option("-s", "--short-format", is_flag=True, help="Names only.")
+@click.option("--human-readable", is_flag=True, help="Sizes as 1.5KiB, 12.0MiB.")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@with_connection
+def ls(conn: Connection, url: str, directory: bool, short_format: bool, human_readable: bool,
+       output_format: str) -> None:
+    """List buckets (no URL), or the objects under oss://bucket[/prefix].
+
+    Long format, one per line: last-modified time (UTC), size, storage class, ETag, URL; a subdirectory
+    (-d) shows DIR as its size and - in the other columns.
+    """
+    target = _remote(url)
+    if not target.bucket:
+        buckets = list(client.BucketIterator(conn.service(), max_keys=1000))
+        if output_format == "json":
+            _json([{"name": b.name, "location": b.location, "creation_date": values.format_time(b.creation_date),
+                    "storage_class": b.storage_class, "region": b.region} for b in buckets])
+            return
+        for b in buckets:
+            click.echo(f"oss://{b.name}" if short_format else
+                       f"{values.format_time(b.creation_date)}  {b.location:<18} {b.storage_class or '-':<12} "
+                       f"oss://{b.name}")
+        return
+    _about(target)
+    entries = client.ObjectIteratorV2(conn.bucket(target.bucket), prefix=target.key,
+                                      delimiter="/" if directory else "", max_keys=1000)
+    if output_format == "json":
+        _json([_object_json(target.bucket, entry) for entry in entries])
+        return
+    for entry in entries:
+        uri = f"oss://{target.bucket}/{entry.key}"
+        if short_format:
+            click.echo(uri)
+        elif entry.is_prefix():
+            click.echo(f"{'-':<20}  {'DIR':>12}  {'-':<12}  {'-':<34}  {uri}")
+        else:
+            size = values.human_size(entry.size) if human_readable else str(entry.size)
+            click.echo(f"{values.format_time(entry.last_modified):<20}  {size:>12}  {entry.storage_class or '-':<12}  "
+                       f"{entry.etag or '-':<34}  {uri}")
+
+
+@click.command(cls=ClientCommand, epilog=EXIT_CODES_HELP)
+@click.argument("url")
+@click.option("--version-id", help="Describe this version of the object.")
+@click.option("--human-readable", is_flag=True, help="Size as 1.5KiB, 12.0MiB.")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@with_connection
+def stat(conn: Connection, url: str, version_id: str | None, human_readable: bool, output_format: str) -> None:
+    """Describe an object (oss://bucket/key) or a bucket (oss://bucket)."""
+    target = _remote(url)
+    _about(target)
+    bucket = conn.bucket(target.bucket)
+    if not target.key:
+        info = bucket.get_bucket_info()
+        facts = {"uri": str(target), "name": info.name, "location": info.location,
+                 "creation_date": info.creation_date, "storage_class": info.storage_class,
+                 "acl": info.acl.grant if info.acl else None, "extranet_endpoint": info.extranet_endpoint,
+                 "intranet_endpoint": info.intranet_endpoint, "versioning": info.versioning_status}
+    else:
+        head = bucket.head_object(target.key, params={"versionId": version_id} if version_id else None)
+        facts = {"uri": str(target), "size": head.content_length,
+                 "last_modified": values.format_time(head.last_modified), "etag": head.etag,
+                 "content_type": head.content_type, "object_type": head.object_type,
+                 "storage_class": head.headers.get("x-oss-storage-class"), "crc64ecma": head.server_crc,
+                 "version_id": head.versionid}
+        facts.update({f"meta.{name[len('x-oss-meta-'):]}": value for name, value in head.headers.items()
+                      if name.lower().startswith("x-oss-meta-")})
+    if output_format == "json":
+        _json(facts)
+        return
+    width = max(len(name) for name in facts)
+    for name, value in facts.items():
+        if value is None:
+            continue
+        if name == "size" and human_readable:
+            value = values.human_size(value)
+        click.echo(f"{name:<{width}}  {value}")
+
+
+# ---- mb, rb, rm ---------------------------------------------------------------------------------------------
+
+
+def _bucket_only(url: str) -> values.OssUrl:
+    target = _remote(url)
+    if not target.bucket or target.key:
+        raise click.UsageError(f"{url!r} is not a bucket: use oss://bucket")
+    _about(target)
+    return target
+
+
+@click.command(cls=ClientCommand, epilog=EXIT_CODES_HELP)
+@click.argument("url")
+@click.option("--acl", type=click.Choice(["private", "public-read", "public-read-write"]), help="Canned ACL.")
+@click.option("--storage-class", type=click.Choice(["Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive"]),
+              help="Default storage class of the bucket's objects.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+@with_connection
+def mb(conn: Connection, url: str, acl: str | None, storage_class: str | None, quiet: bool) -> None:
+    """Make a bucket: oss://bucket."""
+    target = _bucket_only(url)
+    config = client.models.BucketCreateConfig(storage_class) if storage_class else None
+    conn.bucket(target.bucket).create_bucket(permission=acl, input=config)
+    _note(f"created {target}", quiet)
+
+
+@click.command(cls=ClientCommand, epilog=EXIT_CODES_HELP)
+@click.argument("url")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+@with_connection
+def rb(conn: Connection, url: str, quiet: bool) -> None:
+    """Remove an empty bucket: oss://bucket."""
+    target = _bucket_only(url)
+    conn.bucket(target.bucket).delete_bucket()
+    _note(f"removed {target}", quiet)
+
+
+@click.command(cls=ClientCommand, epilog=EXIT_CODES_HELP)
+@click.argument("url")
+@click.option("-r", "--recursive", is_flag=True, help="Remove every object whose key starts with the URL's key "
+              "(the whole bucket when it has none).")
+@click.option("-f", "--force", is_flag=True, help="Do not ask before removing recursively.")
+@click.option("--version-id", help="Remove this version of the object.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+@with_connection
+def rm(conn: Connection, url: str, recursive: bool, force: bool, version_id: str | None, quiet: bool) -> None:
+    """Remove an object (oss://bucket/key), or with -r everything under a prefix."""
+    target = _remote(url)
+    _about(target)
+    if not recursive:
+        if not target.key:
+            raise click.UsageError(f"{url} names no object: give oss://bucket/key, or -r to remove a prefix")
+        conn.bucket(target.bucket).delete_object(target.key, params={"versionId": version_id} if version_id else None)
+        _note(f"removed {target}", quiet)
+        return
+    if version_id:
+        raise click.UsageError("--version-id names one object: not with -r")
+    if not force:
+        if not _interactive():
+            raise CommandError(f"refusing to remove everything under {target} without -f (nobody to ask)",
+                               ExitCode.USAGE)
+        if not click.confirm(f"remove every object under {target}?", err=True):
+            raise CommandError("nothing removed", ExitCode.USAGE)
+    bucket = conn.bucket(target.bucket)
+    removed, batch = 0, []
+    for entry in client.ObjectIteratorV2(bucket, prefix=target.key, max_keys=1000):
+        if entry.is_prefix():
+            continue
+        batch.append(entry.key)
+        if len(batch) == 1000:
+            removed += len(bucket.batch_delete_objects(batch).deleted_keys)
+            batch = []
+    if batch:
+        removed += len(bucket.batch_delete_objects(batch).deleted_keys)
+    _note(f"removed {removed} object{'s' if removed != 1 else ''} under {target}", quiet)
+
+
+# ---- presign ------------------------------------------------------------------------------------------------
+
+
+@click.command(cls=ClientCommand, epilog=EXIT_CODES_HELP)
+@click.argument("url")
+@click.option("--expires", type=click.IntRange(1, 7 * 24 * 3600), default=3600, show_default=True,
+              help="Seconds the URL stays valid (at most 7 days, as signature v4 allows).")
+@click.option("--method", type=click.Choice(["GET", "PUT", "HEAD", "DELETE"], case_sensitive=False), default="GET",
+              show_default=True, help="The request the URL allows.")
+@click.option("--version-id", help="Sign for this version of the object.")
+@with_connection
+def presign(conn: Connection, url: str, expires: int, method: str, version_id: str | None) -> None:
+    """Print a URL that gives access to oss://bucket/key without credentials, for --expires seconds."""
+    target = _remote(url)
+    if not target.key:
+        raise click.UsageError(f"{url} names no object: use oss://bucket/key")
+    _about(target)
+    signed = conn.bucket(target.bucket).sign_url(method.upper(), target.key, expires, slash_safe=True,
+                                                 params={"versionId": version_id} if version_id else None)
+    click.echo(signed)
+
+
+sign = ClientCommand("sign", params=presign.params, callback=presign.callback, epilog=EXIT_CODES_HELP,
+                     help="Alias of presign. " + (presign.help or ""), short_help="Alias of presign.")
+
+COMMANDS: dict[str, click.Command] = {"cp": cp, "ls": ls, "stat": stat, "mb": mb, "rb": rb, "rm": rm,
+                                      "presign": presign, "sign": sign}
