@@ -18,6 +18,8 @@ import os
 import secrets
 from dataclasses import asdict, dataclass, field
 
+from ..durable import fsync_dir
+
 __all__ = ["Checkpoint", "RecordStore", "ResumableDownloadStore", "default_checkpoint_dir"]
 
 FORMAT_VERSION = 1
@@ -59,14 +61,6 @@ def _digest(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class RecordStore:
     """A directory of small JSON records, each written atomically with a SHA-256 of its own content."""
 
@@ -97,7 +91,7 @@ class RecordStore:
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, self.path(name))
-        _fsync_dir(self.dir)
+        fsync_dir(self.dir)
 
     def delete(self, name: str) -> None:
         try:

@@ -24,13 +24,14 @@ import functools
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
+from ..durable import fsync_dir
 from ..protocol.crc64 import crc64, crc64_combine
 from . import defaults
 from .checkpoint import Checkpoint, ResumableDownloadStore
 from .exceptions import InconsistentError, PreconditionFailed, RequestError, ServerError
+from .parallel import run_parts
 from .progress import Progress
 from .retry import Retry
 
@@ -85,14 +86,6 @@ def _preallocate(fd: int, length: int, path: str) -> None:
         if error.errno == errno.ENOSPC:
             raise _disk_full(path, error) from error
         os.ftruncate(fd, length)  # a file system without fallocate: a sparse file still works
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path or ".", os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class _Download:
@@ -188,41 +181,6 @@ class _Transient(Exception):
         self.received, self.crc, self.cause = received, crc, cause
 
 
-def _run_parts(download: _Download, parts: list[_Part], num_threads: int,
-               record: Callable[[dict[int, int]], None]) -> dict[int, int]:
-    """Fetch `parts` in parallel; as parts finish, fdatasync and `record` them, so a crash loses at most
-    the parts in flight (those finishing during one fdatasync are recorded by the next)."""
-    finished: dict[int, int] = {}
-    unrecorded: dict[int, int] = {}
-
-    def commit() -> None:
-        if unrecorded:
-            os.fdatasync(download.fd)
-            record(dict(unrecorded))
-            unrecorded.clear()
-
-    pool = ThreadPoolExecutor(max_workers=num_threads, thread_name_prefix="ossbox-download")
-    futures: dict[Future, _Part] = {pool.submit(download.fetch, part): part for part in parts}
-    try:
-        while futures:
-            done, _ = wait(futures, return_when=FIRST_COMPLETED)
-            for future in done:
-                part = futures.pop(future)
-                finished[part.index] = unrecorded[part.index] = future.result()
-            commit()
-    except BaseException:
-        download.abort_transfers()
-        pool.shutdown(wait=True, cancel_futures=True)
-        for future, part in futures.items():  # parts that finished while the others were stopping
-            if future.done() and not future.cancelled() and future.exception() is None:
-                unrecorded[part.index] = future.result()
-        commit()
-        raise
-    pool.shutdown(wait=True)
-    commit()
-    return finished
-
-
 def resumable_download(bucket, key: str, filename: str, multiget_threshold: int | None = None,
                        part_size: int | None = None, progress_callback: Callable[[int, int], None] | None = None,
                        num_threads: int | None = None, store: ResumableDownloadStore | None = None,
@@ -279,8 +237,15 @@ def _download_version(bucket, key, filename, threshold, part_size, progress: Pro
             if resumable:
                 store.save(name, checkpoint)
 
+        def record_durably(finished: dict[int, int]) -> None:
+            if finished:
+                os.fdatasync(download.fd)  # the parts' bytes are on disk before any record names them
+                record(finished)
+
         try:
-            _run_parts(download, [p for p in parts if p.index not in checkpoint.done], num_threads, record)
+            run_parts(download.fetch, [p for p in parts if p.index not in checkpoint.done], key=lambda p: p.index,
+                      num_threads=num_threads, on_results=record_durably, on_stop=download.abort_transfers,
+                      name="ossbox-download")
         except _ObjectChanged:
             _discard(store, name, checkpoint.temp_path)
             raise
@@ -298,7 +263,7 @@ def _download_version(bucket, key, filename, threshold, part_size, progress: Pro
     finally:
         os.close(download.fd)
     os.replace(checkpoint.temp_path, filename)
-    _fsync_dir(os.path.dirname(os.path.abspath(filename)))
+    fsync_dir(os.path.dirname(os.path.abspath(filename)))
     store.delete(name)
 
 

@@ -26,7 +26,6 @@ import json
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
 
 from ..protocol.crc64 import crc64, crc64_combine
@@ -34,6 +33,7 @@ from . import defaults, http
 from .checkpoint import RecordStore, default_checkpoint_dir
 from .exceptions import ClientError, InconsistentError, NoSuchUpload, OssError
 from .models import PartInfo, PutObjectResult
+from .parallel import run_parts
 from .progress import Progress
 from .retry import Retry
 
@@ -206,32 +206,6 @@ class _Upload:
         self.progress.update(number, consumed)
 
 
-def _run_parts(upload: _Upload, parts: list[_Part], num_threads: int, record: Callable[[], None]) -> None:
-    """Send `parts` in parallel, recording the checkpoint as parts finish; on any failure (Ctrl-C included)
-    stop the others, record what finished, and re-raise."""
-    if not parts:
-        return
-    pool = ThreadPoolExecutor(max_workers=max(1, min(num_threads, len(parts))), thread_name_prefix="ossbox-upload")
-    futures: dict[Future, _Part] = {pool.submit(upload.send, part): part for part in parts}
-    done = upload.checkpoint.done
-    try:
-        while futures:
-            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-            for future in finished:
-                part = futures.pop(future)
-                done[part.number] = future.result()
-            record()
-    except BaseException:
-        upload.stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
-        for future, part in futures.items():  # parts that finished while the others were stopping
-            if future.done() and not future.cancelled() and future.exception() is None:
-                done[part.number] = future.result()
-        record()
-        raise
-    pool.shutdown(wait=True)
-
-
 def resumable_upload(bucket, key: str, filename: str, store: ResumableStore | None = None, headers=None,
                      multipart_threshold: int | None = None, part_size: int | None = None,
                      progress_callback: Callable[[int, int], None] | None = None, num_threads: int | None = None,
@@ -276,8 +250,14 @@ def _upload_version(bucket, key, filename, store: ResumableStore, headers, part_
         progress.start(checkpoint.size, sum(p.length for p in parts if p.number in checkpoint.done))
         upload = _Upload(bucket, key, checkpoint, fd, headers, progress, retry)
         try:
-            _run_parts(upload, [p for p in parts if p.number not in checkpoint.done], num_threads,
-                       lambda: store.save(name, checkpoint))
+            def record(finished: dict[int, tuple[str, int]]) -> None:
+                if finished:
+                    checkpoint.done.update(finished)
+                    store.save(name, checkpoint)
+
+            pending = [p for p in parts if p.number not in checkpoint.done]
+            run_parts(upload.send, pending, key=lambda p: p.number, num_threads=max(1, min(num_threads, len(pending))),
+                      on_results=record, on_stop=upload.stop.set, name="ossbox-upload")
             now = os.fstat(fd)
             if (now.st_size, now.st_mtime_ns) != (checkpoint.size, checkpoint.mtime_ns):
                 raise _FileChanged()

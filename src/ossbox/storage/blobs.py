@@ -14,6 +14,7 @@ import os
 import secrets
 from collections.abc import Iterable, Iterator
 
+from ..durable import fsync_dir
 from ..protocol.crc64 import Crc64
 from .records import BlobInfo
 
@@ -21,14 +22,6 @@ __all__ = ["BlobStore", "BlobWriter"]
 
 _COPY_CHUNK = 1 << 20
 _SYNC_EVERY = 64 << 20
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _copy_file_range(source_fd: int, target_fd: int, length: int) -> None:
@@ -128,7 +121,7 @@ class BlobStore:
         directory = os.path.dirname(final)
         os.makedirs(directory, exist_ok=True)
         os.rename(self.tmp_path(blob_id), final)
-        _fsync_dir(directory)
+        fsync_dir(directory)
 
     def copy(self, sources: Iterable[tuple[int, int]]) -> tuple[str, int]:
         """A new blob holding the first `length` bytes of each (fd, length) in turn, copied in the
