@@ -4,8 +4,7 @@ Strategy: `plan_copy` turns SRC and DST into a list of `Item`s (download, upload
 directory to create), deciding with what it can learn cheaply (a listing, a HEAD, a stat) which items `-u`
 skips and which would overwrite something (`Plan.conflicts`, for the caller to confirm or refuse). `Runner`
 then executes items: downloads with `resumable_download` (ranged parts, checkpointed, resumed on a rerun),
-uploads with `resumable_upload` (multipart, checkpointed) when the client has it, else `put_object_from_file`. Up to `jobs` items run
-at once; Ctrl-C sets an event that every progress callback checks, so each running download stops at its
+uploads with `resumable_upload` (multipart, checkpointed). Up to `jobs` items run at once; Ctrl-C sets an event that every progress callback checks, so each running download stops at its
 next block and records its checkpoint. Nothing here prints: the command reports the `Report`.
 """
 
@@ -230,11 +229,6 @@ def _plan_server_copy(plan: Plan, source: OssUrl, destination: OssUrl, options: 
         _decide(plan, item, existing.get(key), entry.last_modified, options)
 
 
-def _resumable_uploads() -> bool:
-    """Whether the client can upload in checkpointed parts (else uploads are one put_object each)."""
-    return hasattr(client, "resumable_upload") and hasattr(client, "ResumableStore")
-
-
 def _version(options: CopyOptions) -> dict[str, str] | None:
     return {"versionId": options.version_id} if options.version_id else None
 
@@ -248,7 +242,7 @@ class Runner:
         self.throttle = Throttle(options.bandwidth) if options.bandwidth else None
         # One directory may hold both kinds of records: their names never collide.
         self.store = client.ResumableDownloadStore(dir=options.checkpoint_dir)
-        self.upload_store = client.ResumableStore(dir=options.checkpoint_dir) if _resumable_uploads() else None
+        self.upload_store = client.ResumableStore(dir=options.checkpoint_dir)
         self.cancel = threading.Event()
 
     def _callback(self, item: Item):
@@ -282,12 +276,9 @@ class Runner:
                                       num_threads=options.parallel, store=self.store, params=_version(options),
                                       headers=dict(options.headers) or None, byte_range=options.byte_range)
         elif item.kind == "upload":
-            if self.upload_store is not None:
-                client.resumable_upload(item.bucket, item.key, item.path, store=self.upload_store,
-                                        multipart_threshold=options.threshold, part_size=options.part_size,
-                                        progress_callback=callback, num_threads=options.parallel)
-            else:
-                item.bucket.put_object_from_file(item.key, item.path, progress_callback=callback)
+            client.resumable_upload(item.bucket, item.key, item.path, store=self.upload_store,
+                                    multipart_threshold=options.threshold, part_size=options.part_size,
+                                    progress_callback=callback, num_threads=options.parallel)
         elif item.kind == "copy":
             item.bucket.copy_object(item.source_bucket, item.source_key, item.key, params=_version(options))
         else:
