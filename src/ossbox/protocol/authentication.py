@@ -47,6 +47,12 @@ _V1_SUBRESOURCE_SETS = (OSS2_SUBRESOURCES | V2SDK_SUBRESOURCES, OSS2_SUBRESOURCE
 _V4_FIELD = re.compile(r"\s*(\w+)\s*=\s*([^,]*)")
 
 
+def _same_signature(expected: str, given: str) -> bool:
+    """Constant-time comparison; as bytes, because a forged signature may hold any character (a str with
+    non-ASCII characters would make compare_digest raise instead of answer)."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogateescape"))
+
+
 def _secret(lookup: SecretLookup, access_key_id: str) -> str:
     secret = lookup(access_key_id)
     if secret is None:
@@ -96,7 +102,7 @@ def _verify_v1(parts: SignedParts, access_key_id: str, signature: str, date: str
         tried.add(resource)
         string_to_sign = v1_string_to_sign(parts, date, resource)
         first = first or string_to_sign
-        if hmac.compare_digest(v1_signature(secret, string_to_sign), signature):
+        if _same_signature(v1_signature(secret, string_to_sign), signature):
             return access_key_id
     raise _mismatch(first, access_key_id)
 
@@ -122,7 +128,7 @@ def _header_v2(parts: SignedParts, credential: str, lookup: SecretLookup, now: f
     date = parts.header("date")
     _check_skew(parse_http_date(date), now)
     string_to_sign = v2_string_to_sign(parts, date, additional)
-    if not hmac.compare_digest(v2_signature(secret, string_to_sign), signature):
+    if not _same_signature(v2_signature(secret, string_to_sign), signature):
         raise _mismatch(string_to_sign, access_key_id)
     return access_key_id
 
@@ -152,7 +158,7 @@ def _verify_v4(
     canonical = v4_canonical_request(parts, additional, payload_hash)
     string_to_sign = v4_string_to_sign(datetime, v4_scope(date, scope_region, product), canonical)
     expected = v4_signature(secret, date, scope_region, string_to_sign, product)
-    if not hmac.compare_digest(expected, signature):
+    if not _same_signature(expected, signature):
         raise _mismatch(string_to_sign, access_key_id)
     return access_key_id
 
@@ -197,7 +203,7 @@ def _presigned_v2(parts: SignedParts, params: dict[str, str], lookup: SecretLook
     secret = _secret(lookup, access_key_id)
     additional = [h for h in params.get("x-oss-additional-headers", "").split(";") if h]
     string_to_sign = v2_string_to_sign(_without(parts, {"x-oss-signature"}), expires, additional)
-    if not hmac.compare_digest(v2_signature(secret, string_to_sign), params.get("x-oss-signature", "")):
+    if not _same_signature(v2_signature(secret, string_to_sign), params.get("x-oss-signature", "")):
         raise _mismatch(string_to_sign, access_key_id)
     return access_key_id
 
