@@ -95,5 +95,34 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
                on_listening=announce)
 
 
+@main.command()
+@click.option("--data-dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="The data directory to check (as given to `ossbox serve`).")
+@click.option("--deep", is_flag=True, help="Also read every blob and compare CRC-64s (reads all stored bytes).")
+@click.option("--repair", is_flag=True,
+              help="Delete objects whose blobs are missing or short, and remove orphan blobs and temporary files.")
+def check(data_dir: str, deep: bool, repair: bool) -> None:
+    """Verify the storage metadata against its blob files; run it while the server is stopped.
+
+    Prints one line per problem (kind, subject, detail, tab-separated) and a summary. Exits 0 when clean,
+    1 when problems were found (even if --repair fixed them), 2 on a usage error."""
+    from .storage.check import CheckError
+    from .storage.check import check as run_check
+    from .storage.check import repair as run_repair
+
+    try:
+        report = run_check(data_dir, deep=deep)
+    except CheckError as error:
+        raise click.UsageError(str(error)) from None
+    for problem in report.problems:
+        click.echo(problem.line())
+    click.echo(f"checked {report.objects} object(s), {report.parts} part(s), {report.blob_files} blob file(s)"
+               f"{' (deep)' if deep else ''}: {len(report.problems)} problem(s)")
+    if repair:
+        for action in run_repair(data_dir, report):
+            click.echo(action)
+    sys.exit(0 if report.clean else 1)
+
+
 if __name__ == "__main__":
     main()

@@ -150,7 +150,8 @@ class BlobStore:
             except FileNotFoundError:
                 pass
 
-    def _stored_ids(self) -> Iterator[str]:
+    def stored_ids(self) -> Iterator[str]:
+        """The ids of every blob file present."""
         for level1 in os.scandir(self._blobs):
             if not level1.is_dir():
                 continue
@@ -158,12 +159,16 @@ class BlobStore:
                 if level2.is_dir():
                     yield from (entry.name for entry in os.scandir(level2.path))
 
+    def tmp_names(self) -> list[str]:
+        """The names of files left in `tmp/` (blobs being written, or left by a crash)."""
+        return sorted(entry.name for entry in os.scandir(self._tmp))
+
     def sweep(self, referenced: set[str]) -> int:
         """Remove temporary files and blobs no metadata refers to; returns how many were removed."""
         removed = 0
         for entry in os.scandir(self._tmp):
             os.unlink(entry.path)
             removed += 1
-        orphans = [blob_id for blob_id in self._stored_ids() if blob_id not in referenced]
+        orphans = [blob_id for blob_id in self.stored_ids() if blob_id not in referenced]
         self.delete(orphans)
         return removed + len(orphans)

@@ -1,0 +1,188 @@
+"""Offline consistency check of a data directory: metadata against blob files (`ossbox check`).
+
+Strategy: the check reads the SQLite metadata through its own read-only connection (no schema upgrade, no
+write) and walks every object's extents and every multipart part: the blob must exist and hold at least the
+recorded length, an object's size must be the sum of its extents, and with `deep` the CRC-64 of the bytes,
+streamed in bounded chunks, must equal the recorded one. Blob files nothing refers to and leftover `tmp/`
+files are reported too. `repair()` then changes the directory: it deletes the metadata of objects whose
+blobs are missing or short and removes orphans and temporary files with `BlobStore.sweep`. Run it while
+the server is stopped: a running server's in-flight writes look like orphans.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ..protocol.crc64 import Crc64
+from .blobs import BlobStore
+from .sqlite import SCHEMA_VERSION, SqliteMetadata
+
+__all__ = ["CheckError", "Problem", "Report", "check", "repair", "METADATA_FILE"]
+
+METADATA_FILE = "metadata.sqlite3"
+_CHUNK = 1 << 20
+
+# Problems whose object `repair()` deletes: its bytes are gone, so it cannot be served.
+_UNREADABLE = ("missing-blob", "short-blob")
+
+
+class CheckError(Exception):
+    """The directory cannot be checked (not an ossbox data directory, newer schema, ...)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str  # missing-blob, short-blob, size-mismatch, crc-mismatch, part-*, orphan-blob, tmp-file
+    subject: str  # bucket/key, "upload <id> part <n>", or a blob id / tmp file name
+    detail: str
+    bucket: str | None = None  # set for object problems
+    key: str | None = None
+
+    def line(self) -> str:
+        return f"{self.kind}\t{_printable(self.subject)}\t{self.detail}"
+
+
+@dataclass
+class Report:
+    objects: int = 0
+    parts: int = 0
+    blob_files: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+
+def _printable(text: str) -> str:
+    """`text` on one line: control and other unprintable characters escaped."""
+    return "".join("\\\\" if c == "\\" else c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
+def _open_read_only(data_dir: str) -> sqlite3.Connection:
+    path = os.path.join(data_dir, METADATA_FILE)
+    if not os.path.isfile(path):
+        raise CheckError(f"{data_dir}: not an ossbox data directory (no {METADATA_FILE})")
+    uri = pathlib.Path(os.path.abspath(path)).as_uri() + "?mode=ro"
+    connection = sqlite3.connect(uri, uri=True)
+    connection.execute("PRAGMA busy_timeout = 10000")
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        connection.close()
+        raise CheckError(f"{path}: metadata schema version {version} is newer than this ossbox")
+    return connection
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
+def _blob_size(blobs: BlobStore, blob_id: str) -> int | None:
+    try:
+        return os.stat(blobs.path(blob_id)).st_size
+    except FileNotFoundError:
+        return None
+
+
+def _crc_of(blobs: BlobStore, extents: list[tuple[str, int]]) -> int:
+    """CRC-64 of the first `length` bytes of each blob in turn, read in bounded chunks."""
+    crc = Crc64()
+    for blob_id, length in extents:
+        with blobs.open(blob_id) as file:
+            remaining = length
+            while remaining:
+                chunk = file.read(min(_CHUNK, remaining))
+                if not chunk:
+                    raise OSError(f"blob {blob_id} shorter than {length} bytes")
+                crc.update(chunk)
+                remaining -= len(chunk)
+    return crc.value
+
+
+def _check_extents(blobs: BlobStore, extents: list[tuple[str, int]]) -> tuple[str, str] | None:
+    """(kind, detail) of the first extent whose blob is missing or short, else None."""
+    for index, (blob_id, length) in enumerate(extents, 1):
+        size = _blob_size(blobs, blob_id)
+        where = f"extent {index}/{len(extents)}" if len(extents) > 1 else "extent"
+        if size is None:
+            return "missing-blob", f"{where}: blob {blob_id} does not exist"
+        if size < length:
+            return "short-blob", f"{where}: blob {blob_id} has {size} bytes, {length} recorded"
+    return None
+
+
+def _objects(db: sqlite3.Connection) -> Iterator[tuple[str, str, int, int, list[tuple[str, int]]]]:
+    for bucket, key, size, crc64, extents in db.execute(
+            "SELECT bucket, key, size, crc64, extents FROM objects ORDER BY bucket, key"):
+        yield bucket, key.decode("utf-8", "replace"), size, int(crc64), [(b, n) for b, n in json.loads(extents)]
+
+
+def check(data_dir: str, deep: bool = False) -> Report:
+    """Check `data_dir` and return what is wrong with it; changes nothing."""
+    db = _open_read_only(data_dir)
+    try:
+        blobs = BlobStore(data_dir)
+        report = Report()
+        referenced: set[str] = set()
+        for bucket, key, size, crc64, extents in _objects(db):
+            report.objects += 1
+            referenced.update(blob_id for blob_id, _ in extents)
+            found: list[tuple[str, str]] = []
+            missing = _check_extents(blobs, extents)
+            if missing:
+                found.append(missing)
+            total = sum(length for _, length in extents)
+            if size != total:
+                found.append(("size-mismatch", f"size {size} recorded, extents hold {total} bytes"))
+            if deep and not missing:
+                actual = _crc_of(blobs, extents)
+                if actual != crc64:
+                    found.append(("crc-mismatch", f"CRC-64 {actual} computed, {crc64} recorded"))
+            report.problems.extend(Problem(kind, f"{bucket}/{key}", detail, bucket, key) for kind, detail in found)
+        if _has_table(db, "parts"):
+            for upload_id, number, blob_id, size, crc64 in db.execute(
+                    "SELECT upload_id, part_number, blob_id, size, crc64 FROM parts ORDER BY upload_id, part_number"):
+                report.parts += 1
+                referenced.add(blob_id)
+                subject = f"upload {upload_id} part {number}"
+                missing = _check_extents(blobs, [(blob_id, size)])
+                if missing:
+                    report.problems.append(Problem("part-" + missing[0], subject, missing[1]))
+                elif deep and _crc_of(blobs, [(blob_id, size)]) != int(crc64):
+                    report.problems.append(Problem("part-crc-mismatch", subject,
+                                                   f"blob {blob_id}: CRC-64 differs from the recorded {crc64}"))
+        for blob_id in blobs.stored_ids():
+            report.blob_files += 1
+            if blob_id not in referenced:
+                report.problems.append(Problem("orphan-blob", blob_id, "no object or part refers to it"))
+        for name in blobs.tmp_names():
+            report.problems.append(Problem("tmp-file", name, "leftover temporary file"))
+        return report
+    finally:
+        db.close()
+
+
+def repair(data_dir: str, report: Report) -> list[str]:
+    """Fix what `report` found that can be fixed: delete the metadata of objects whose blobs are missing
+    or short, then remove blobs nothing refers to and temporary files. Returns one line per action."""
+    actions: list[str] = []
+    unreadable = sorted({(p.bucket, p.key) for p in report.problems if p.kind in _UNREADABLE and p.bucket})
+    needs_sweep = unreadable or any(p.kind in ("orphan-blob", "tmp-file") for p in report.problems)
+    if not needs_sweep:
+        return actions
+    metadata = SqliteMetadata(os.path.join(data_dir, METADATA_FILE))
+    try:
+        for bucket, key in unreadable:
+            metadata.delete_objects(bucket, [key])  # its remaining blobs become orphans, swept below
+            actions.append(f"deleted-object\t{_printable(f'{bucket}/{key}')}\tmetadata removed (bytes missing)")
+        removed = BlobStore(data_dir).sweep(metadata.referenced_blob_ids())
+        actions.append(f"swept\t-\tremoved {removed} orphan blob(s) and temporary file(s)")
+    finally:
+        metadata.close()
+    return actions
