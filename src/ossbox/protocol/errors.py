@@ -7,6 +7,7 @@ encoded, as `x-oss-err` on HEAD responses); `parse_error_xml()` reads one back f
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ElementTree
 
 from .xmlutil import xml_document
@@ -73,6 +74,10 @@ class OssError(Exception):
         self.ec = EC_BY_CODE.get(code, "") if ec is None else ec
 
 
+# Characters XML 1.0 does not allow, even escaped: an error naming such a key must still parse.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def render_error_xml(error: OssError, request_id: str, host_id: str) -> bytes:
     elements: list[tuple[str, object]] = [
         ("Code", error.code),
@@ -80,7 +85,7 @@ def render_error_xml(error: OssError, request_id: str, host_id: str) -> bytes:
         ("RequestId", request_id),
         ("HostId", host_id),
     ]
-    elements.extend(error.fields.items())
+    elements.extend((name, _NOT_XML.sub("\ufffd", str(value))) for name, value in error.fields.items())
     elements.append(("EC", error.ec))
     return xml_document("Error", elements)
 

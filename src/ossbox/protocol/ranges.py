@@ -49,6 +49,15 @@ RangeResult = ByteRange | Whole | Unsatisfiable
 WHOLE = Whole()
 
 
+# Any offset with more digits than this is past every object (and int() refuses >4300 digits).
+_MAX_DIGITS = 20
+_BEYOND_ANY_OBJECT = 1 << 70
+
+
+def _number(digits: str) -> int:
+    return int(digits) if len(digits) <= _MAX_DIGITS else _BEYOND_ANY_OBJECT
+
+
 def parse_range(header: str | None) -> tuple[int | None, int | None] | None:
     """(first, last) of a single `bytes=` range, either may be None (`500-`, `-300`); None if invalid."""
     if not header:
@@ -59,8 +68,8 @@ def parse_range(header: str | None) -> tuple[int | None, int | None] | None:
     first_text, last_text = match.groups()
     if not first_text and not last_text:
         return None
-    first = int(first_text) if first_text else None
-    last = int(last_text) if last_text else None
+    first = _number(first_text) if first_text else None
+    last = _number(last_text) if last_text else None
     if first is not None and last is not None and last < first:
         return None
     return first, last

@@ -41,7 +41,7 @@ def parse_xml_body(body: bytes, root_tag: str) -> ElementTree.Element:
     """The root element of a request's XML body, which must be `root_tag`; 400 MalformedXML otherwise."""
     try:
         root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
+    except (ElementTree.ParseError, LookupError, ValueError):  # LookupError: an unknown declared encoding
         raise OssError("MalformedXML", "The XML you provided was not well-formed.") from None
     if root.tag != root_tag:
         raise OssError("MalformedXML", f"The root element must be {root_tag}.")

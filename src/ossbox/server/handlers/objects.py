@@ -357,13 +357,19 @@ async def handle_delete_object(call: Call) -> web.StreamResponse:
 
 _KEY_ELEMENT = re.compile(rb"<Key>(.*?)</Key>", re.DOTALL)
 _QUIET_ELEMENT = re.compile(rb"<Quiet>\s*(\w+)\s*</Quiet>")
-_CHAR_REFERENCE = re.compile(r"&#(x[0-9a-fA-F]+|[0-9]+);")
+_CHAR_REFERENCE = re.compile(r"&#(x[0-9a-fA-F]{1,8}|[0-9]{1,10});")
+
+
+def _character(reference: re.Match) -> str:
+    digits = reference.group(1)
+    code = int(digits[1:], 16) if digits[0] == "x" else int(digits)
+    if not 0 < code <= 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        raise OssError("MalformedXML", f"&#{digits}; is not a character.")
+    return chr(code)
 
 
 def _xml_unescape(text: str) -> str:
-    text = _CHAR_REFERENCE.sub(lambda m: chr(int(m.group(1)[1:], 16) if m.group(1)[0] == "x" else int(m.group(1))),
-                               text)
-    return unescape(text, {"&quot;": '"', "&apos;": "'"})
+    return unescape(_CHAR_REFERENCE.sub(_character, text), {"&quot;": '"', "&apos;": "'"})
 
 
 def parse_delete_request(body: bytes) -> tuple[list[str], bool]:
