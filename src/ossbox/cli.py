@@ -61,9 +61,12 @@ def main(**connection) -> None:
               help="Domain for virtual-hosted addressing: <bucket>.<base-domain> names a bucket.")
 @click.option("--shutdown-timeout", default=30.0, show_default=True, type=float,
               help="Seconds requests in flight may take to finish after SIGTERM/SIGINT.")
+@click.option("--body-timeout", default=60.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds an upload's body may send nothing before the request is given up (400 RequestTimeout).")
 @click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every request.")
 def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access_key_secret: str | None,
-          region: str | None, base_domain: str | None, shutdown_timeout: float, access_log: bool) -> None:
+          region: str | None, base_domain: str | None, shutdown_timeout: float, body_timeout: float,
+          access_log: bool) -> None:
     """Run the OSS-compatible server on the embedded storage engine."""
     from .server.context import ServerConfig
     from .server.credentials import load_or_create_credentials
@@ -85,7 +88,8 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
     swept = storage.sweep_orphans()
     if swept:
         logging.getLogger("ossbox.storage").info("removed %d orphaned blob file(s)", swept)
-    config = ServerConfig({credentials.access_key_id: credentials.access_key_secret}, region, base_domain)
+    config = ServerConfig({credentials.access_key_id: credentials.access_key_secret}, region, base_domain,
+                          body_timeout)
 
     def announce(bound_host: str, bound_port: int) -> None:
         click.echo(f"ossbox {__version__} listening on http://{bound_host}:{bound_port} (data: {data_dir})")

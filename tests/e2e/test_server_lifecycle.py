@@ -119,3 +119,23 @@ def test_kill_during_upload_leaves_no_object_and_no_orphan(tmp_path):
 def test_idle_server_stops_cleanly_on_signal(tmp_path, signum):
     server = start_server(str(tmp_path / "data"))
     assert server.stop(signum) == 0
+
+
+def test_an_upload_whose_body_stalls_is_given_up_and_leaves_nothing(tmp_path):
+    data_dir = str(tmp_path / "data")
+    server = start_server(data_dir, "--body-timeout", "1")
+    try:
+        bucket = oss2.Bucket(oss2.Auth(ACCESS_KEY_ID, ACCESS_KEY_SECRET), server.endpoint, "stalled")
+        bucket.create_bucket()
+        sock = _start_raw_put(server.endpoint, "stalled", "object", 4 << 20, os.urandom(1 << 20))
+        sock.settimeout(10)
+        started = time.monotonic()
+        reply = sock.recv(65536).decode("latin-1")
+        sock.close()
+        assert reply.startswith("HTTP/1.1 400"), reply
+        assert "<Code>RequestTimeout</Code>" in reply
+        assert time.monotonic() - started < 5
+        assert not bucket.object_exists("object")
+        assert _blob_files(data_dir) == []
+    finally:
+        assert server.stop() == 0

@@ -30,6 +30,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "TooManyBuckets": 400,
     "InvalidLocationConstraint": 400,
     "KeyTooLong": 400,
+    "RequestTimeout": 400,
     "NotSymlink": 400,
     "InvalidObjectState": 403,
     "AccessDenied": 403,

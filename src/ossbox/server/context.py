@@ -17,6 +17,7 @@ class ServerConfig:
     credentials: dict[str, str]  # access key id -> secret
     region: str | None = None
     base_domain: str | None = None
+    body_timeout: float = 60.0  # seconds an upload's body may stall before the request is given up
 
     @property
     def location(self) -> str:

@@ -238,7 +238,7 @@ async def receive_blob(call: Call) -> BlobInfo:
     try:
         batch: list[bytes] = []
         batch_size = received = 0
-        async for chunk in request.content.iter_any():
+        async for chunk in _stall_limited(request.content, call.config.body_timeout):
             batch.append(chunk)
             batch_size += len(chunk)
             received += len(chunk)
@@ -265,6 +265,19 @@ async def receive_blob(call: Call) -> BlobInfo:
         await asyncio.to_thread(call.storage.discard_blob, blob)
         raise OssError("InvalidDigest", "The Content-MD5 you specified did not match what we received.")
     return blob
+
+
+async def _stall_limited(content, timeout: float):
+    """The body's chunks as they arrive; a body that sends nothing for `timeout` seconds is given up, so a
+    stalled or abandoned upload cannot hold its connection, file and temporary blob forever."""
+    while True:
+        try:
+            chunk = await asyncio.wait_for(content.readany(), timeout)
+        except asyncio.TimeoutError:
+            raise OssError("RequestTimeout", f"The request body sent nothing for {timeout:g} seconds.") from None
+        if not chunk:
+            return
+        yield chunk
 
 
 def _hash_and_store(writer, chunks: list[bytes]) -> asyncio.Future:
