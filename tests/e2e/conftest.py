@@ -15,6 +15,8 @@ import alibabacloud_oss_v2 as oss
 import oss2
 import pytest
 
+from ossbox import client as ossbox_client
+
 REGION = "cn-hangzhou"
 
 
@@ -170,3 +172,13 @@ def resolve_to_loopback(monkeypatch):
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return domains
+
+
+@pytest.fixture
+def remote(server, make_bucket):
+    """(an oss2 bucket to arrange and check data with, an ossbox.client bucket under test), both on the same
+    fresh server bucket."""
+    arranged = make_bucket()
+    tested = ossbox_client.Bucket(ossbox_client.Auth(server.access_key_id, server.access_key_secret), server.endpoint,
+                           arranged.bucket_name)
+    return arranged, tested

@@ -18,15 +18,6 @@ PART = 64 * 1024
 
 
 @pytest.fixture
-def remote(server, make_bucket):
-    """(oss2 bucket to arrange data with, ossbox.client bucket under test) on the same server bucket."""
-    arranged = make_bucket()
-    tested = client.Bucket(client.Auth(server.access_key_id, server.access_key_secret), server.endpoint,
-                           arranged.bucket_name)
-    return arranged, tested
-
-
-@pytest.fixture
 def store(tmp_path):
     return ResumableDownloadStore(root=str(tmp_path / "checkpoints"))
 

@@ -32,7 +32,7 @@ from ossbox.protocol.signing import (
     v4_presign_params,
 )
 from ossbox.server.addressing import parse_target
-from sdk_clock import NOW, NOW_V4
+from sdk_compare import NOW, NOW_V4, lowered
 
 AK = "LTAI5tExampleAccessKey"
 SK = "ExampleSecret+/=KeyWithSymbols"
@@ -45,15 +45,6 @@ SECRETS = {AK: SK, "other-key": "other-secret"}
 lookup = SECRETS.get
 
 
-def lowered(headers) -> dict[str, str]:
-    result = {}
-    for name, value in headers.items():
-        if value is None:
-            continue
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "surrogateescape")
-        result.setdefault(name.lower(), value)
-    return result
 
 
 def received(method, url, headers, base_domain=None) -> SignedParts:

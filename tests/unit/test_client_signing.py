@@ -17,7 +17,7 @@ import oss2
 import pytest
 
 import ossbox.client as ours
-from sdk_clock import NOW
+from sdk_compare import NOW
 
 AK = "LTAI5tExampleAccessKey"
 SK = "ExampleSecret+/=KeyWithSymbols"

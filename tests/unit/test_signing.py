@@ -41,7 +41,7 @@ from ossbox.protocol.signing import (
     v4_string_to_sign,
 )
 from ossbox.server.addressing import parse_target
-from sdk_clock import NOW, NOW_V4
+from sdk_compare import NOW, NOW_V4, lowered
 
 AK = "LTAI5tExampleAccessKey"
 SK = "ExampleSecret+/=KeyWithSymbols"
@@ -52,16 +52,6 @@ HOST = "127.0.0.1:9000"
 
 # ---- helpers ----
 
-def lowered(headers) -> dict[str, str]:
-    """Headers as the server's SignedParts holds them: lowercased names, values as received."""
-    result = {}
-    for name, value in headers.items():
-        if value is None:
-            continue
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "surrogateescape")
-        result.setdefault(name.lower(), value)
-    return result
 
 
 def parts_of(method, bucket, key, params, headers) -> SignedParts:

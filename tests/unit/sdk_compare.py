@@ -1,4 +1,5 @@
-"""oss2's clock stopped at a fixed instant, so its signatures can be compared byte for byte."""
+"""Comparing with the official SDKs: oss2's clock stopped at a fixed instant, so its signatures can be
+compared byte for byte, and headers seen as the server sees them."""
 
 import datetime
 import types
@@ -25,3 +26,15 @@ def frozen_oss2(monkeypatch):
     monkeypatch.setattr(oss2.auth, "time", types.SimpleNamespace(time=lambda: NOW))
     monkeypatch.setattr(oss2.utils, "http_date", lambda timeval=None: formatdate(NOW if timeval is None else timeval,
                                                                                  usegmt=True))
+
+
+def lowered(headers) -> dict[str, str]:
+    """Headers as the server's SignedParts holds them: lowercased names, values as received."""
+    result = {}
+    for name, value in headers.items():
+        if value is None:
+            continue
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "surrogateescape")
+        result.setdefault(name.lower(), value)
+    return result
