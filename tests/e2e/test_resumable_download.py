@@ -262,3 +262,19 @@ def test_a_failed_download_below_the_threshold_leaves_no_file_at_all(remote, sto
         client.resumable_download(tested, "object", str(target), multiget_threshold=100 * PART, store=store,
                                   progress_callback=interrupt)
     assert os.listdir(tmp_path) == []
+
+
+def test_a_checkpoint_write_cut_short_by_a_crash_leaves_nothing_behind(remote, store, tmp_path):
+    """A crash between writing a record's temporary file and renaming it: the rerun's records replace the
+    stale temporary file and the finished download removes it."""
+    arranged, tested = remote
+    data = os.urandom(4 * PART)
+    arranged.put_object("object", data)
+    target = tmp_path / "out.bin"
+    name = store.make_name(arranged.bucket_name, "object", "", 0, len(data) - 1, str(target))
+    os.makedirs(store.dir)
+    with open(store.records.path(name) + ".tmp", "w") as torn:
+        torn.write('{"format": 1, "bo')
+    client.resumable_download(tested, "object", str(target), multiget_threshold=PART, part_size=PART, store=store)
+    assert target.read_bytes() == data
+    assert os.listdir(store.dir) == []

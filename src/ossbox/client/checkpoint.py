@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 from dataclasses import asdict, dataclass, field
 
 from ..durable import fsync_dir
@@ -85,7 +84,7 @@ class RecordStore:
     def save(self, name: str, body: dict) -> None:
         os.makedirs(self.dir, exist_ok=True)
         record = {"format": FORMAT_VERSION, "body": body, "checksum": _digest(body)}
-        temporary = f"{self.path(name)}.{secrets.token_hex(4)}.tmp"
+        temporary = self._temporary(name)
         with open(temporary, "w", encoding="utf-8") as file:
             json.dump(record, file)
             file.flush()
@@ -94,10 +93,16 @@ class RecordStore:
         fsync_dir(self.dir)
 
     def delete(self, name: str) -> None:
-        try:
-            os.unlink(self.path(name))
-        except FileNotFoundError:
-            pass
+        for path in (self.path(name), self._temporary(name)):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+
+    def _temporary(self, name: str) -> str:
+        """Where a record is written before its rename: one fixed name per record, so a save interrupted by
+        a crash is overwritten by the next save and removed by `delete`, never left behind."""
+        return self.path(name) + ".tmp"
 
 
 class ResumableDownloadStore:
