@@ -304,16 +304,11 @@ def test_cp_help_documents_the_exit_codes(cli):
         assert line in shown
 
 
-def test_interrupted_download_exits_5_and_a_rerun_resumes_it(cli, env, remote, tmp_path):
-    data = os.urandom(64 * MiB)
-    (tmp_path / "source.bin").write_bytes(data)
-    ok(cli("cp", "-q", "source.bin", f"oss://{remote.bucket_name}/big"))
-    checkpoints = tmp_path / "ck"
-    args = [sys.executable, "-m", "ossbox", "cp", f"oss://{remote.bucket_name}/big", "big", "--parallel", "1",
-            "--part-size", "512k", "--bigfile-threshold", "1Mi", "--checkpoint-dir", str(checkpoints)]
-    # The limit keeps the download going long enough to be interrupted after a checkpoint was written.
-    process = subprocess.Popen([*args, "--bandwidth-limit", "16Mi"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL)
+def _interrupt_once_checkpointed(command, env, cwd, checkpoints) -> None:
+    """Run `ossbox cp`, press Ctrl-C once it has written a checkpoint (the bandwidth limit in `command` keeps
+    it going that long), and check it leaves with exit 5 and says how to resume."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd,
+                               stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
     while not (checkpoints.is_dir() and os.listdir(checkpoints)) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -322,6 +317,16 @@ def test_interrupted_download_exits_5_and_a_rerun_resumes_it(cli, env, remote, t
     out, err = process.communicate(timeout=30)
     assert process.returncode == 5, (out, err)
     assert out == "" and "run the same command again to resume" in err
+
+
+def test_interrupted_download_exits_5_and_a_rerun_resumes_it(cli, env, remote, tmp_path):
+    data = os.urandom(64 * MiB)
+    (tmp_path / "source.bin").write_bytes(data)
+    ok(cli("cp", "-q", "source.bin", f"oss://{remote.bucket_name}/big"))
+    checkpoints = tmp_path / "ck"
+    args = [sys.executable, "-m", "ossbox", "cp", f"oss://{remote.bucket_name}/big", "big", "--parallel", "1",
+            "--part-size", "512k", "--bigfile-threshold", "1Mi", "--checkpoint-dir", str(checkpoints)]
+    _interrupt_once_checkpointed([*args, "--bandwidth-limit", "16Mi"], env, tmp_path, checkpoints)
     assert not (tmp_path / "big").exists()
     record = json.loads((checkpoints / os.listdir(checkpoints)[0]).read_text())
     assert 0 < len(record["body"]["done"]) < 128  # some parts, not all
@@ -337,16 +342,7 @@ def test_interrupted_upload_exits_5_and_a_rerun_resumes_it(cli, env, remote, tmp
     checkpoints = tmp_path / "ck"
     args = [sys.executable, "-m", "ossbox", "cp", "source.bin", f"oss://{remote.bucket_name}/big", "--parallel", "2",
             "--part-size", "512k", "--bigfile-threshold", "1Mi", "--checkpoint-dir", str(checkpoints)]
-    process = subprocess.Popen([*args, "--bandwidth-limit", "8Mi"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while not (checkpoints.is_dir() and os.listdir(checkpoints)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert process.poll() is None, process.communicate()
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
-    assert process.returncode == 5, (out, err)
-    assert out == "" and "run the same command again to resume" in err
+    _interrupt_once_checkpointed([*args, "--bandwidth-limit", "8Mi"], env, tmp_path, checkpoints)
     assert not remote.object_exists("big")
     ok(cli(*args[3:]))
     assert remote.get_object("big").read() == data
