@@ -18,9 +18,12 @@ from ..protocol.dates import http_date
 from ..protocol.errors import OssError, render_error_xml
 from ..storage.engine import ObjectSnapshot
 
-__all__ = ["xml_response", "error_response", "empty_response", "BlobResponse", "NotModified"]
+__all__ = ["xml_response", "error_response", "empty_response", "blob_response", "BlobResponse", "NotModified"]
 
 _FALLBACK_CHUNK = 1 << 20
+# Bodies up to this size are read into memory and sent with the headers in one write: for small objects
+# the sendfile round trips cost more than the copy (4 KiB GETs: see bench/README.md).
+SMALL_BODY = 64 << 10
 
 
 class NotModified(Exception):
@@ -50,6 +53,18 @@ def error_response(error: OssError, request_id: str, host_id: str, method: str) 
     return xml_response(body, error.status, headers)
 
 
+def blob_response(snapshot: ObjectSnapshot, first: int, length: int, *, status: int, headers: dict[str, str],
+                  gzip: bool = False) -> web.StreamResponse:
+    """Bytes first..first+length-1 of a snapshot's object: from memory when small, else by sendfile."""
+    if gzip or length > SMALL_BODY:
+        return BlobResponse(snapshot, first, length, status=status, headers=headers, gzip=gzip)
+    with snapshot:
+        body = b"".join(os.pread(file.fileno(), count, offset) for file, offset, count in snapshot.pieces(first, length))
+    if len(body) != length:
+        raise OSError("blob shorter than its recorded length")
+    return web.Response(body=body, status=status, headers=headers)
+
+
 class BlobResponse(web.StreamResponse):
     """Bytes first..first+length-1 of a snapshot's object, or only its headers for HEAD."""
 
@@ -66,18 +81,6 @@ class BlobResponse(web.StreamResponse):
         self._first = first
         self._length = length
 
-    def _pieces(self):
-        """(file, offset, count) for each extent the requested range covers."""
-        position, first, remaining = 0, self._first, self._length
-        for file, extent in zip(self._snapshot.files, self._snapshot.record.extents):
-            end = position + extent.length
-            if remaining and first < end:
-                offset = max(first - position, 0)
-                count = min(extent.length - offset, remaining)
-                yield file, offset, count
-                remaining -= count
-            position = end
-
     async def prepare(self, request: web.BaseRequest):
         if self.prepared:  # aiohttp prepares again whatever a handler returns; the body is sent once
             return await super().prepare(request)
@@ -89,7 +92,7 @@ class BlobResponse(web.StreamResponse):
             if transport is None:
                 raise ConnectionResetError("connection lost")
             loop = request._loop
-            for file, offset, count in self._pieces():
+            for file, offset, count in self._snapshot.pieces(self._first, self._length):
                 if self._gzip:
                     await self._write_chunks(writer, file, offset, count)
                     continue

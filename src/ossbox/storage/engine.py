@@ -37,6 +37,18 @@ class ObjectSnapshot:
     record: ObjectRecord
     files: list  # one open binary file per extent
 
+    def pieces(self, first: int, length: int):
+        """(file, offset, count) for each extent that bytes first..first+length-1 cover."""
+        position, remaining = 0, length
+        for file, extent in zip(self.files, self.record.extents):
+            end = position + extent.length
+            if remaining and first < end:
+                offset = max(first - position, 0)
+                count = min(extent.length - offset, remaining)
+                yield file, offset, count
+                remaining -= count
+            position = end
+
     def close(self) -> None:
         for file in self.files:
             file.close()
@@ -142,17 +154,14 @@ class Storage:
         """A new blob holding bytes first..first+length-1 of `source`, hashed as it is written."""
         writer = self.blobs.create()
         try:
-            position = 0
-            for file, extent in zip(source.files, source.record.extents):
-                start, end = max(first - position, 0), min(first + length - position, extent.length)
-                offset = start
+            for file, offset, count in source.pieces(first, length):
+                end = offset + count
                 while offset < end:
                     chunk = os.pread(file.fileno(), min(_COPY_CHUNK, end - offset), offset)
                     if not chunk:
                         raise OSError("blob shorter than its recorded length")
                     writer.write(chunk)
                     offset += len(chunk)
-                position += extent.length
             return writer.commit()
         except BaseException:
             writer.abort()

@@ -28,7 +28,7 @@ from ...storage.engine import ObjectSnapshot
 from ...storage.errors import ObjectNotFound
 from ...storage.records import BlobInfo, ObjectRecord
 from ..context import Call
-from ..responses import BlobResponse, NotModified, empty_response, xml_response
+from ..responses import NotModified, blob_response, empty_response, xml_response
 from .acl import OBJECT_ACLS, checked_acl
 from .common import encoder
 from .tags import tags_from_header
@@ -137,8 +137,8 @@ async def handle_get_object(call: Call) -> web.StreamResponse:
                 headers[header] = value
         if isinstance(decision, ByteRange):
             headers["Content-Range"] = decision.content_range
-            return BlobResponse(snapshot, decision.first, decision.length, status=206, headers=headers)
-        return BlobResponse(snapshot, 0, record.size, status=200, headers=headers, gzip=_gzip_wanted(call, record))
+            return blob_response(snapshot, decision.first, decision.length, status=206, headers=headers)
+        return blob_response(snapshot, 0, record.size, status=200, headers=headers, gzip=_gzip_wanted(call, record))
     except BaseException:
         snapshot.close()
         raise
