@@ -102,6 +102,11 @@ def _object_row(record: ObjectRecord) -> tuple:
     )
 
 
+def _loads(text: str):
+    """json.loads, skipping the parser for the empty object most metadata columns hold."""
+    return {} if text == "{}" else json.loads(text)
+
+
 def _object_from_row(row: tuple) -> ObjectRecord:
     (bucket, key, size, etag, crc64, mtime, content_type, object_type, storage_class, acl, headers,
      user_meta, extents, tags, symlink_target) = row
@@ -117,9 +122,9 @@ def _object_from_row(row: tuple) -> ObjectRecord:
         object_type=object_type,
         storage_class=storage_class,
         acl=acl,
-        headers=json.loads(headers),
-        user_meta=json.loads(user_meta),
-        tags=json.loads(tags),
+        headers=_loads(headers),
+        user_meta=_loads(user_meta),
+        tags=_loads(tags),
         symlink_target=symlink_target,
     )
 
