@@ -63,10 +63,15 @@ def main(**connection) -> None:
               help="Seconds requests in flight may take to finish after SIGTERM/SIGINT.")
 @click.option("--body-timeout", default=60.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Seconds an upload's body may send nothing before the request is given up (400 RequestTimeout).")
+@click.option("--header-timeout", default=30.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds a request's headers may take to arrive, from their first byte, before the server closes "
+                   "the connection.")
+@click.option("--idle-timeout", default=75.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds a connection may stay open without sending a request before the server closes it.")
 @click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every request.")
 def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access_key_secret: str | None,
           region: str | None, base_domain: str | None, shutdown_timeout: float, body_timeout: float,
-          access_log: bool) -> None:
+          header_timeout: float, idle_timeout: float, access_log: bool) -> None:
     """Run the OSS-compatible server on the embedded storage engine."""
     from .server.context import ServerConfig
     from .server.credentials import load_or_create_credentials
@@ -89,7 +94,7 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
     if swept:
         logging.getLogger("ossbox.storage").info("removed %d orphaned blob file(s)", swept)
     config = ServerConfig({credentials.access_key_id: credentials.access_key_secret}, region, base_domain,
-                          body_timeout)
+                          body_timeout=body_timeout, idle_timeout=idle_timeout, header_timeout=header_timeout)
 
     def announce(bound_host: str, bound_port: int) -> None:
         click.echo(f"ossbox {__version__} listening on http://{bound_host}:{bound_port} (data: {data_dir})")

@@ -18,6 +18,10 @@ class ServerConfig:
     region: str | None = None
     base_domain: str | None = None
     body_timeout: float = 60.0  # seconds an upload's body may stall before the request is given up
+    # Enforced per connection by the runner: seconds a connection may wait with no request in progress
+    # before the server closes it, and seconds a request's headers may take once its first byte arrived.
+    idle_timeout: float = 75.0
+    header_timeout: float = 30.0
 
     @property
     def location(self) -> str:

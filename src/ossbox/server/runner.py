@@ -3,11 +3,15 @@
 On a signal the listening socket closes at once; requests in flight get `shutdown_timeout` seconds to
 finish (their connections close after the response), after which they are cancelled: an unfinished
 upload is discarded whole, never half-written.
+
+Every connection is watched by a `_ConnectionGuard`, so that no client can hold a socket open for ever
+without sending a request (see the class for why aiohttp's own timers are not enough).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
 from collections.abc import Callable
@@ -24,25 +28,158 @@ log = logging.getLogger("ossbox.server")
 
 # Seconds aiohttp gives handlers still running after the drain, before cancelling them.
 _CANCEL_GRACE = 1.0
+# Seconds between two reports that connections cannot be accepted for lack of file descriptors.
+_ACCEPT_ERROR_INTERVAL = 10.0
+
+
+class _ConnectionGuard(asyncio.Protocol):
+    """aiohttp's protocol for one connection, wrapped so that the connection cannot wait for ever.
+
+    aiohttp has no timeout for a request's headers, and only releases with aiohttp#13681 (3.14.5 has it)
+    start its keep-alive timer (one hour by default) when a connection opens; without it a client could
+    hold sockets open indefinitely by sending nothing, or one header byte at a time (slowloris). Wrapping the protocol sees every byte as it arrives
+    without reaching into aiohttp's internals, and `_track_requests` tells the guard when a request's
+    handler starts and ends. While no handler runs, the connection is closed `idle_timeout` seconds after
+    it opened or its last request ended, or `header_timeout` seconds after the first byte of its next
+    request arrived, whichever comes first. Request bodies are bounded by the handlers' `body_timeout`.
+    """
+
+    def __init__(self, inner: asyncio.Protocol, guards: dict[asyncio.BaseTransport, _ConnectionGuard],
+                 idle_timeout: float, header_timeout: float) -> None:
+        self._inner = inner
+        self._guards = guards
+        self._idle_timeout = idle_timeout
+        self._header_timeout = header_timeout
+        self._transport: asyncio.Transport | None = None
+        self._deadline = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._handling = False  # a request's handler is running
+        self._receiving = False  # bytes of the next request have arrived
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self._guards[transport] = self
+        self._close_in(self._idle_timeout)
+        self._inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if data and not self._handling and not self._receiving:
+            self._receiving = True
+            self._close_in(self._header_timeout)
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel()
+        self._guards.pop(self._transport, None)
+        self._transport = None
+        self._inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+    def request_started(self) -> None:
+        self._handling, self._receiving = True, False
+        self._cancel()
+
+    def request_finished(self) -> None:
+        self._handling = False
+        if self._transport is not None:
+            self._close_in(self._idle_timeout)
+
+    def _close_in(self, seconds: float) -> None:
+        """Close the connection `seconds` from now, unless it is already due sooner."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        if self._timer is not None and self._deadline <= deadline:
+            return
+        self._cancel()
+        self._deadline = deadline
+        self._timer = loop.call_at(deadline, self._expire)
+
+    def _cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expire(self) -> None:
+        self._timer = None
+        if self._transport is not None and not self._handling:
+            log.debug("closing a connection that sent no complete request in time")
+            # abort, not close: anything still unsent is a response its client stopped reading long ago
+            self._transport.abort()
+
+
+def _quiet_accept_errors(loop: asyncio.AbstractEventLoop) -> None:
+    """Out of file descriptors, asyncio logs a traceback for every failed accept(), and Python 3.11 retries once
+    per queued connection each second: hundreds of tracebacks a second while the shortage lasts. Log one line
+    every 10 s instead; the server keeps running and accepts again once descriptors are free."""
+    last_logged, suppressed = -_ACCEPT_ERROR_INTERVAL, 0
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        nonlocal last_logged, suppressed
+        error = context.get("exception")
+        if not (isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE) and "socket" in context):
+            loop.default_exception_handler(context)
+            return
+        suppressed += 1
+        if loop.time() - last_logged >= _ACCEPT_ERROR_INTERVAL:
+            log.warning("cannot accept connections (%d time(s) since the last report): %s; raise the open files "
+                        "limit (ulimit -n)", suppressed, error.strerror)
+            last_logged, suppressed = loop.time(), 0
+
+    loop.set_exception_handler(handle)
+
+
+def _track_requests(guards: dict[asyncio.BaseTransport, _ConnectionGuard]):
+    """Middleware telling each connection's guard when a request's handler starts and ends (the handler
+    sends the whole response before it returns)."""
+
+    @web.middleware
+    async def track(request: web.Request, handler):
+        guard = guards.get(request.transport)
+        if guard is None:
+            return await handler(request)
+        guard.request_started()
+        try:
+            return await handler(request)
+        finally:
+            guard.request_finished()
+
+    return track
 
 
 async def _serve(storage: Storage, config: ServerConfig, host: str, port: int, shutdown_timeout: float,
                  access_log: bool, on_listening: Callable[[str, int], None]) -> None:
     app = create_app(storage, config)
+    guards: dict[asyncio.BaseTransport, _ConnectionGuard] = {}
+    app.middlewares.append(_track_requests(guards))
     runner = web.AppRunner(app, access_log=logging.getLogger("ossbox.access") if access_log else None,
                            shutdown_timeout=_CANCEL_GRACE, handle_signals=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    _quiet_accept_errors(loop)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port, reuse_address=True)
-        await site.start()
-        bound_host, bound_port = site._server.sockets[0].getsockname()[:2]
+        # Listening ourselves rather than through web.TCPSite, whose protocol factory cannot be wrapped;
+        # runner.server is aiohttp's factory, and runner.cleanup() still closes every connection it made.
+        make_protocol = runner.server
+        assert make_protocol is not None
+        listener = await loop.create_server(
+            lambda: _ConnectionGuard(make_protocol(), guards, config.idle_timeout, config.header_timeout),
+            host, port, reuse_address=True)
+        bound_host, bound_port = listener.sockets[0].getsockname()[:2]
         on_listening(bound_host, bound_port)
         await stop.wait()
-        await site.stop()  # no new connections
+        listener.close()  # no new connections
         if not await app[IN_FLIGHT].drained(shutdown_timeout):
             log.warning("stopping with %d request(s) unfinished after %.0f s", app[IN_FLIGHT].count, shutdown_timeout)
     finally:
