@@ -45,6 +45,13 @@ def _copy_file_range(source_fd: int, target_fd: int, length: int) -> None:
             offset += len(chunk)
 
 
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
 class BlobWriter:
     """Streams bytes into a new blob, computing MD5 and CRC64 on the fly.
 
@@ -87,11 +94,9 @@ class BlobWriter:
         return BlobInfo(self.blob_id, self.size, self._md5.digest(), self._crc.value)
 
     def abort(self) -> None:
+        """Remove what was written (after a failed write or commit: a full disk, say)."""
         self._file.close()
-        try:
-            os.unlink(self._tmp_path)
-        except FileNotFoundError:
-            pass
+        _remove(self._tmp_path)
 
 
 class BlobStore:
@@ -121,7 +126,11 @@ class BlobStore:
         directory = os.path.dirname(final)
         os.makedirs(directory, exist_ok=True)
         os.rename(self.tmp_path(blob_id), final)
-        fsync_dir(directory)
+        try:
+            fsync_dir(directory)
+        except BaseException:
+            _remove(final)  # nothing will ever refer to it
+            raise
 
     def copy(self, sources: Iterable[tuple[int, int]]) -> tuple[str, int]:
         """A new blob holding the first `length` bytes of each (fd, length) in turn, copied in the
@@ -135,7 +144,7 @@ class BlobStore:
                     size += length
                 self.install(blob_id, target)
             except BaseException:
-                os.unlink(self.tmp_path(blob_id))
+                _remove(self.tmp_path(blob_id))  # gone already if install() failed after its rename
                 raise
         return blob_id, size
 
@@ -145,10 +154,7 @@ class BlobStore:
 
     def delete(self, blob_ids: Iterable[str]) -> None:
         for blob_id in blob_ids:
-            try:
-                os.unlink(self.path(blob_id))
-            except FileNotFoundError:
-                pass
+            _remove(self.path(blob_id))
 
     def stored_ids(self) -> Iterator[str]:
         """The ids of every blob file present."""
