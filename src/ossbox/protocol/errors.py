@@ -52,6 +52,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "InvalidRange": 416,
     "InternalError": 500,
     "NotImplemented": 501,
+    # Not an OSS code (the service never runs out of disk): ossbox's data directory did. 507 is HTTP's
+    # own status for it (RFC 4918), a 5xx that tells the client the request was fine.
+    "InsufficientStorage": 507,
 }
 
 # OSS's own fine-grained error numbers (`<EC>`, `x-oss-ec`), where the real service's value is known;

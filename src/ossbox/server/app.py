@@ -85,6 +85,9 @@ STORAGE_ERRORS = {
                                   "size.", "PartNumber"),
 }
 
+_DISK_FULL_MESSAGE = ("The disk holding the server's data directory is full, so the request changed nothing. Free "
+                      "space on it (or delete objects) and try again.")
+
 
 class InFlight:
     """Counts requests being handled, so that shutdown can wait for them before closing connections
@@ -209,9 +212,14 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
         except web.HTTPRequestEntityTooLarge:
             error = OssError("EntityTooLarge", "The request body is too large.")
             response = error_response(error, request_id, request.host, request.method)
-        except Exception:
-            log.exception("internal error in %s %s (request %s)", request.method, request.raw_path, request_id)
-            error = OssError("InternalError", "We encountered an internal error. Please try again.")
+        except Exception as failure:
+            if storage_errors.is_disk_full(failure):
+                log.warning("disk full: %s %s (request %s) changed nothing: %s", request.method,
+                            request.raw_path, request_id, failure)
+                error = OssError("InsufficientStorage", _DISK_FULL_MESSAGE)
+            else:
+                log.exception("internal error in %s %s (request %s)", request.method, request.raw_path, request_id)
+                error = OssError("InternalError", "We encountered an internal error. Please try again.")
             response = error_response(error, request_id, request.host, request.method)
         response.headers["x-oss-request-id"] = request_id
         response.headers["Server"] = "ossbox"

@@ -1,8 +1,16 @@
-"""What can go wrong in storage, in storage's own terms; the server maps these to OSS error codes."""
+"""What can go wrong in storage, in storage's own terms; the server maps these to OSS error codes.
+
+Besides the StorageError family, `is_disk_full()` recognises the file system of the data directory running
+out of space (or quota) in whatever form it surfaces: an OSError from a blob write, or SQLite's
+"database or disk is full" from a metadata write.
+"""
+
+import errno
+import sqlite3
 
 __all__ = ["StorageError", "BucketNotFound", "BucketExists", "BucketNotEmpty", "ObjectNotFound", "ObjectExists", "UploadNotFound",
            "InvalidPart", "InvalidPartOrder", "PartTooSmall", "ObjectChanged", "ObjectNotAppendable",
-           "PositionMismatch"]
+           "PositionMismatch", "is_disk_full"]
 
 
 class StorageError(Exception):
@@ -63,3 +71,22 @@ class PositionMismatch(StorageError):
     def __init__(self, key: str, next_position: int) -> None:
         super().__init__(key)
         self.next_position = next_position
+
+
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised while handling, is the data directory's file system
+    being full. The chain matters: a cleanup that fails after a full disk (SQLite's ROLLBACK of a
+    transaction it already rolled back itself, say) must not hide the reason."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _DISK_FULL_ERRNOS:
+            return True
+        if isinstance(current, sqlite3.Error) and getattr(current, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
