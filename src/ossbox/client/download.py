@@ -235,7 +235,12 @@ def _download_version(bucket, key, filename, threshold, part_size, progress: Pro
         def record(newly_done: dict[int, int]) -> None:
             checkpoint.done.update(newly_done)
             if resumable:
-                store.save(name, checkpoint)
+                try:
+                    store.save(name, checkpoint)
+                except OSError as error:  # the record it would have replaced is intact
+                    if error.errno == errno.ENOSPC:
+                        raise _disk_full(store.dir, error) from error
+                    raise
 
         def record_durably(finished: dict[int, int]) -> None:
             if finished:
