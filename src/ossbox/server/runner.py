@@ -14,7 +14,7 @@ import asyncio
 import errno
 import logging
 import signal
-from collections.abc import Callable
+import socket
 
 from aiohttp import web
 
@@ -22,7 +22,7 @@ from ..storage.engine import Storage
 from .app import IN_FLIGHT, create_app
 from .context import ServerConfig
 
-__all__ = ["serve"]
+__all__ = ["listen", "serve"]
 
 log = logging.getLogger("ossbox.server")
 
@@ -37,9 +37,9 @@ class _ConnectionGuard(asyncio.Protocol):
 
     aiohttp has no timeout for a request's headers, and only releases with aiohttp#13681 (3.14.5 has it)
     start its keep-alive timer (one hour by default) when a connection opens; without it a client could
-    hold sockets open indefinitely by sending nothing, or one header byte at a time (slowloris). Wrapping the protocol sees every byte as it arrives
-    without reaching into aiohttp's internals, and `_track_requests` tells the guard when a request's
-    handler starts and ends. While no handler runs, the connection is closed `idle_timeout` seconds after
+    hold sockets open indefinitely by sending nothing, or one header byte at a time (slowloris). Wrapping
+    the protocol sees every byte as it arrives without reaching into aiohttp's internals, and
+    `_track_requests` tells the guard when a request's handler starts and ends. While no handler runs, the connection is closed `idle_timeout` seconds after
     it opened or its last request ended, or `header_timeout` seconds after the first byte of its next
     request arrived, whichever comes first. Request bodies are bounded by the handlers' `body_timeout`.
     """
@@ -155,8 +155,8 @@ def _track_requests(guards: dict[asyncio.BaseTransport, _ConnectionGuard]):
     return track
 
 
-async def _serve(storage: Storage, config: ServerConfig, host: str, port: int, shutdown_timeout: float,
-                 access_log: bool, on_listening: Callable[[str, int], None]) -> None:
+async def _serve(storage: Storage, config: ServerConfig, sock: socket.socket, shutdown_timeout: float,
+                 access_log: bool) -> None:
     app = create_app(storage, config)
     guards: dict[asyncio.BaseTransport, _ConnectionGuard] = {}
     app.middlewares.append(_track_requests(guards))
@@ -175,9 +175,7 @@ async def _serve(storage: Storage, config: ServerConfig, host: str, port: int, s
         assert make_protocol is not None
         listener = await loop.create_server(
             lambda: _ConnectionGuard(make_protocol(), guards, config.idle_timeout, config.header_timeout),
-            host, port, reuse_address=True)
-        bound_host, bound_port = listener.sockets[0].getsockname()[:2]
-        on_listening(bound_host, bound_port)
+            sock=sock)
         await stop.wait()
         listener.close()  # no new connections
         if not await app[IN_FLIGHT].drained(shutdown_timeout):
@@ -186,6 +184,14 @@ async def _serve(storage: Storage, config: ServerConfig, host: str, port: int, s
         await runner.cleanup()
 
 
-def serve(storage: Storage, config: ServerConfig, host: str, port: int, *, shutdown_timeout: float = 30.0,
-          access_log: bool = False, on_listening: Callable[[str, int], None] = lambda host, port: None) -> None:
-    asyncio.run(_serve(storage, config, host, port, shutdown_timeout, access_log, on_listening))
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before any worker starts (port 0 picks a free port)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                         flags=socket.AI_PASSIVE)[0]
+    return socket.create_server(address, family=family, backlog=1024)
+
+
+def serve(storage: Storage, config: ServerConfig, sock: socket.socket, *, shutdown_timeout: float = 30.0,
+          access_log: bool = False) -> None:
+    """Serve on the listening `sock` until SIGTERM or SIGINT."""
+    asyncio.run(_serve(storage, config, sock, shutdown_timeout, access_log))
