@@ -20,14 +20,14 @@ import pytest
 from server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, start_server
 
 LIVENESS = 5.0  # seconds an ordinary request may take while hostile connections are open
-IDLE, HEADER = 2.5, 1.2  # the --idle-timeout and --header-timeout of the module's server
+IDLE, HEADER, BODY = 2.5, 1.2, 1.0  # the --idle-timeout, --header-timeout and --body-timeout of the module's server
 SLACK = 3.0  # seconds a close may come after its deadline
 
 
 @pytest.fixture(scope="module")
 def timed_server(tmp_path_factory):
     running = start_server(str(tmp_path_factory.mktemp("slow-data")), "--idle-timeout", str(IDLE),
-                           "--header-timeout", str(HEADER))
+                           "--header-timeout", str(HEADER), "--body-timeout", str(BODY))
     yield running
     assert running.stop() == 0
 
@@ -97,11 +97,13 @@ def read_response(sock: socket.socket) -> tuple[int, bytes]:
     return int(lines[0].split()[1]), body
 
 
-def signed_put_head(server, bucket: str, key: str, length: int) -> bytes:
-    """The request line and headers of a V1-signed PUT of `length` bytes."""
-    request = oss2.http.Request("PUT", f"{server.endpoint}/{bucket}/{key}", headers={"Content-Length": str(length)})
+def signed_head(server, method: str, bucket: str, key: str, length: int, subresource: str | None = None) -> bytes:
+    """The request line and headers of a V1-signed request with a body of `length` bytes."""
+    query = f"?{subresource}" if subresource else ""
+    request = oss2.http.Request(method, f"{server.endpoint}/{bucket}/{key}", headers={"Content-Length": str(length)},
+                                params={subresource: ""} if subresource else None)
     oss2.Auth(ACCESS_KEY_ID, ACCESS_KEY_SECRET)._sign_request(request, bucket, key)
-    head = f"PUT /{bucket}/{key} HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
+    head = f"{method} /{bucket}/{key}{query} HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
     return (head + "".join(f"{name}: {value}\r\n" for name, value in request.headers.items()) + "\r\n").encode()
 
 
@@ -166,6 +168,17 @@ def test_headers_that_arrive_slowly_but_within_the_header_timeout_are_served(tim
         assert read_response(sock) == (200, b"served")
 
 
+def test_an_xml_body_that_stalls_is_given_up_after_the_body_timeout(timed_server):
+    make_bucket(timed_server, "slow-xml")
+    with connect(timed_server) as sock:
+        sock.sendall(signed_head(timed_server, "POST", "slow-xml", "", 1000, "delete") + b"<Delete><Object>")
+        started = time.monotonic()
+        status, body = read_response(sock)
+        elapsed = time.monotonic() - started
+    assert status == 400 and b"<Code>RequestTimeout</Code>" in body, body
+    assert BODY - 0.5 <= elapsed <= BODY + SLACK, elapsed
+
+
 # ---- hostile connections do not starve ordinary clients -----------------------------------------
 
 
@@ -215,7 +228,7 @@ def test_slowloris_does_not_starve_other_clients_and_is_cut_off(tmp_path):
         uploads = []
         for index in range(50):  # signed PUTs whose bodies trickle in (never stalling for --body-timeout)
             sock = connect(server)
-            sock.sendall(signed_put_head(server, "loris", f"up{index}", 100000))
+            sock.sendall(signed_head(server, "PUT", "loris", f"up{index}", 100000))
             uploads.append(sock)
         readers = []
         for _ in range(10):  # GETs of 4 MiB whose responses nobody reads

@@ -16,7 +16,7 @@ from ...storage.records import BucketRecord
 from ..context import Call
 from ..responses import empty_response, xml_response
 from .acl import BUCKET_ACLS, checked_acl
-from .common import int_param, owner_xml, parse_xml_body
+from .common import int_param, owner_xml, parse_xml_body, read_body
 
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
 
@@ -68,7 +68,7 @@ def _storage_class_from_body(body: bytes) -> str:
 async def handle_put_bucket(call: Call) -> web.StreamResponse:
     check_bucket_name(call.bucket)
     acl = checked_acl(call.headers.get("x-oss-acl", "private"), BUCKET_ACLS, "x-oss-acl")
-    storage_class = _storage_class_from_body(await call.request.read())
+    storage_class = _storage_class_from_body(await read_body(call))
     try:
         await asyncio.to_thread(call.storage.create_bucket, call.bucket, acl, storage_class)
     except BucketExists:

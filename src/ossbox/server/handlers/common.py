@@ -1,13 +1,16 @@
-"""Small helpers the handler families share: integer parameters, URL encoding of listed names."""
+"""Small helpers the handler families share: integer parameters, URL encoding of listed names, reading
+request bodies that may stall."""
 
 from __future__ import annotations
 
+import asyncio
 import xml.etree.ElementTree as ElementTree
 from urllib.parse import quote
 
 from ...protocol.errors import OssError
+from ..context import Call
 
-__all__ = ["int_param", "encoder", "owner_xml", "parse_xml_body"]
+__all__ = ["int_param", "encoder", "owner_xml", "parse_xml_body", "read_body", "stall_limited"]
 
 
 def int_param(value: str | None, name: str, default: int, low: int, high: int) -> int:
@@ -46,3 +49,30 @@ def parse_xml_body(body: bytes, root_tag: str) -> ElementTree.Element:
     if root.tag != root_tag:
         raise OssError("MalformedXML", f"The root element must be {root_tag}.")
     return root
+
+
+async def stall_limited(content, timeout: float):
+    """The body's chunks as they arrive; a body that sends nothing for `timeout` seconds is given up, so a
+    stalled or abandoned upload cannot hold its connection, file and temporary blob forever."""
+    while True:
+        try:
+            chunk = await asyncio.wait_for(content.readany(), timeout)
+        except asyncio.TimeoutError:
+            raise OssError("RequestTimeout", f"The request body sent nothing for {timeout:g} seconds.") from None
+        if not chunk:
+            return
+        yield chunk
+
+
+async def read_body(call: Call) -> bytes:
+    """A whole request body held in memory (an XML document): at most the app's `client_max_size`
+    (EntityTooLarge), and given up like an upload's if it stalls for `body_timeout` (RequestTimeout)."""
+    limit = call.request.client_max_size
+    if (call.request.content_length or 0) > limit:
+        raise OssError("EntityTooLarge", "The request body is too large.")
+    body = bytearray()
+    async for chunk in stall_limited(call.request.content, call.config.body_timeout):
+        body += chunk
+        if len(body) > limit:
+            raise OssError("EntityTooLarge", "The request body is too large.")
+    return bytes(body)

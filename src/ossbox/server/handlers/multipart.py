@@ -20,7 +20,7 @@ from ...protocol.xmlutil import xml_document
 from ...storage.records import ObjectRecord
 from ..context import Call
 from ..responses import empty_response, xml_response
-from .common import encoder, int_param, parse_xml_body
+from .common import encoder, int_param, parse_xml_body, read_body
 from .objects import (check_copy_source_preconditions, copy_source, overwrite_allowed, receive_blob,
                       stored_attributes, write_response_headers)
 
@@ -102,7 +102,7 @@ def parse_complete_request(body: bytes) -> list[tuple[int, str]]:
 async def handle_complete_multipart_upload(call: Call) -> web.StreamResponse:
     encoding_type = call.param("encoding-type")
     encode = encoder(encoding_type)
-    chosen = parse_complete_request(await call.request.read())
+    chosen = parse_complete_request(await read_body(call))
     if call.headers.get("x-oss-complete-all", "").lower() == "yes":
         if chosen:
             raise OssError("InvalidArgument", "With x-oss-complete-all: yes the request must not list parts.",

@@ -30,7 +30,7 @@ from ...storage.records import BlobInfo, ObjectRecord
 from ..context import Call
 from ..responses import NotModified, blob_response, empty_response, xml_response
 from .acl import OBJECT_ACLS, checked_acl
-from .common import encoder
+from .common import encoder, read_body, stall_limited
 from .tags import tags_from_header
 
 MAX_OBJECT_SIZE = 5 << 30
@@ -238,7 +238,7 @@ async def receive_blob(call: Call) -> BlobInfo:
     try:
         batch: list[bytes] = []
         batch_size = received = 0
-        async for chunk in _stall_limited(request.content, call.config.body_timeout):
+        async for chunk in stall_limited(request.content, call.config.body_timeout):
             batch.append(chunk)
             batch_size += len(chunk)
             received += len(chunk)
@@ -265,19 +265,6 @@ async def receive_blob(call: Call) -> BlobInfo:
         await asyncio.to_thread(call.storage.discard_blob, blob)
         raise OssError("InvalidDigest", "The Content-MD5 you specified did not match what we received.")
     return blob
-
-
-async def _stall_limited(content, timeout: float):
-    """The body's chunks as they arrive; a body that sends nothing for `timeout` seconds is given up, so a
-    stalled or abandoned upload cannot hold its connection, file and temporary blob forever."""
-    while True:
-        try:
-            chunk = await asyncio.wait_for(content.readany(), timeout)
-        except asyncio.TimeoutError:
-            raise OssError("RequestTimeout", f"The request body sent nothing for {timeout:g} seconds.") from None
-        if not chunk:
-            return
-        yield chunk
 
 
 def _hash_and_store(writer, chunks: list[bytes]) -> asyncio.Future:
@@ -401,7 +388,7 @@ def parse_delete_request(body: bytes) -> tuple[list[str], bool]:
 async def handle_delete_multiple_objects(call: Call) -> web.StreamResponse:
     encoding_type = call.param("encoding-type")
     encode = encoder(encoding_type)
-    body = await call.request.read()
+    body = await read_body(call)
     expected_md5 = _expected_md5(call)
     if expected_md5 is not None and hashlib.md5(body).digest() != expected_md5:
         raise OssError("InvalidDigest", "The Content-MD5 you specified did not match what we received.")

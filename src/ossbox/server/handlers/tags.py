@@ -19,7 +19,7 @@ from ...protocol.errors import OssError
 from ...protocol.xmlutil import xml_document
 from ..context import Call
 from ..responses import empty_response, xml_response
-from .common import parse_xml_body
+from .common import parse_xml_body, read_body
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def tagging_document(tags: dict[str, str]) -> bytes:
 
 
 async def handle_put_object_tagging(call: Call) -> web.StreamResponse:
-    tags = parse_tagging_document(await call.request.read(), OBJECT_TAG_RULES)
+    tags = parse_tagging_document(await read_body(call), OBJECT_TAG_RULES)
     await asyncio.to_thread(call.storage.update_object, call.bucket, call.key, tags=tags)
     return empty_response()
 
@@ -93,7 +93,7 @@ async def handle_delete_object_tagging(call: Call) -> web.StreamResponse:
 
 
 async def handle_put_bucket_tags(call: Call) -> web.StreamResponse:
-    tags = parse_tagging_document(await call.request.read(), BUCKET_TAG_RULES)
+    tags = parse_tagging_document(await read_body(call), BUCKET_TAG_RULES)
     await asyncio.to_thread(call.storage.update_bucket, call.bucket, tags=tags)
     return empty_response()
 
