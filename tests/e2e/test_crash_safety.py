@@ -16,8 +16,8 @@ any request reaches it:
    acknowledged parts of unfinished uploads must be listed intact. Each key is then settled to the state
    found, leftover uploads are aborted, and the next round of traffic starts.
 
-Environment: OSSBOX_CRASH_KILLS sets the number of kills (default 6: about 15 s on an idle two-core
-machine; the full run is OSSBOX_CRASH_KILLS=50, about 2-3 min). OSSBOX_CRASH_SEED fixes the random seed,
+Environment: OSSBOX_CRASH_KILLS sets the number of kills (default 6: about 13 s on an idle two-core
+machine, 30 s on a busy one; the full run is OSSBOX_CRASH_KILLS=50, 3-5 min). OSSBOX_CRASH_SEED fixes the random seed,
 which is printed on every run (and so in the output of a failing test) together with the figures, so
 `pytest -s` shows them.
 """
