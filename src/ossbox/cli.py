@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 import click
@@ -69,13 +70,17 @@ def main(**connection) -> None:
 @click.option("--idle-timeout", default=75.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Seconds a connection may stay open without sending a request before the server closes it.")
 @click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every request.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Server processes sharing the port, each with its own event loop: more use more cores.")
 def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access_key_secret: str | None,
           region: str | None, base_domain: str | None, shutdown_timeout: float, body_timeout: float,
-          header_timeout: float, idle_timeout: float, access_log: bool) -> None:
+          header_timeout: float, idle_timeout: float, access_log: bool, workers: int) -> None:
     """Run the OSS-compatible server on the embedded storage engine."""
     from .server.context import ServerConfig
     from .server.credentials import load_or_create_credentials
+    from .server.runner import STOP_SIGNALS, listen
     from .server.runner import serve as run_server
+    from .server.workers import run_workers
     from .storage import Storage
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -89,19 +94,32 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
         click.echo(f"  OSSBOX_ACCESS_KEY_SECRET={credentials.access_key_secret}")
     elif credentials.path:
         click.echo(f"Access key id {credentials.access_key_id} (secret in {credentials.path})")
-    storage = Storage(data_dir, location=f"oss-{region}" if region else "oss-cn-hangzhou")
+    location = f"oss-{region}" if region else "oss-cn-hangzhou"
+    storage = Storage(data_dir, location=location)
     swept = storage.sweep_orphans()
+    storage.close()  # each worker opens its own: no SQLite connection may cross a fork
     if swept:
         logging.getLogger("ossbox.storage").info("removed %d orphaned blob file(s)", swept)
     config = ServerConfig({credentials.access_key_id: credentials.access_key_secret}, region, base_domain,
                           body_timeout=body_timeout, idle_timeout=idle_timeout, header_timeout=header_timeout)
+    try:
+        sock = listen(host, port)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    bound_host, bound_port = sock.getsockname()[:2]
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    click.echo(f"ossbox {__version__} listening on http://{bound_host}:{bound_port} (data: {data_dir})")
+    sys.stdout.flush()
 
-    def announce(bound_host: str, bound_port: int) -> None:
-        click.echo(f"ossbox {__version__} listening on http://{bound_host}:{bound_port} (data: {data_dir})")
-        sys.stdout.flush()
+    def work() -> int:
+        run_server(Storage(data_dir, location=location), config, sock, shutdown_timeout=shutdown_timeout,
+                   access_log=access_log)
+        return 0
 
-    run_server(storage, config, host, port, shutdown_timeout=shutdown_timeout, access_log=access_log,
-               on_listening=announce)
+    if workers == 1:
+        work()
+    else:
+        sys.exit(run_workers(workers, work))
 
 
 @main.command()

@@ -22,7 +22,11 @@ from ..storage.engine import Storage
 from .app import IN_FLIGHT, create_app
 from .context import ServerConfig
 
-__all__ = ["listen", "serve"]
+__all__ = ["STOP_SIGNALS", "listen", "serve"]
+
+# Stop the server gracefully. Callers block them before announcing the port and serve() unblocks them once
+# its handlers are in place, so a signal sent as soon as the port is announced is never fatal.
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 log = logging.getLogger("ossbox.server")
 
@@ -164,8 +168,9 @@ async def _serve(storage: Storage, config: ServerConfig, sock: socket.socket, sh
                            shutdown_timeout=_CANCEL_GRACE, handle_signals=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # one that came early is handled now
     _quiet_accept_errors(loop)
     await runner.setup()
     try:

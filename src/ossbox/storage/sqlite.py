@@ -194,6 +194,11 @@ class SqliteMetadata:
             self._writer.execute("COMMIT")
 
     def close(self) -> None:
+        """Close the writer and this thread's reader (other threads' readers close with their threads)."""
+        reader = getattr(self._local, "connection", None)
+        if reader is not None:
+            reader.close()
+            del self._local.connection
         self._writer.close()
 
     # ---- buckets ----
