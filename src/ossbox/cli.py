@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
@@ -82,8 +83,13 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
     from .server.runner import serve as run_server
     from .server.workers import run_workers
     from .storage import Storage
+    from .storage.dirlock import DataDirInUse, lock_data_dir
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        data_dir_lock = lock_data_dir(data_dir)  # held, by every worker too, until the server exits
+    except DataDirInUse as error:
+        raise click.ClickException(str(error)) from None
     try:
         credentials = load_or_create_credentials(data_dir, access_key_id, access_key_secret)
     except ValueError as error:
@@ -116,10 +122,11 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
                    access_log=access_log)
         return 0
 
-    if workers == 1:
-        work()
-    else:
-        sys.exit(run_workers(workers, work))
+    with data_dir_lock:
+        if workers == 1:
+            work()
+        else:
+            sys.exit(run_workers(workers, work))
 
 
 @main.command()
@@ -136,18 +143,21 @@ def check(data_dir: str, deep: bool, repair: bool) -> None:
     from .storage.check import CheckError
     from .storage.check import check as run_check
     from .storage.check import repair as run_repair
+    from .storage.dirlock import DataDirInUse, lock_data_dir
 
     try:
+        lock = lock_data_dir(data_dir) if repair else contextlib.nullcontext()
         report = run_check(data_dir, deep=deep)
-    except CheckError as error:
+    except (CheckError, DataDirInUse) as error:
         raise click.UsageError(str(error)) from None
     for problem in report.problems:
         click.echo(problem.line())
     click.echo(f"checked {report.objects} object(s), {report.parts} part(s), {report.blob_files} blob file(s)"
                f"{' (deep)' if deep else ''}: {len(report.problems)} problem(s)")
     if repair:
-        for action in run_repair(data_dir, report):
-            click.echo(action)
+        with lock:
+            for action in run_repair(data_dir, report):
+                click.echo(action)
     sys.exit(0 if report.clean else 1)
 
 

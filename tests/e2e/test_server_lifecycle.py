@@ -139,3 +139,26 @@ def test_an_upload_whose_body_stalls_is_given_up_and_leaves_nothing(tmp_path):
         assert _blob_files(data_dir) == []
     finally:
         assert server.stop() == 0
+
+
+def _serve_again(data_dir: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ossbox", "serve", "--port", "0", "--data-dir", data_dir],
+        env={**os.environ, "OSSBOX_ACCESS_KEY_ID": ACCESS_KEY_ID, "OSSBOX_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET},
+        capture_output=True, text=True, timeout=30)
+
+
+def test_a_second_server_on_the_same_data_dir_is_refused(tmp_path):
+    data_dir = str(tmp_path / "data")
+    server = start_server(data_dir)
+    try:
+        second = _serve_again(data_dir)
+        assert second.returncode == 1
+        assert f"in use by another ossbox process (pid {server.process.pid})" in second.stderr
+        assert "Traceback" not in second.stderr
+        repair = subprocess.run([sys.executable, "-m", "ossbox", "check", "--data-dir", data_dir, "--repair"],
+                                capture_output=True, text=True, timeout=30)
+        assert repair.returncode == 2 and "in use by another ossbox process" in repair.stderr
+    finally:
+        server.stop(signal.SIGKILL)  # the kernel drops the lock with the process
+    start_server(data_dir).stop()

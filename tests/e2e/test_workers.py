@@ -113,6 +113,9 @@ def test_sigterm_stops_every_worker_cleanly(workers):
 
 
 def test_workers_stop_when_the_parent_is_killed(workers):
+    """...and until the last has stopped, no new server may take over the directory (its start-up sweep
+    would take their uploads in progress for orphans)."""
     children = _children(workers.process.pid)
     workers.stop(signal.SIGKILL)
     _wait_for(lambda: not any(_alive(child) for child in children))
+    start_server(workers.data_dir).stop()
