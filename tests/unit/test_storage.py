@@ -10,8 +10,9 @@ import tempfile
 import pytest
 
 from ossbox.protocol.crc64 import crc64
-from ossbox.storage.engine import Storage
-from ossbox.storage.errors import BucketExists, BucketNotEmpty, BucketNotFound, ObjectExists, ObjectNotFound
+from ossbox.storage.engine import MAX_EXTENTS, Storage
+from ossbox.storage.errors import (BucketExists, BucketNotEmpty, BucketNotFound, ObjectExists, ObjectNotFound,
+                                   PositionMismatch)
 
 BUCKET = "photos"
 
@@ -587,3 +588,34 @@ def test_many_keys_under_one_common_prefix_cost_one_entry(storage):
     put(storage, "file")
     listing = storage.list_objects(BUCKET, delimiter="/", max_keys=2)
     assert (keys_of(listing), listing.common_prefixes, listing.is_truncated) == (["file"], ["dir/"], False)
+
+
+def _append(s, key, position, data):
+    writer = s.new_blob()
+    writer.write(data)
+    return s.append_object(BUCKET, key, position, writer.commit())
+
+
+def test_append_racing_a_compacting_append_reports_the_new_position(storage, tmp_path, monkeypatch):
+    """Two appenders (threads, or server workers with their own Storage) read the same version; the one
+    that compacts first deletes blobs the other was about to copy: the loser gets PositionMismatch with the
+    winner's length, not a missing-file error, and leaves no blob behind."""
+    other = Storage(str(tmp_path / "data"))
+    position = 0
+    for i in range(MAX_EXTENTS):
+        position = _append(storage, "log", position, b"%02d" % i).size
+    compact = storage._compact
+
+    def other_appends_first(extents):
+        _append(other, "log", position, b"xx")  # compacts and deletes the run the loser is about to read
+        return compact(extents)
+
+    monkeypatch.setattr(storage, "_compact", other_appends_first)
+    with pytest.raises(PositionMismatch) as raised:
+        _append(storage, "log", position, b"yy")
+    assert raised.value.next_position == position + 2
+    with storage.open_object(BUCKET, "log") as snapshot:
+        assert read(snapshot) == b"".join(b"%02d" % i for i in range(MAX_EXTENTS)) + b"xx"
+    assert sorted(map(os.path.basename, blob_files(tmp_path / "data"))) == sorted(
+        extent.blob_id for extent in snapshot.record.extents)
+    other.close()

@@ -186,7 +186,13 @@ class Storage:
                     extents=(Extent(blob.blob_id, blob.size),), **{**attributes, "object_type": "Appendable"},
                 )
             else:
-                extents, merged = self._compact(current.extents + (Extent(blob.blob_id, blob.size),))
+                try:
+                    extents, merged = self._compact(current.extents + (Extent(blob.blob_id, blob.size),))
+                except FileNotFoundError:
+                    latest = self.metadata.get_object(bucket, key)
+                    if latest == current:  # a blob really is missing
+                        raise
+                    raise ObjectChanged(latest) from None  # a concurrent append compacted these extents
                 record = replace(
                     current, size=current.size + blob.size, etag=_appended_etag(current.etag, blob.md5),
                     crc64=crc64_combine(current.crc64, blob.crc64, blob.size), mtime=now, extents=extents,
