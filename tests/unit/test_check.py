@@ -67,12 +67,15 @@ def test_clean_directory(populated):
     assert (report.objects, report.parts, report.blob_files) == (4, 1, 6)
 
 
-def test_missing_and_short_blobs_and_size_mismatch(populated):
+def test_missing_short_and_long_blobs(populated):
     data_dir, blobs, records, _ = populated
     os.unlink(blobs.path(records["a"].extents[0].blob_id))
     with open(blobs.path(records["b"].extents[0].blob_id), "r+b") as file:
         file.truncate(10)
-    assert kinds(check(data_dir)) == [("missing-blob", "photos/a"), ("short-blob", "photos/b")]
+    with open(blobs.path(records["c"].extents[0].blob_id), "ab") as file:
+        file.write(b"appended behind the engine's back")
+    assert kinds(check(data_dir)) == [("long-blob", "photos/c"), ("missing-blob", "photos/a"),
+                                      ("short-blob", "photos/b")]
 
 
 def test_deep_finds_a_flipped_byte_that_the_quick_check_misses(populated):

@@ -1,8 +1,8 @@
 """Offline consistency check of a data directory: metadata against blob files (`ossbox check`).
 
 Strategy: the check reads the SQLite metadata through its own read-only connection (no schema upgrade, no
-write) and walks every object's extents and every multipart part: the blob must exist and hold at least the
-recorded length, an object's size must be the sum of its extents, and with `deep` the CRC-64 of the bytes,
+write) and walks every object's extents and every multipart part: the blob must exist and hold exactly the
+recorded length (every extent is a whole blob; a longer one still reads correctly but was altered), an object's size must be the sum of its extents, and with `deep` the CRC-64 of the bytes,
 streamed in bounded chunks, must equal the recorded one. Blob files nothing refers to and leftover `tmp/`
 files are reported too. `repair()` then changes the directory: it deletes the metadata of objects whose
 blobs are missing or short and removes orphans and temporary files with `BlobStore.sweep`. Run it while
@@ -37,7 +37,7 @@ class CheckError(Exception):
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # missing-blob, short-blob, size-mismatch, crc-mismatch, part-*, orphan-blob, tmp-file
+    kind: str  # missing-blob, short-blob, long-blob, size-mismatch, crc-mismatch, part-*, orphan-blob, tmp-file
     subject: str  # bucket/key, "upload <id> part <n>", or a blob id / tmp file name
     detail: str
     bucket: str | None = None  # set for object problems
@@ -106,7 +106,7 @@ def _crc_of(blobs: BlobStore, extents: list[tuple[str, int]]) -> int:
 
 
 def _check_extents(blobs: BlobStore, extents: list[tuple[str, int]]) -> tuple[str, str] | None:
-    """(kind, detail) of the first extent whose blob is missing or short, else None."""
+    """(kind, detail) of the first extent whose blob is missing, short or long, else None."""
     for index, (blob_id, length) in enumerate(extents, 1):
         size = _blob_size(blobs, blob_id)
         where = f"extent {index}/{len(extents)}" if len(extents) > 1 else "extent"
@@ -114,6 +114,8 @@ def _check_extents(blobs: BlobStore, extents: list[tuple[str, int]]) -> tuple[st
             return "missing-blob", f"{where}: blob {blob_id} does not exist"
         if size < length:
             return "short-blob", f"{where}: blob {blob_id} has {size} bytes, {length} recorded"
+        if size > length:
+            return "long-blob", f"{where}: blob {blob_id} has {size} bytes, {length} recorded"
     return None
 
 
