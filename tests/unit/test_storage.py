@@ -9,6 +9,8 @@ import tempfile
 
 import pytest
 
+import ossbox.durable
+
 from ossbox.protocol.crc64 import crc64
 from ossbox.storage.engine import MAX_EXTENTS, Storage
 from ossbox.storage.errors import (BucketExists, BucketNotEmpty, BucketNotFound, ObjectExists, ObjectNotFound,
@@ -619,3 +621,26 @@ def test_append_racing_a_compacting_append_reports_the_new_position(storage, tmp
     assert sorted(map(os.path.basename, blob_files(tmp_path / "data"))) == sorted(
         extent.blob_id for extent in snapshot.record.extents)
     other.close()
+
+
+def test_a_transaction_sqlite_ended_itself_reports_the_real_error_and_the_writer_recovers(storage):
+    """After some errors (a full disk) SQLite rolls back on its own: our ROLLBACK must not replace the
+    error with "no transaction is active", and the next write must start a fresh transaction."""
+    with pytest.raises(ValueError, match="the real error"):
+        with storage.metadata._transaction() as db:
+            db.execute("ROLLBACK")
+            raise ValueError("the real error")
+    storage.create_bucket("after-the-error")
+    assert storage.get_bucket("after-the-error").name == "after-the-error"
+
+
+def test_directories_made_for_a_blob_are_synced_into_their_parents(storage, monkeypatch):
+    """A crash must not lose a new blobs/xx/yy/ directory, and with it an acknowledged blob."""
+    synced = []
+    real_fsync_dir = ossbox.durable.fsync_dir
+    monkeypatch.setattr(ossbox.durable, "fsync_dir", lambda path: synced.append(path) or real_fsync_dir(path))
+    info = put(storage, "k", b"data")
+    final = storage.blobs.path(info.extents[0].blob_id)
+    level2 = os.path.dirname(final)
+    level1 = os.path.dirname(level2)
+    assert {level1, os.path.dirname(level1)} <= set(synced)

@@ -14,7 +14,7 @@ import os
 import secrets
 from collections.abc import Iterable, Iterator
 
-from ..durable import fsync_dir
+from ..durable import fsync_dir, makedirs_durably
 from ..protocol.crc64 import Crc64
 from .records import BlobInfo
 
@@ -124,7 +124,7 @@ class BlobStore:
             file.close()
         final = self.path(blob_id)
         directory = os.path.dirname(final)
-        os.makedirs(directory, exist_ok=True)
+        makedirs_durably(directory)
         os.rename(self.tmp_path(blob_id), final)
         try:
             fsync_dir(directory)

@@ -188,10 +188,12 @@ class SqliteMetadata:
             self._writer.execute("BEGIN IMMEDIATE")
             try:
                 yield self._writer
+                self._writer.execute("COMMIT")
             except BaseException:
-                self._writer.execute("ROLLBACK")
+                # SQLite has rolled back by itself after some errors (a full disk); a failed COMMIT has not
+                if self._writer.in_transaction:
+                    self._writer.execute("ROLLBACK")
                 raise
-            self._writer.execute("COMMIT")
 
     def close(self) -> None:
         """Close the writer and this thread's reader (other threads' readers close with their threads)."""
