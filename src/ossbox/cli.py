@@ -77,6 +77,8 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
           region: str | None, base_domain: str | None, shutdown_timeout: float, body_timeout: float,
           header_timeout: float, idle_timeout: float, access_log: bool, workers: int) -> None:
     """Run the OSS-compatible server on the embedded storage engine."""
+    import sqlite3
+
     from .server.context import ServerConfig
     from .server.credentials import load_or_create_credentials
     from .server.runner import STOP_SIGNALS, listen
@@ -94,6 +96,8 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
         credentials = load_or_create_credentials(data_dir, access_key_id, access_key_secret)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"cannot keep credentials in {data_dir}: {error}") from None
     if credentials.generated:
         click.echo(f"Generated credentials (saved to {credentials.path}, mode 0600; the secret is shown only now):")
         click.echo(f"  OSSBOX_ACCESS_KEY_ID={credentials.access_key_id}")
@@ -101,9 +105,12 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
     elif credentials.path:
         click.echo(f"Access key id {credentials.access_key_id} (secret in {credentials.path})")
     location = f"oss-{region}" if region else "oss-cn-hangzhou"
-    storage = Storage(data_dir, location=location)
-    swept = storage.sweep_orphans()
-    storage.close()  # each worker opens its own: no SQLite connection may cross a fork
+    try:
+        storage = Storage(data_dir, location=location)
+        swept = storage.sweep_orphans()
+        storage.close()  # each worker opens its own: no SQLite connection may cross a fork
+    except (OSError, sqlite3.Error) as error:  # a full disk, a read-only file system, a corrupt database...
+        raise click.ClickException(f"cannot open the data directory {data_dir}: {error}") from None
     if swept:
         logging.getLogger("ossbox.storage").info("removed %d orphaned blob file(s)", swept)
     config = ServerConfig({credentials.access_key_id: credentials.access_key_secret}, region, base_domain,

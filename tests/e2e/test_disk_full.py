@@ -241,6 +241,22 @@ def test_sqlite_full_is_recognised_even_behind_the_rollback_that_follows_it(smal
     assert is_disk_full(OSError(errno.EDQUOT, "Disk quota exceeded"))
 
 
+@pytest.mark.parametrize("credentials", ["given", "generated"])
+def test_serve_on_a_full_disk_exits_with_a_clear_message(small_disk, credentials):
+    disk = small_disk(MiB)
+    fill(disk)
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("OSSBOX_")}
+    if credentials == "given":
+        environment.update(OSSBOX_ACCESS_KEY_ID="id", OSSBOX_ACCESS_KEY_SECRET="secret")
+    result = subprocess.run([sys.executable, "-m", "ossbox", "serve", "--port", "0", "--data-dir",
+                             os.path.join(disk, "data")], env=environment, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    message = result.stderr.lower()
+    assert message.startswith("error: cannot ") and ("disk is full" in message or "no space left" in message), \
+        result.stderr
+
+
 def test_a_blob_whose_directory_cannot_be_synced_is_removed(tmp_path, monkeypatch):
     def failing_fsync_dir(path: str) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -73,17 +73,21 @@ def _plan(first: int, last: int, part_size: int) -> list[_Part]:
             for i, start in enumerate(range(first, last + 1, part_size))]
 
 
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
 def _disk_full(path: str, error: OSError) -> OSError:
-    return OSError(errno.ENOSPC, f"no space left on the device for {path}; what was downloaded is kept in the "
-                                 "checkpoint: free some space and run the download again to resume") if \
-        error.errno == errno.ENOSPC else error
+    """A clear error for a full disk (or an exhausted quota) met writing under `path`."""
+    reason = "no space left on the device" if error.errno == errno.ENOSPC else "disk quota exceeded"
+    return OSError(error.errno, f"{reason} for {path}; parts already downloaded are kept in the checkpoint: "
+                                "free some space and run the download again to resume")
 
 
 def _preallocate(fd: int, length: int, path: str) -> None:
     try:
         os.posix_fallocate(fd, 0, length)
     except OSError as error:
-        if error.errno == errno.ENOSPC:
+        if error.errno in _DISK_FULL:
             raise _disk_full(path, error) from error
         os.ftruncate(fd, length)  # a file system without fallocate: a sparse file still works
 
@@ -155,7 +159,9 @@ class _Download:
                 try:
                     os.pwrite(self.fd, chunk, offset)
                 except OSError as error:
-                    raise _disk_full(self.checkpoint.temp_path, error) from error
+                    if error.errno in _DISK_FULL:
+                        raise _disk_full(self.checkpoint.temp_path, error) from error
+                    raise
                 crc = crc64(chunk, crc)
                 received += count
                 self.progress.update(part.index, received)
@@ -238,7 +244,7 @@ def _download_version(bucket, key, filename, threshold, part_size, progress: Pro
                 try:
                     store.save(name, checkpoint)
                 except OSError as error:  # the record it would have replaced is intact
-                    if error.errno == errno.ENOSPC:
+                    if error.errno in _DISK_FULL:
                         raise _disk_full(store.dir, error) from error
                     raise
 

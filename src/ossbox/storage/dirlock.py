@@ -36,7 +36,10 @@ def lock_data_dir(data_dir: str) -> IO[str]:
         owner = file.read().strip()
         file.close()
         raise DataDirInUse(data_dir, owner) from None
-    file.truncate(0)
-    file.write(f"{os.getpid()}\n")
-    file.flush()
+    try:  # only to name the owner in the error above: a full disk must not stop the server from starting
+        file.truncate(0)
+        file.write(f"{os.getpid()}\n")
+        file.flush()
+    except OSError:
+        pass
     return file
