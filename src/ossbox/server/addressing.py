@@ -55,6 +55,10 @@ def parse_query(query: str) -> tuple[tuple[str, str], ...]:
 def _host_bucket(host: str, base_domain: str | None) -> str | None:
     if not base_domain:
         return None
+    try:
+        host.encode("utf-8")
+    except UnicodeEncodeError:  # aiohttp hands header bytes that are not UTF-8 over as lone surrogates
+        raise OssError("InvalidArgument", "The Host header is not valid UTF-8.") from None
     hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     hostname = hostname.lower().rstrip(".")
     suffix = "." + base_domain.lower().rstrip(".")

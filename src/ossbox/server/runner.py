@@ -17,6 +17,7 @@ import signal
 import socket
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..storage.engine import Storage
 from .app import IN_FLIGHT, create_app
@@ -43,9 +44,10 @@ class _ConnectionGuard(asyncio.Protocol):
     start its keep-alive timer (one hour by default) when a connection opens; without it a client could
     hold sockets open indefinitely by sending nothing, or one header byte at a time (slowloris). Wrapping
     the protocol sees every byte as it arrives without reaching into aiohttp's internals, and
-    `_track_requests` tells the guard when a request's handler starts and ends. While no handler runs, the connection is closed `idle_timeout` seconds after
-    it opened or its last request ended, or `header_timeout` seconds after the first byte of its next
-    request arrived, whichever comes first. Request bodies are bounded by the handlers' `body_timeout`.
+    `_track_requests` tells the guard when a request's handler starts and ends. While no handler runs,
+    the connection is closed `idle_timeout` seconds after it opened or its last request ended, or
+    `header_timeout` seconds after the first byte of its next request arrived, whichever comes first.
+    Request bodies are bounded by the handlers' `body_timeout`.
     """
 
     def __init__(self, inner: asyncio.Protocol, guards: dict[asyncio.BaseTransport, _ConnectionGuard],
@@ -120,6 +122,19 @@ class _ConnectionGuard(asyncio.Protocol):
             self._transport.abort()
 
 
+class _BadRequestsAtDebug(logging.Filter):
+    """aiohttp logs every request it cannot parse at ERROR, with a traceback, so that any client could fill
+    the log by sending malformed requests. Such a request is the client's error and is answered 400: it is
+    logged at DEBUG instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and 400 <= (error.code or 0) < 500:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
 def _quiet_accept_errors(loop: asyncio.AbstractEventLoop) -> None:
     """Out of file descriptors, asyncio logs a traceback for every failed accept(), and Python 3.11 retries once
     per queued connection each second: hundreds of tracebacks a second while the shortage lasts. Log one line
@@ -172,6 +187,7 @@ async def _serve(storage: Storage, config: ServerConfig, sock: socket.socket, sh
         loop.add_signal_handler(signum, stop.set)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # one that came early is handled now
     _quiet_accept_errors(loop)
+    logging.getLogger("aiohttp.server").addFilter(_BadRequestsAtDebug())
     await runner.setup()
     try:
         # Listening ourselves rather than through web.TCPSite, whose protocol factory cannot be wrapped;

@@ -163,7 +163,8 @@ async def handle_get_object_meta(call: Call) -> web.StreamResponse:
         "x-oss-hash-crc64ecma": str(record.crc64),
     }
     response = web.StreamResponse(status=200, headers=headers)
-    response.content_length = record.size
+    # The object's size, as OSS gives it, where no body is expected: a GET must not promise bytes it never sends.
+    response.content_length = record.size if call.request.method == "HEAD" else 0
     return response
 
 
