@@ -11,7 +11,7 @@ reach the object and multipart handlers too.
 For every case: the server answers with a status below 500 (or 501 for what it does not implement) or closes
 the connection, an OSS error with a body is XML with a <Code>, nothing hangs past its timeouts, and the
 server process stays up; afterwards an ordinary signed request still succeeds. tests/e2e/test_bad_input.py
-holds the fixed cases. Each test runs OSSBOX_FUZZ_EXAMPLES examples (default 150, about 15 s for the three);
+holds the fixed cases. Each test runs OSSBOX_FUZZ_EXAMPLES examples (default 300, about 10 s for the three);
 set it higher for a longer run. The number of cases and their outcomes are printed (use -s).
 """
 
@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, start_server
 
-EXAMPLES = int(os.environ.get("OSSBOX_FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("OSSBOX_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 READ_TIMEOUT = 5.0  # seconds: the server's header and body timeouts are 1 s, so longer is a hang
