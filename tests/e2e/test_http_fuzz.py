@@ -506,6 +506,13 @@ FOUND = {
     # HostId repeats the Host, then failed to render
     "host-not-utf8-virtual": (b"GET /obj HTTP/1.1\r\nHost: \xe9.example.test\r\n\r\n", 400),
     "host-not-utf8": (b"GET /fuzz-stable/obj HTTP/1.1\r\nHost: \xe9\r\n\r\n", 400),
+    # header values that are not UTF-8, stored or looked up: SQLite could not encode them (InternalError)
+    "content-type-not-utf8": (b"PUT /fuzz/new HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: \x80\r\n"
+                              b"Content-Length: 0\r\n\r\n", 400),
+    "storage-class-not-utf8": (b"PUT /fuzz/obj HTTP/1.1\r\nHost: 127.0.0.1\r\nx-oss-storage-class: \x80\r\n"
+                               b"Content-Length: 0\r\n\r\n", 400),
+    "copy-source-not-utf8": (b"PUT /fuzz/copy HTTP/1.1\r\nHost: 127.0.0.1\r\nx-oss-copy-source: /fuzz/\x80\r\n"
+                             b"Content-Length: 0\r\n\r\n", 400),
     # GetObjectMeta by GET promised the object's size as Content-Length and sent no body
     "get-object-meta-by-get": (b"GET /fuzz-stable/obj?objectMeta HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 200),
 }

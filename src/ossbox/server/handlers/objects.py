@@ -182,6 +182,17 @@ def _gzip_wanted(call: Call, record: ObjectRecord) -> bool:
     )
 
 
+def _utf8(name: str, value: str | None) -> str | None:
+    """A header value that is stored or looked up. aiohttp hands bytes that are not UTF-8 over as lone
+    surrogates, which SQLite cannot take: they are refused here rather than failing there."""
+    if value is not None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise OssError("InvalidArgument", f"The value of {name} is not valid UTF-8.", ArgumentName=name) from None
+    return value
+
+
 def stored_attributes(call: Call, bucket_storage_class: str = "Standard") -> dict:
     """Content-Type, standard headers, user metadata, storage class, ACL and tags from a write request."""
     headers = call.headers
@@ -189,21 +200,16 @@ def stored_attributes(call: Call, bucket_storage_class: str = "Standard") -> dic
     for name, value in headers.items():
         lowered = name.lower()
         if lowered.startswith(USER_META_PREFIX):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise OssError("InvalidArgument", f"The value of {name} is not valid UTF-8.",
-                               ArgumentName=name) from None
-            user_meta[lowered[len(USER_META_PREFIX):]] = value
+            user_meta[lowered[len(USER_META_PREFIX):]] = _utf8(name, value)
     acl = checked_acl(headers.get("x-oss-object-acl", "default"), OBJECT_ACLS, "x-oss-object-acl")
-    storage_class = headers.get("x-oss-storage-class", bucket_storage_class)
+    storage_class = _utf8("x-oss-storage-class", headers.get("x-oss-storage-class", bucket_storage_class))
     return {
-        "content_type": headers.get("Content-Type") or "application/octet-stream",
-        "headers": {name: headers[name] for name in STORED_HEADERS if name in headers},
+        "content_type": _utf8("Content-Type", headers.get("Content-Type")) or "application/octet-stream",
+        "headers": {name: _utf8(name, headers[name]) for name in STORED_HEADERS if name in headers},
         "user_meta": user_meta,
         "storage_class": storage_class,
         "acl": acl,
-        "tags": tags_from_header(headers.get("x-oss-tagging")),
+        "tags": tags_from_header(_utf8("x-oss-tagging", headers.get("x-oss-tagging"))),
     }
 
 
@@ -308,7 +314,7 @@ async def handle_put_object(call: Call) -> web.StreamResponse:
 def copy_source(call: Call) -> tuple[str, str]:
     """(bucket, key) of `x-oss-copy-source: /bucket/<percent-encoded key>[?versionId=...]`: the key's own
     `?` arrive encoded, so the literal one ends it."""
-    source = unquote(call.headers["x-oss-copy-source"].partition("?")[0])
+    source = unquote(_utf8("x-oss-copy-source", call.headers["x-oss-copy-source"]).partition("?")[0])
     bucket, _, key = source.lstrip("/").partition("/")
     if not bucket or not key:
         raise OssError("InvalidArgument", "x-oss-copy-source must be /bucket/key.", ArgumentName="x-oss-copy-source")
