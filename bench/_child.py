@@ -1,0 +1,126 @@
+"""The Python side of each measured run, executed in a process of its own by bench/run.py.
+
+    python bench/_child.py download ossbox|oss2|v2 ENDPOINT AK SK BUCKET KEY TARGET STORE PART_SIZE THREADS
+    python bench/_child.py upload ENDPOINT AK SK BUCKET KEY SOURCE STORE PART_SIZE THREADS
+    python bench/_child.py write-md5 SOURCE TARGET
+    python bench/_child.py loadgen URL BUCKET KEY AK SK CONNECTIONS SECONDS SIZE
+
+Each prints one JSON line. Library calls are timed around the call alone, after the imports, so the
+figure is the library's and not the interpreter's start-up; `peak_rss_kib` is the whole process's VmHWM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import sys
+import time
+from email.utils import formatdate
+
+__all__ = ["signed_headers"]
+
+V2_REGION = "cn-hangzhou"  # any region: the server is started without --region, so it accepts every scope
+
+
+def signed_headers(bucket: str, key: str | None, access_key_id: str, secret: str) -> dict[str, str]:
+    """Date and a V1 Authorization for a plain GET, signed by the protocol core ossbox itself verifies with."""
+    from ossbox.protocol.signing import SignedParts, v1_authorization
+    date = formatdate(usegmt=True)
+    parts = SignedParts("GET", bucket, key, headers={"date": date})
+    return {"Date": date, "Authorization": v1_authorization(parts, access_key_id, secret)}
+
+
+def _download(client: str, endpoint: str, ak: str, sk: str, bucket_name: str, key: str, target: str, store: str,
+              part_size: str, threads: str) -> dict:
+    if client == "v2":
+        import alibabacloud_oss_v2 as oss
+        config = oss.config.load_default()
+        config.credentials_provider = oss.credentials.StaticCredentialsProvider(ak, sk)
+        config.region = V2_REGION
+        config.endpoint = endpoint
+        config.use_path_style = True
+        downloader = oss.Client(config).downloader(part_size=int(part_size), parallel_num=int(threads))
+        started = time.perf_counter()
+        downloader.download_file(oss.GetObjectRequest(bucket=bucket_name, key=key), target)
+        return {"seconds": time.perf_counter() - started}
+    if client == "oss2":
+        import oss2 as lib
+    else:
+        import ossbox.client as lib
+    bucket = lib.Bucket(lib.Auth(ak, sk), endpoint, bucket_name)
+    started = time.perf_counter()
+    lib.resumable_download(bucket, key, target, store=lib.ResumableDownloadStore(root=store), multiget_threshold=1,
+                           part_size=int(part_size), num_threads=int(threads))
+    return {"seconds": time.perf_counter() - started}
+
+
+def _upload(endpoint: str, ak: str, sk: str, bucket_name: str, key: str, source: str, store: str, part_size: str,
+            threads: str) -> dict:
+    import ossbox.client as lib
+    bucket = lib.Bucket(lib.Auth(ak, sk), endpoint, bucket_name)
+    started = time.perf_counter()
+    lib.resumable_upload(bucket, key, source, store=lib.ResumableStore(root=store), multipart_threshold=0,
+                         part_size=int(part_size), num_threads=int(threads))
+    return {"seconds": time.perf_counter() - started}
+
+
+def _write_md5(source: str, target: str) -> dict:
+    """What a PUT cannot skip: the bytes written to a new file, hashed, and made durable."""
+    digest = hashlib.md5()
+    started = time.perf_counter()
+    with open(source, "rb", buffering=0) as reader, open(target, "xb", buffering=0) as writer:
+        while chunk := reader.read(1 << 20):
+            digest.update(chunk)
+            writer.write(chunk)
+        os.fsync(writer.fileno())
+    return {"seconds": time.perf_counter() - started, "md5": digest.hexdigest()}
+
+
+async def _load(url: str, bucket: str, key: str, ak: str, sk: str, connections: int, seconds: float,
+                size: int) -> dict:
+    """`connections` keep-alive connections, each sending signed GETs back to back for `seconds`."""
+    import aiohttp
+    loop = asyncio.get_running_loop()
+    counts = {"ok": 0, "bad": 0}
+
+    async def worker(session, deadline: float) -> None:
+        while loop.time() < deadline:
+            async with session.get(url, headers=signed_headers(bucket, key, ak, sk)) as response:
+                body = await response.read()
+                counts["ok" if response.status == 200 and len(body) == size else "bad"] += 1
+
+    connector = aiohttp.TCPConnector(limit=connections)
+    async with aiohttp.ClientSession(connector=connector, auto_decompress=False) as session:
+        started = loop.time()
+        await asyncio.gather(*(worker(session, started + seconds) for _ in range(connections)))
+        elapsed = loop.time() - started
+    return {"requests_per_second": counts["ok"] / elapsed, "errors": counts["bad"]}
+
+
+def _own_peak_kib() -> int:
+    """VmHWM: this address space's high-water mark. Not ru_maxrss, which also counts the parent's RSS at
+    the fork, carried over by exec."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+
+def main(argv: list[str]) -> None:
+    command, args = argv[0], argv[1:]
+    if command == "download":
+        result = _download(*args)
+    elif command == "upload":
+        result = _upload(*args)
+    elif command == "write-md5":
+        result = _write_md5(*args)
+    elif command == "loadgen":
+        url, bucket, key, ak, sk, connections, seconds, size = args
+        result = asyncio.run(_load(url, bucket, key, ak, sk, int(connections), float(seconds), int(size)))
+    else:
+        raise SystemExit(f"unknown command {command}")
+    print(json.dumps(dict(result, peak_rss_kib=_own_peak_kib())))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
