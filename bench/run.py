@@ -98,8 +98,6 @@ class Bench:
     """One ossbox server and one nginx over the same bytes, and the objects every case uses."""
 
     def __init__(self, args: argparse.Namespace, work: str) -> None:
-        import oss2
-        from server import start_server
         self.args, self.work = args, work
         self.size = args.size_mib * MIB
         self.part_size = args.part_size_mib * MIB
@@ -112,9 +110,18 @@ class Bench:
         small = os.urandom(SMALL_SIZE)
         for bucket in (BUCKET, PUBLIC_BUCKET):
             Path(www, bucket, SMALL).write_bytes(small)
+        self.server = self.nginx = None
+        try:
+            self._start(www, small)
+        except BaseException:
+            self.stop()
+            raise
 
-        self.server = start_server(os.path.join(work, "data"), *shlex.split(args.server_args))
-        self.nginx = Nginx(os.path.join(work, "nginx"), www)
+    def _start(self, www: str, small: bytes) -> None:
+        import oss2
+        from server import start_server
+        self.server = start_server(os.path.join(self.work, "data"), *shlex.split(self.args.server_args))
+        self.nginx = Nginx(os.path.join(self.work, "nginx"), www)
         self.ak, self.sk = self.server.access_key_id, self.server.access_key_secret
         self.bucket = oss2.Bucket(oss2.Auth(self.ak, self.sk), self.server.endpoint, BUCKET)
         self.bucket.create_bucket()
@@ -145,8 +152,9 @@ class Bench:
         return f"{self.server.endpoint}/{bucket}/{key}"
 
     def stop(self) -> None:
-        self.nginx.stop()
-        self.server.stop()
+        for process in (self.nginx, self.server):
+            if process is not None:
+                process.stop()
 
     def record(self, case: str, samples: dict) -> None:
         self.raw[case] = samples
@@ -444,7 +452,7 @@ def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
     if not args.no_install:
         ensure_environment()
-    command = "python bench/run.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = ("python bench/run.py " + shlex.join(sys.argv[1:] if argv is None else argv)).strip()
     started, load_before = time.monotonic(), os.getloadavg()[0]
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="ossbox-bench-", dir=args.work_dir) as work:
