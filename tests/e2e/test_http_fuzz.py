@@ -321,6 +321,7 @@ def fuzz_server(tmp_path_factory):
         bucket.put_symlink("obj", "link")
     stable = oss2.Bucket(auth, server.endpoint, "fuzz-stable")  # no fuzzer writes here: for the fixed checks
     stable.create_bucket(oss2.BUCKET_ACL_PUBLIC_READ)
+    oss2.Bucket(auth, server.endpoint, "fuzz-found").create_bucket(oss2.BUCKET_ACL_PUBLIC_READ_WRITE)  # likewise
     stable.put_object("obj", b"0123456789")
     server.stable = stable
     server.upload_id = public.init_multipart_upload("mp").upload_id
@@ -507,12 +508,12 @@ FOUND = {
     "host-not-utf8-virtual": (b"GET /obj HTTP/1.1\r\nHost: \xe9.example.test\r\n\r\n", 400),
     "host-not-utf8": (b"GET /fuzz-stable/obj HTTP/1.1\r\nHost: \xe9\r\n\r\n", 400),
     # header values that are not UTF-8, stored or looked up: SQLite could not encode them (InternalError)
-    "content-type-not-utf8": (b"PUT /fuzz/new HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: \x80\r\n"
+    "content-type-not-utf8": (b"PUT /fuzz-found/new HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: \x80\r\n"
                               b"Content-Length: 0\r\n\r\n", 400),
-    "storage-class-not-utf8": (b"PUT /fuzz/obj HTTP/1.1\r\nHost: 127.0.0.1\r\nx-oss-storage-class: \x80\r\n"
+    "storage-class-not-utf8": (b"PUT /fuzz-found/obj HTTP/1.1\r\nHost: 127.0.0.1\r\nx-oss-storage-class: \x80\r\n"
                                b"Content-Length: 0\r\n\r\n", 400),
-    "copy-source-not-utf8": (b"PUT /fuzz/copy HTTP/1.1\r\nHost: 127.0.0.1\r\nx-oss-copy-source: /fuzz/\x80\r\n"
-                             b"Content-Length: 0\r\n\r\n", 400),
+    "copy-source-not-utf8": (b"PUT /fuzz-found/copy HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                             b"x-oss-copy-source: /fuzz-found/\x80\r\nContent-Length: 0\r\n\r\n", 400),
     # GetObjectMeta by GET promised the object's size as Content-Length and sent no body
     "get-object-meta-by-get": (b"GET /fuzz-stable/obj?objectMeta HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 200),
 }
@@ -537,7 +538,7 @@ def test_cases_the_fuzzers_found(fuzz_server, name):
 
 
 def test_a_key_with_a_newline_is_stored_and_read_back(fuzz_server):
-    bucket = oss2.Bucket(oss2.Auth(ACCESS_KEY_ID, ACCESS_KEY_SECRET), fuzz_server.endpoint, "fuzz")
+    bucket = oss2.Bucket(oss2.Auth(ACCESS_KEY_ID, ACCESS_KEY_SECRET), fuzz_server.endpoint, "fuzz-found")
     bucket.put_object("line\nbreak", b"nl")
     assert bucket.get_object("line\nbreak").read() == b"nl"
     assert "line\nbreak" in [entry.key for entry in oss2.ObjectIterator(bucket, prefix="line")]
