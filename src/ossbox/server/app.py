@@ -158,6 +158,7 @@ def _authorize(call: Call) -> None:
     if address.bucket is not None:
         acl, record = _anonymous_acl(call, address.bucket, address.key)
         allowed = _anonymous_allowed(call.operation, acl)
+        call.record = record
         if allowed and record is not None and record.symlink_target and call.operation in _READS_THROUGH_SYMLINK:
             allowed = _anonymous_allowed(call.operation, _anonymous_acl(call, address.bucket, record.symlink_target)[0])
     if allowed and "x-oss-copy-source" in call.headers:  # a copy also reads its source

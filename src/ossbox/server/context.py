@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ..storage.engine import Storage
+from ..storage.records import ObjectRecord
 from .addressing import Address
 
 __all__ = ["ServerConfig", "Call"]
@@ -37,6 +38,9 @@ class Call:
     address: Address
     access_key_id: str | None
     request_id: str
+    # The object's metadata when authorizing an anonymous request already read it: a GET then opens that
+    # version instead of looking it up again.
+    record: ObjectRecord | None = None
 
     @property
     def bucket(self) -> str:

@@ -250,9 +250,10 @@ class Storage:
             raise ObjectNotFound(key)
         return record
 
-    def open_object(self, bucket: str, key: str) -> ObjectSnapshot:
+    def open_object(self, bucket: str, key: str, record: ObjectRecord | None = None) -> ObjectSnapshot:
+        """The object's current version, opened; `record`, if given, is its metadata just read."""
         for _ in range(_OPEN_RETRIES):
-            record = self.head_object(bucket, key)
+            record = record or self.head_object(bucket, key)
             files = []
             try:
                 for extent in record.extents:
@@ -260,6 +261,7 @@ class Storage:
             except FileNotFoundError:  # overwritten or deleted meanwhile: read the new version
                 for file in files:
                     file.close()
+                record = None
                 continue
             return ObjectSnapshot(record, files)
         raise ObjectNotFound(key)

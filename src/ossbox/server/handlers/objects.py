@@ -104,7 +104,7 @@ def _check_preconditions(call: Call, record: ObjectRecord, prefix: str = "") -> 
 def open_following_symlink(call: Call) -> tuple[ObjectSnapshot, dict[str, str]]:
     """A snapshot of the object, or of its target when it is a symlink, and the user metadata to
     answer with (a symlink's own)."""
-    snapshot = call.storage.open_object(call.bucket, call.key)
+    snapshot = call.storage.open_object(call.bucket, call.key, call.record)
     target = snapshot.record.symlink_target
     if target is None:
         return snapshot, snapshot.record.user_meta
