@@ -433,7 +433,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--listing-small-keys", type=int, default=10_000)
     parser.add_argument("--cache-dir", default=str(REPO / "bench" / ".cache"), help="where listing data is kept")
     parser.add_argument("--work-dir", default=os.environ.get("BENCH_TMP"), help="parent of the temporary directory")
-    parser.add_argument("--server-args", default="", help="extra `ossbox serve` options, e.g. '--workers 2'")
+    # As many server processes as nginx's `worker_processes auto` starts: one per core.
+    parser.add_argument("--server-args", default=f"--workers {os.cpu_count() or 1}",
+                        help="`ossbox serve` options (default: as many workers as nginx has, one per core)")
     parser.add_argument("--json", help="also write every sample here")
     parser.add_argument("--no-install", action="store_true", help="do not apt-get or pip install anything")
     parser.add_argument("--quick", action="store_true",
