@@ -125,6 +125,17 @@ def test_wrong_position_response(server, sig, bucket):
     assert parse_error(response.content)["Code"] == "PositionNotEqualToLength"
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_append_past_5_gib_is_entity_too_large(server, sig, bucket, chunked):
+    body = b"four"
+    response = signed_request(oss2_auth(sig, server), "POST", server.endpoint, bucket.bucket_name, "big",
+                              params={"append": "", "position": str((5 << 30) - 2)},
+                              data=iter([body]) if chunked else body)
+    assert response.status_code == 400, response.content
+    assert parse_error(response.content)["Code"] == "EntityTooLarge"
+    assert not bucket.object_exists("big")
+
+
 @pytest.mark.parametrize("position", [None, "", "-1", "abc"], ids=["absent", "empty", "negative", "text"])
 def test_missing_or_invalid_position(server, sig, bucket, position):
     params = {"append": ""}

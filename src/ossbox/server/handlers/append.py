@@ -20,12 +20,10 @@ async def handle_append_object(call: Call) -> web.StreamResponse:
     position = int_param(call.param("position"), "position", -1, 0, MAX_OBJECT_SIZE)
     if position < 0:
         raise OssError("InvalidArgument", "AppendObject needs a position.", ArgumentName="position")
-    if position + (call.request.content_length or 0) > MAX_OBJECT_SIZE:
-        raise OssError("EntityTooLarge", "An appendable object may not exceed 5 GiB.")
     bucket = call.storage.get_bucket(call.bucket)
     # Metadata, ACL and tags count on the first append only; later appends ignore them, even invalid ones.
     attributes = stored_attributes(call, bucket.storage_class) if position == 0 else {}
-    blob = await receive_blob(call)
+    blob = await receive_blob(call, limit=MAX_OBJECT_SIZE - position)  # a chunked body too
     try:
         record = await asyncio.to_thread(call.storage.append_object, call.bucket, call.key, position, blob,
                                          **attributes)

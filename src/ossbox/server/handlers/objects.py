@@ -230,14 +230,15 @@ def _etag(md5: bytes) -> str:
     return f'"{md5.hex().upper()}"'
 
 
-async def receive_blob(call: Call) -> BlobInfo:
-    """Stream the request body into a new durable blob, checking its length and Content-MD5."""
+async def receive_blob(call: Call, limit: int = MAX_OBJECT_SIZE) -> BlobInfo:
+    """Stream the request body (at most `limit` bytes) into a new durable blob, checking its length and
+    Content-MD5."""
     request = call.request
     length = request.content_length
     chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     if length is None and not chunked:
         raise OssError("MissingContentLength", "You must provide the Content-Length HTTP header.")
-    if length is not None and length > MAX_OBJECT_SIZE:
+    if length is not None and length > limit:
         raise OssError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.")
     expected_md5 = _expected_md5(call)
     writer = await asyncio.to_thread(call.storage.new_blob)
@@ -249,7 +250,7 @@ async def receive_blob(call: Call) -> BlobInfo:
             batch.append(chunk)
             batch_size += len(chunk)
             received += len(chunk)
-            if received > MAX_OBJECT_SIZE:
+            if received > limit:
                 raise OssError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.")
             if batch_size >= _WRITE_BATCH:
                 if in_flight is not None:
