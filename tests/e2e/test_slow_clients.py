@@ -302,11 +302,15 @@ def open_fds(pid: int) -> int:
 
 
 def test_running_out_of_file_descriptors_does_not_crash_the_server(tmp_path):
+    """...and a request that needs a file meanwhile gets 503 ServiceUnavailable, not a 500."""
     server = start_server(str(tmp_path / "data"), "--idle-timeout", "60")
     sockets: list[socket.socket] = []
     try:
         bucket = make_bucket(server, "fd-limit")
         bucket.put_object("k", b"still here")
+        bucket.put_object_acl("k", oss2.OBJECT_ACL_PUBLIC_READ)
+        early = socket.create_connection((server.host, server.port), timeout=10)  # accepted before the limit
+        sockets.append(early)
         pid = server.process.pid
         limit = open_fds(pid) + 30
         resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, limit))
@@ -318,6 +322,11 @@ def test_running_out_of_file_descriptors_does_not_crash_the_server(tmp_path):
         time.sleep(1)
         assert open_fds(pid) >= limit - 1, "the descriptor limit was never reached"
         assert server.process.poll() is None
+        early.sendall(f"GET /fd-limit/k HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n\r\n".encode())
+        answer = b""
+        while b"</Error>" not in answer and (chunk := early.recv(65536)):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 503 ") and b"<Code>ServiceUnavailable</Code>" in answer, answer
         exhausted, made = open_fds(pid), len(sockets)
         for sock in sockets:
             sock.close()

@@ -55,6 +55,8 @@ STATUS_BY_CODE: dict[str, int] = {
     # Not an OSS code (the service never runs out of disk): ossbox's data directory did. 507 is HTTP's
     # own status for it (RFC 4918), a 5xx that tells the client the request was fine.
     "InsufficientStorage": 507,
+    # The server ran out of file descriptors (too many connections or open files): retry later.
+    "ServiceUnavailable": 503,
 }
 
 # OSS's own fine-grained error numbers (`<EC>`, `x-oss-ec`), where the real service's value is known;

@@ -228,6 +228,11 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
                 log.warning("disk full: %s %s (request %s) changed nothing: %s", request.method,
                             request.raw_path, request_id, failure)
                 error = OssError("InsufficientStorage", _DISK_FULL_MESSAGE)
+            elif storage_errors.is_out_of_descriptors(failure):
+                log.warning("out of file descriptors: %s %s (request %s): %s", request.method, request.raw_path,
+                            request_id, failure)
+                error = OssError("ServiceUnavailable", "The server has too many connections or open files at "
+                                                       "the moment. Please try again.")
             else:
                 log.exception("internal error in %s %s (request %s)", request.method, request.raw_path, request_id)
                 error = OssError("InternalError", "We encountered an internal error. Please try again.")

@@ -10,7 +10,7 @@ import sqlite3
 
 __all__ = ["StorageError", "BucketNotFound", "BucketExists", "BucketNotEmpty", "ObjectNotFound", "ObjectExists", "UploadNotFound",
            "InvalidPart", "InvalidPartOrder", "PartTooSmall", "ObjectChanged", "ObjectNotAppendable",
-           "PositionMismatch", "is_disk_full"]
+           "PositionMismatch", "is_disk_full", "is_out_of_descriptors"]
 
 
 class StorageError(Exception):
@@ -74,19 +74,31 @@ class PositionMismatch(StorageError):
 
 
 _DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_OUT_OF_DESCRIPTORS_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE})
+
+
+def _chain(error: BaseException):
+    """`error` and the errors it was raised from or while handling."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 def is_disk_full(error: BaseException) -> bool:
     """Whether `error`, or an error it was raised while handling, is the data directory's file system
     being full. The chain matters: a cleanup that fails after a full disk (SQLite's ROLLBACK of a
     transaction it already rolled back itself, say) must not hide the reason."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError) and current.errno in _DISK_FULL_ERRNOS:
-            return True
-        if isinstance(current, sqlite3.Error) and getattr(current, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+    return any(
+        isinstance(e, OSError) and e.errno in _DISK_FULL_ERRNOS
+        or isinstance(e, sqlite3.Error) and getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        for e in _chain(error)
+    )
+
+
+def is_out_of_descriptors(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised while handling, is the process or system running out
+    of file descriptors (too many connections or open files at once)."""
+    return any(isinstance(e, OSError) and e.errno in _OUT_OF_DESCRIPTORS_ERRNOS for e in _chain(error))
