@@ -23,7 +23,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["REPO", "Nginx", "Run", "ensure_environment", "free_port", "machine", "memory_kib",
+__all__ = ["REPO", "Nginx", "Run", "ensure_environment", "free_port", "wait_for_port", "machine", "memory_kib",
            "process_tree", "reset_peak", "run", "run_together", "tool", "versions"]
 
 REPO = Path(__file__).resolve().parent.parent
@@ -112,17 +112,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 10) -> None:
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"nginx exited with code {process.returncode}")
+            raise RuntimeError(f"{process.args[0]} exited with code {process.returncode}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError("nginx did not start listening")
+    raise RuntimeError(f"{process.args[0]} did not start listening")
 
 
 _NGINX_CONF = """\
@@ -163,7 +163,7 @@ class Nginx:
             file.write(_NGINX_CONF.format(user="user root;\n" if os.geteuid() == 0 else "", prefix=prefix,
                                           port=self.port, root=root))
         self.process = subprocess.Popen([tool("nginx"), "-c", config, "-p", prefix])
-        _wait_for_port(self.port, self.process)
+        wait_for_port(self.port, self.process)
 
     @property
     def endpoint(self) -> str:

@@ -19,7 +19,9 @@ import json
 import os
 import re
 import shlex
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,11 +35,13 @@ from _setup import (
     Nginx,
     Run,
     ensure_environment,
+    free_port,
     machine,
     memory_kib,
     process_tree,
     reset_peak,
     run,
+    wait_for_port,
     run_together,
     tool,
     versions,
@@ -50,6 +54,7 @@ BUCKET, PUBLIC_BUCKET = "bench", "bench-public"
 LARGE, SMALL = "large", "small"
 SMALL_SIZE = 4096
 CHILD = str(Path(__file__).resolve().parent / "_child.py")
+HELLO = str(Path(__file__).resolve().parent / "_hello.py")
 MIB = 1 << 20
 
 
@@ -273,21 +278,44 @@ class Bench:
     def case_small_get(self) -> list[Row]:
         rows = []
         load = f"{self.args.connections} connections, {self.args.duration:g} s"
-        for name, measure, ossbox_url, label in (
-            ("wrk", self._wrk, self.ossbox_url(PUBLIC_BUCKET, SMALL),
-             f"wrk -t{self.args.wrk_threads} -c{self.args.connections} -d{self.args.duration:g}s, public-read"),
-            ("loadgen", self._loadgen, self.ossbox_url(BUCKET, SMALL), f"Python aiohttp V1-signed GETs, {load}"),
-        ):
-            nginx_url = self.nginx_url(PUBLIC_BUCKET if name == "wrk" else BUCKET, SMALL)
-            samples = _alternate(self.args.rounds, {
-                "ossbox": lambda number, measure=measure, url=ossbox_url: measure(url),
-                "nginx": lambda number, measure=measure, url=nginx_url: measure(url),
-            }, f"small GET {name}")
-            self.record(f"small-get-{name}", samples)
-            ours, reference = _median(samples, "ossbox"), _median(samples, "nginx")
-            rows.append(Row(f"server GET 4 KiB, {label}: ossbox vs nginx", f"{ours:8.0f} req/s",
-                            f"{reference:8.0f} req/s", ours / reference, *_at_least(ours / reference, 0.15)))
+        hello, hello_port = self._start_hello()
+        try:
+            for name, measure, ossbox_url, label in (
+                ("wrk", self._wrk, self.ossbox_url(PUBLIC_BUCKET, SMALL),
+                 f"wrk -t{self.args.wrk_threads} -c{self.args.connections} -d{self.args.duration:g}s, public-read"),
+                ("loadgen", self._loadgen, self.ossbox_url(BUCKET, SMALL), f"Python aiohttp V1-signed GETs, {load}"),
+            ):
+                nginx_url = self.nginx_url(PUBLIC_BUCKET if name == "wrk" else BUCKET, SMALL)
+                contenders = {
+                    "ossbox": lambda number, measure=measure, url=ossbox_url: measure(url),
+                    "nginx": lambda number, measure=measure, url=nginx_url: measure(url),
+                }
+                if name == "wrk":
+                    contenders["aiohttp"] = lambda number: self._wrk(f"http://127.0.0.1:{hello_port}/{SMALL}")
+                samples = _alternate(self.args.rounds, contenders, f"small GET {name}")
+                self.record(f"small-get-{name}", samples)
+                ours, reference = _median(samples, "ossbox"), _median(samples, "nginx")
+                rows.append(Row(f"server GET 4 KiB, {label}: ossbox vs nginx", f"{ours:8.0f} req/s",
+                                f"{reference:8.0f} req/s", ours / reference, *_at_least(ours / reference, 0.15)))
+                if name == "wrk":
+                    bare = _median(samples, "aiohttp")
+                    rows.append(Row("  the framework's ceiling: bare aiohttp app, same processes, vs nginx",
+                                    f"{bare:8.0f} req/s", f"{reference:8.0f} req/s", bare / reference))
+        finally:
+            os.killpg(hello.pid, signal.SIGTERM)  # its forked processes too
+            hello.wait()
         return rows
+
+    def _start_hello(self) -> tuple[subprocess.Popen, int]:
+        """A bare aiohttp app answering 4 KiB from memory, in as many processes as ossbox has; and its port."""
+        body = os.path.join(self.work, "hello-body")
+        Path(body).write_bytes(os.urandom(SMALL_SIZE))
+        workers = re.search(r"--workers[ =](\d+)", self.args.server_args)
+        port = free_port()
+        process = subprocess.Popen([sys.executable, HELLO, str(port), workers.group(1) if workers else "1", body],
+                                   start_new_session=True)
+        wait_for_port(port, process)
+        return process, port
 
     # ---- PUT: single and multipart, against writing the same bytes while hashing MD5 ----
 
