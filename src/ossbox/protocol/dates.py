@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import functools
 import re
 import time
 from email.utils import parsedate_tz
@@ -30,7 +31,12 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 def http_date(epoch_seconds: float) -> str:
-    t = time.gmtime(int(epoch_seconds))
+    return _http_date(int(epoch_seconds))
+
+
+@functools.lru_cache(maxsize=4096)  # objects' mtimes repeat: formatting showed up in small-GET profiles
+def _http_date(epoch_seconds: int) -> str:
+    t = time.gmtime(epoch_seconds)
     return (
         f"{_WEEKDAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
         f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"

@@ -135,12 +135,14 @@ def _signed_parts(request: web.Request, address: Address) -> SignedParts:
 def _anonymous_acl(call: Call, bucket: str, key: str | None) -> tuple[str, ObjectRecord | None]:
     """The ACL governing an anonymous request (the object's own unless it is `default`, else the
     bucket's), and the object's record if it exists."""
-    bucket_record = call.storage.metadata.get_bucket(bucket)
-    if bucket_record is None:
+    if not key:
+        bucket_record = call.storage.metadata.get_bucket(bucket)
+        return (bucket_record.acl if bucket_record else "private"), None
+    found = call.storage.metadata.get_bucket_acl_and_object(bucket, key)
+    if found is None:
         return "private", None
-    record = call.storage.metadata.get_object(bucket, key) if key else None
-    acl = record.acl if record is not None and record.acl != "default" else bucket_record.acl
-    return acl, record
+    bucket_acl, record = found
+    return (record.acl if record is not None and record.acl != "default" else bucket_acl), record
 
 
 def _anonymous_allowed(operation: str, acl: str) -> bool:

@@ -268,6 +268,17 @@ class SqliteMetadata:
         ).fetchone()
         return _object_from_row(row) if row else None
 
+    def get_bucket_acl_and_object(self, bucket: str, key: str) -> tuple[str, ObjectRecord | None] | None:
+        """The bucket's ACL and the object's record (None if absent) in one read, or None without the bucket."""
+        columns = ", ".join(f"o.{column}" for column in _OBJECT_COLUMNS.split(", "))
+        row = self._reader().execute(
+            f"SELECT b.acl, {columns} FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = ? "
+            "WHERE b.name = ?", (key.encode("utf-8"), bucket)
+        ).fetchone()
+        if row is None:
+            return None
+        return row[0], _object_from_row(row[1:]) if row[1] is not None else None
+
     def put_object(self, record: ObjectRecord, overwrite: bool = True) -> list[str]:
         """Insert or replace; returns the blob ids of the replaced version."""
         with self._transaction() as db:
