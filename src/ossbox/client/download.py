@@ -101,15 +101,8 @@ class _Download:
         self.params, self.progress, self.retry = params, progress, retry
         self.stop = threading.Event()
         self.fd = -1
-        self._buffers = threading.local()
         self._responses: set = set()
         self._responses_lock = threading.Lock()
-
-    def _buffer(self) -> memoryview:
-        buffer = getattr(self._buffers, "view", None)
-        if buffer is None:
-            buffer = self._buffers.view = memoryview(bytearray(BUFFER_SIZE))
-        return buffer
 
     def fetch(self, part: _Part) -> int:
         """Download one part into place, retrying from the byte reached; returns its CRC-64."""
@@ -142,19 +135,17 @@ class _Download:
             if result.status != 206 or result.headers.get("Content-Range") != expected:
                 raise _Transient(received, crc, RequestError(f"asked for {expected}, got status {result.status} "
                                                              f"with {result.headers.get('Content-Range')}"))
-            view = self._buffer()
             while received < part.length:
                 if self.stop.is_set():
                     raise _Stopped()
-                want = min(len(view), part.length - received)
-                try:
-                    count = result.readinto(view[:want])
+                try:  # the bytes as received, written as they are: no copy into a buffer of ours
+                    chunk = result.read1(min(BUFFER_SIZE, part.length - received))
                 except Exception as error:  # the connection broke mid-body
                     raise _Transient(received, crc, RequestError(f"reading part {part.index}: {error}")) from error
+                count = len(chunk)
                 if not count:
                     raise _Transient(received, crc, RequestError(f"connection closed after {received} of "
                                                                  f"{part.length} bytes of part {part.index}"))
-                chunk = view[:count]
                 offset = part.first - self.checkpoint.first + received
                 try:
                     os.pwrite(self.fd, chunk, offset)

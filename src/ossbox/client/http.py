@@ -100,16 +100,17 @@ class Response:
         with _transport_errors():
             return self._body.read(amt)
 
-    def readinto(self, buffer) -> int:
-        """Up to len(buffer) bytes, 0 at the end. A streamed body gives what the connection has ready (one
-        read, as `read1`) instead of waiting to fill the buffer, so a read that times out in a stall never
-        takes bytes already received down with it."""
+    def read1(self, amt: int) -> bytes:
+        """Up to `amt` bytes, b"" at the end: what the connection has ready (one read) rather than waiting
+        for `amt`, so a read that times out in a stall never takes bytes already received down with it."""
         with _transport_errors():
-            if self._body is not self._raw:
-                return self._body.readinto(buffer)
-            data = self._raw.read1(len(buffer))
-            buffer[:len(data)] = data
-            return len(data)
+            return self._body.read1(amt)
+
+    def readinto(self, buffer) -> int:
+        """Up to len(buffer) bytes, 0 at the end, as `read1`."""
+        data = self.read1(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
 
     def close(self) -> None:
         self._raw.close()

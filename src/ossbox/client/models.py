@@ -144,6 +144,12 @@ class GetObjectResult(HeadObjectResult):
         self._tally.add(data)
         return data
 
+    def read1(self, amt: int) -> bytes:
+        """Up to `amt` bytes, as soon as some have arrived (one read from the connection); b"" at the end."""
+        data = self.resp.read1(amt)
+        self._tally.add(data)
+        return data
+
     def readinto(self, buffer) -> int:
         """Read into a writable buffer (bytearray, memoryview); returns the byte count, 0 at the end."""
         n = self.resp.readinto(buffer)
