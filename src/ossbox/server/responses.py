@@ -59,7 +59,8 @@ def blob_response(snapshot: ObjectSnapshot, first: int, length: int, *, status: 
     if gzip or length > SMALL_BODY:
         return BlobResponse(snapshot, first, length, status=status, headers=headers, gzip=gzip)
     with snapshot:
-        body = b"".join(os.pread(file.fileno(), count, offset) for file, offset, count in snapshot.pieces(first, length))
+        pieces = snapshot.pieces(first, length)
+        body = b"".join(os.pread(file.fileno(), count, offset) for file, offset, count in pieces)
     if len(body) != length:
         raise OSError("blob shorter than its recorded length")
     return web.Response(body=body, status=status, headers=headers)

@@ -2,11 +2,12 @@
 
 Strategy: the check reads the SQLite metadata through its own read-only connection (no schema upgrade, no
 write) and walks every object's extents and every multipart part: the blob must exist and hold exactly the
-recorded length (every extent is a whole blob; a longer one still reads correctly but was altered), an object's size must be the sum of its extents, and with `deep` the CRC-64 of the bytes,
-streamed in bounded chunks, must equal the recorded one. Blob files nothing refers to and leftover `tmp/`
-files are reported too. `repair()` then changes the directory: it deletes the metadata of objects whose
-blobs are missing or short and removes orphans and temporary files with `BlobStore.sweep`. Run it while
-the server is stopped: a running server's in-flight writes look like orphans.
+recorded length (every extent is a whole blob; a longer one still reads correctly but was altered), an
+object's size must be the sum of its extents, and with `deep` the CRC-64 of the bytes, streamed in bounded
+chunks, must equal the recorded one. Blob files nothing refers to and leftover `tmp/` files are reported
+too. `repair()` then changes the directory: it deletes the metadata of objects whose blobs are missing or
+short and removes orphans and temporary files with `BlobStore.sweep`. Run it while the server is stopped:
+a running server's in-flight writes look like orphans.
 """
 
 from __future__ import annotations
