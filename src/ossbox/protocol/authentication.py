@@ -10,11 +10,11 @@ the parameters that V1 and V2 sign, exactly as the signer saw them.
 from __future__ import annotations
 
 import hmac
-import re
 from collections.abc import Callable
 
 from .dates import parse_http_date, parse_v4_datetime
 from .errors import OssError
+from .numbers import parse_decimal
 from .signing import (
     OSS2_SUBRESOURCES,
     UNSIGNED_PAYLOAD,
@@ -44,7 +44,16 @@ SecretLookup = Callable[[str], "str | None"]
 # a signature is accepted if it matches under either SDK's set (the union first, as it is usual).
 _V1_SUBRESOURCE_SETS = (OSS2_SUBRESOURCES | V2SDK_SUBRESOURCES, OSS2_SUBRESOURCES, V2SDK_SUBRESOURCES)
 
-_V4_FIELD = re.compile(r"\s*(\w+)\s*=\s*([^,]*)")
+
+def _v4_fields(rest: str) -> dict[str, str]:
+    """`Credential=..., AdditionalHeaders=..., Signature=...` as a dict, split on `,` and `=` (spaces
+    around either vary between SDKs); pieces without `=` are ignored."""
+    fields = {}
+    for piece in rest.split(","):
+        name, sep, value = piece.partition("=")
+        if sep:
+            fields[name.strip()] = value.strip()
+    return fields
 
 
 def _same_signature(expected: str, given: str) -> bool:
@@ -171,7 +180,7 @@ def _request_time_v4(datetime: str) -> int | None:
 
 
 def _header_v4(parts: SignedParts, rest: str, lookup: SecretLookup, now: float, region: str | None) -> str:
-    fields = {m.group(1): m.group(2).strip() for m in _V4_FIELD.finditer(rest)}
+    fields = _v4_fields(rest)
     if "Credential" not in fields or "Signature" not in fields:
         raise OssError("InvalidArgument", "Authorization header is invalid.", ArgumentName="Authorization")
     datetime = parts.header("x-oss-date")
@@ -184,9 +193,10 @@ def _header_v4(parts: SignedParts, rest: str, lookup: SecretLookup, now: float, 
 def _presigned_v1(parts: SignedParts, params: dict[str, str], lookup: SecretLookup, now: float) -> str:
     access_key_id = params.get("OSSAccessKeyId", "")
     expires = params.get("Expires", "")
-    if not expires.isdigit():
+    expires_at = parse_decimal(expires)
+    if expires_at is None:
         raise OssError("AccessDenied", "Invalid Expires in the presigned URL.")
-    if int(expires) < now:
+    if expires_at < now:
         raise _expired()
     secret = _secret(lookup, access_key_id)
     signed = _without(parts, {"Signature"})
@@ -196,9 +206,10 @@ def _presigned_v1(parts: SignedParts, params: dict[str, str], lookup: SecretLook
 def _presigned_v2(parts: SignedParts, params: dict[str, str], lookup: SecretLookup, now: float) -> str:
     access_key_id = params.get("x-oss-access-key-id", "")
     expires = params.get("x-oss-expires", "")
-    if not expires.isdigit():
+    expires_at = parse_decimal(expires)
+    if expires_at is None:
         raise OssError("AccessDenied", "Invalid x-oss-expires in the presigned URL.")
-    if int(expires) < now:
+    if expires_at < now:
         raise _expired()
     secret = _secret(lookup, access_key_id)
     additional = [h for h in params.get("x-oss-additional-headers", "").split(";") if h]
@@ -213,12 +224,12 @@ def _presigned_v4(
 ) -> str:
     datetime = params.get("x-oss-date", "")
     signed_at = _request_time_v4(datetime)
-    expires = params.get("x-oss-expires", "")
-    if signed_at is None or not expires.isdigit():
+    lifetime = parse_decimal(params.get("x-oss-expires", ""))
+    if signed_at is None or lifetime is None:
         raise OssError("AccessDenied", "Invalid x-oss-date or x-oss-expires in the presigned URL.")
-    if int(expires) > MAX_PRESIGN_SECONDS:
+    if lifetime > MAX_PRESIGN_SECONDS:
         raise OssError("InvalidArgument", "x-oss-expires must be at most 7 days.", ArgumentName="x-oss-expires")
-    if signed_at + int(expires) < now:
+    if signed_at + lifetime < now:
         raise _expired()
     if signed_at - now > MAX_CLOCK_SKEW:
         raise OssError("RequestTimeTooSkewed", "x-oss-date is in the future.")

@@ -76,7 +76,11 @@ def v4_datetime(epoch_seconds: float) -> str:
 
 
 def parse_v4_datetime(value: str) -> int:
-    """Epoch seconds of `YYYYMMDDTHHMMSSZ`; raises ValueError otherwise."""
-    if len(value) != 16:
+    """Epoch seconds of `YYYYMMDDTHHMMSSZ` (ASCII digits only); raises ValueError otherwise."""
+    digits = value[:8] + value[9:15]
+    if len(value) != 16 or value[8] != "T" or value[15] != "Z" or not (digits.isascii() and digits.isdigit()):
         raise ValueError(f"not an x-oss-date: {value!r}")
-    return calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ"))
+    fields = (int(digits[0:4]), int(digits[4:6]), int(digits[6:8]), int(digits[8:10]), int(digits[10:12]),
+              int(digits[12:14]))
+    datetime.datetime(*fields)  # rejects month 13, 31 Feb, 25:00 and the like
+    return calendar.timegm(fields)

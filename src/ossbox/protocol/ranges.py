@@ -8,12 +8,11 @@ while `x-oss-range-behavior: standard` clamps an end past the size and answers 4
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 __all__ = ["ByteRange", "RangeResult", "Whole", "Unsatisfiable", "parse_range", "resolve_range"]
 
-_SINGLE_RANGE = re.compile(r"^\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*$", re.IGNORECASE | re.ASCII)
+_WHITESPACE = " \t\n\r\f\v"
 
 
 @dataclass(frozen=True)
@@ -54,22 +53,27 @@ _MAX_DIGITS = 20
 _BEYOND_ANY_OBJECT = 1 << 70
 
 
-def _number(digits: str) -> int:
+def _offset(digits: str) -> int:
     return int(digits) if len(digits) <= _MAX_DIGITS else _BEYOND_ANY_OBJECT
+
+
+def _digits(text: str) -> bool:
+    return text == "" or (text.isascii() and text.isdigit())
 
 
 def parse_range(header: str | None) -> tuple[int | None, int | None] | None:
     """(first, last) of a single `bytes=` range, either may be None (`500-`, `-300`); None if invalid."""
     if not header:
         return None
-    match = _SINGLE_RANGE.match(header)
-    if not match:
+    unit, equals, spec = header.partition("=")
+    first_text, dash, last_text = spec.partition("-")
+    first_text, last_text = first_text.strip(_WHITESPACE), last_text.strip(_WHITESPACE)
+    if not (equals and dash and unit.strip(_WHITESPACE).lower() == "bytes"):
         return None
-    first_text, last_text = match.groups()
-    if not first_text and not last_text:
+    if not (_digits(first_text) and _digits(last_text)) or not (first_text or last_text):
         return None
-    first = _number(first_text) if first_text else None
-    last = _number(last_text) if last_text else None
+    first = _offset(first_text) if first_text else None
+    last = _offset(last_text) if last_text else None
     if first is not None and last is not None and last < first:
         return None
     return first, last

@@ -8,6 +8,8 @@ import xml.etree.ElementTree as ElementTree
 from urllib.parse import quote
 
 from ...protocol.errors import OssError
+from ...protocol.numbers import parse_decimal
+from ...protocol.xmlparse import parse_xml
 from ..context import Call
 
 __all__ = ["int_param", "encoder", "owner_xml", "parse_xml_body", "read_body", "stall_limited"]
@@ -16,11 +18,8 @@ __all__ = ["int_param", "encoder", "owner_xml", "parse_xml_body", "read_body", "
 def int_param(value: str | None, name: str, default: int, low: int, high: int) -> int:
     if value is None or value == "":
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        number = low - 1
-    if not low <= number <= high:
+    number = parse_decimal(value, low, high)
+    if number is None:
         raise OssError("InvalidArgument", f"{name} must be an integer from {low} to {high}.",
                        ArgumentName=name, ArgumentValue=value)
     return number
@@ -40,15 +39,9 @@ def owner_xml(owner_id: str) -> list[tuple[str, object]]:
     return [("ID", owner_id), ("DisplayName", owner_id)]
 
 
-def parse_xml_body(body: bytes, root_tag: str) -> ElementTree.Element:
+def parse_xml_body(body: bytes, root_tag: str, max_elements: int = 1000) -> ElementTree.Element:
     """The root element of a request's XML body, which must be `root_tag`; 400 MalformedXML otherwise."""
-    try:
-        root = ElementTree.fromstring(body)
-    except (ElementTree.ParseError, LookupError, ValueError):  # LookupError: an unknown declared encoding
-        raise OssError("MalformedXML", "The XML you provided was not well-formed.") from None
-    if root.tag != root_tag:
-        raise OssError("MalformedXML", f"The root element must be {root_tag}.")
-    return root
+    return parse_xml(body, root_tag, max_elements)
 
 
 async def stall_limited(content, timeout: float):

@@ -15,6 +15,7 @@ from aiohttp import web
 from ...protocol.dates import iso8601
 from ...protocol.errors import OssError
 from ...protocol.names import check_object_key
+from ...protocol.numbers import parse_decimal
 from ...protocol.ranges import ByteRange, resolve_range
 from ...protocol.xmlutil import xml_document
 from ...storage.records import ObjectRecord
@@ -89,13 +90,14 @@ def parse_complete_request(body: bytes) -> list[tuple[int, str]]:
     body gives an empty list."""
     if not body.strip():
         return []
-    root = parse_xml_body(body, "CompleteMultipartUpload")
+    root = parse_xml_body(body, "CompleteMultipartUpload", max_elements=3 * MAX_PART_NUMBER + 1)
     chosen = []
-    for part in root.findall("Part"):
-        number, etag = part.findtext("PartNumber"), part.findtext("ETag")
-        if number is None or etag is None or not number.strip().isdigit():
+    for part in root.iterfind("Part"):
+        number = parse_decimal((part.findtext("PartNumber") or "").strip())  # unknown numbers: InvalidPart
+        etag = part.findtext("ETag")
+        if number is None or etag is None:
             raise OssError("MalformedXML", "Each Part needs a numeric PartNumber and an ETag.")
-        chosen.append((int(number), etag))
+        chosen.append((number, etag))
     return chosen
 
 

@@ -12,9 +12,7 @@ import asyncio
 import base64
 import binascii
 import hashlib
-import re
 from urllib.parse import unquote
-from xml.sax.saxutils import unescape
 
 from aiohttp import web
 
@@ -30,7 +28,7 @@ from ...storage.records import BlobInfo, ObjectRecord
 from ..context import Call
 from ..responses import NotModified, blob_response, empty_response, xml_response
 from .acl import OBJECT_ACLS, checked_acl
-from .common import encoder, read_body, stall_limited
+from .common import encoder, parse_xml_body, read_body, stall_limited
 from .tags import tags_from_header
 
 MAX_OBJECT_SIZE = 5 << 30
@@ -363,34 +361,16 @@ async def handle_delete_object(call: Call) -> web.StreamResponse:
     return empty_response(204)
 
 
-_KEY_ELEMENT = re.compile(rb"<Key>(.*?)</Key>", re.DOTALL)
-_QUIET_ELEMENT = re.compile(rb"<Quiet>\s*(\w+)\s*</Quiet>")
-_CHAR_REFERENCE = re.compile(r"&#(x[0-9a-fA-F]{1,8}|[0-9]{1,10});")
-
-
-def _character(reference: re.Match) -> str:
-    digits = reference.group(1)
-    code = int(digits[1:], 16) if digits[0] == "x" else int(digits)
-    if not 0 < code <= 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-        raise OssError("MalformedXML", f"&#{digits}; is not a character.")
-    return chr(code)
-
-
-def _xml_unescape(text: str) -> str:
-    return unescape(_CHAR_REFERENCE.sub(_character, text), {"&quot;": '"', "&apos;": "'"})
-
-
 def parse_delete_request(body: bytes) -> tuple[list[str], bool]:
-    """Keys and the Quiet flag of a `<Delete>` body. Parsed leniently, because SDKs send keys with
-    control characters that no XML parser accepts."""
-    if b"<Delete>" not in body:
-        raise OssError("MalformedXML", "The XML you provided was not well-formed.")
-    try:
-        keys = [_xml_unescape(raw.decode("utf-8")) for raw in _KEY_ELEMENT.findall(body)]
-    except UnicodeDecodeError:
-        raise OssError("MalformedXML", "The XML you provided is not UTF-8.") from None
-    quiet = _QUIET_ELEMENT.search(body)
-    return keys, bool(quiet and quiet.group(1).lower() == b"true")
+    """Keys and the Quiet flag of a `<Delete>` body."""
+    root = parse_xml_body(body, "Delete", max_elements=3 * MAX_DELETE_KEYS + 2)
+    keys = []
+    for element in root.iterfind("Object"):
+        key = element.findtext("Key")
+        if key is None:
+            raise OssError("MalformedXML", "Each Object needs a Key.")
+        keys.append(key)
+    return keys, (root.findtext("Quiet") or "").strip().lower() == "true"
 
 
 async def handle_delete_multiple_objects(call: Call) -> web.StreamResponse:
