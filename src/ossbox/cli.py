@@ -73,9 +73,12 @@ def main(**connection) -> None:
 @click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every request.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256),
               help="Server processes sharing the port, each with its own event loop: more use more cores.")
+@click.option("--reclaim-delay", default=600.0, show_default=True, type=click.FloatRange(min=0),  # RECLAIM_DELAY
+              help="Seconds the later parts of a replaced or deleted multipart or appended object stay on disk for "
+                   "readers still streaming it; 0 frees the space at once and cuts such readers short.")
 def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access_key_secret: str | None,
           region: str | None, base_domain: str | None, shutdown_timeout: float, body_timeout: float,
-          header_timeout: float, idle_timeout: float, access_log: bool, workers: int) -> None:
+          header_timeout: float, idle_timeout: float, access_log: bool, workers: int, reclaim_delay: float) -> None:
     """Run the OSS-compatible server on the embedded storage engine."""
     import sqlite3
 
@@ -106,7 +109,7 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
         click.echo(f"Access key id {credentials.access_key_id} (secret in {credentials.path})")
     location = f"oss-{region}" if region else "oss-cn-hangzhou"
     try:
-        storage = Storage(data_dir, location=location)
+        storage = Storage(data_dir, location=location, reclaim_delay=reclaim_delay)
         swept = storage.sweep_orphans()
         storage.close()  # each worker opens its own: no SQLite connection may cross a fork
     except (OSError, sqlite3.Error) as error:  # a full disk, a read-only file system, a corrupt database...
@@ -125,8 +128,8 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
     sys.stdout.flush()
 
     def work() -> int:
-        run_server(Storage(data_dir, location=location), config, sock, shutdown_timeout=shutdown_timeout,
-                   access_log=access_log)
+        run_server(Storage(data_dir, location=location, reclaim_delay=reclaim_delay), config, sock,
+                   shutdown_timeout=shutdown_timeout, access_log=access_log)
         return 0
 
     with data_dir_lock:

@@ -312,7 +312,7 @@ def test_v2_append_only_file(v2):
 
 @pytest.fixture(scope="module")
 def private_server(tmp_path_factory):
-    running = start_server(str(tmp_path_factory.mktemp("append-blobs")))
+    running = start_server(str(tmp_path_factory.mktemp("append-blobs")), "--reclaim-delay", "0")  # blobs are counted: freed at once
     yield running
     assert running.stop() == 0
 

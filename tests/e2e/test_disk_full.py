@@ -97,10 +97,10 @@ def md5(data: bytes) -> str:
 
 
 @contextlib.contextmanager
-def server_on(disk: str):
+def server_on(disk: str, *server_args: str):
     """An ossbox server whose data directory is on `disk`, and an oss2 bucket on it; stopped on the way out."""
     data_dir = os.path.join(disk, "data")
-    running = start_server(data_dir)
+    running = start_server(data_dir, *server_args)
     try:
         bucket = oss2_bucket(running, "disk-full", "v4")
         bucket.create_bucket()
@@ -138,7 +138,8 @@ BODY = 4 * MiB  # more than the disk has left once filled below, less than it ha
 
 def test_writes_that_do_not_fit_answer_507_leave_nothing_behind_and_succeed_once_space_is_freed(small_disk):
     disk = small_disk(12 * MiB)
-    with server_on(disk) as (running, bucket):
+    # Each write's object is deleted to make room for the next: its space must come back at once.
+    with server_on(disk, "--reclaim-delay", "0") as (running, bucket):
         data_dir = running.data_dir
         originals = {"a": os.urandom(5 * MiB), "b": os.urandom(MiB), "log": os.urandom(MiB // 2),
                      "spare": os.urandom(3 * MiB)}
@@ -190,6 +191,25 @@ def test_writes_that_do_not_fit_answer_507_leave_nothing_behind_and_succeed_once
             assert md5(bucket.get_object(key).read()) == md5(data), name
             bucket.delete_object(key)
     check_data_dir(data_dir)
+
+
+def test_a_full_disk_reclaims_released_parts_without_waiting_for_the_reclaim_delay(small_disk):
+    """A deleted multipart object's later parts stay for readers (the reclaim delay, 10 minutes by default),
+    but not on a full disk: the write that finds it full answers 507 and has them reclaimed, so its retry fits."""
+    disk = small_disk(12 * MiB)
+    with server_on(disk) as (running, bucket):
+        upload_id = bucket.init_multipart_upload("parts").upload_id
+        parts = [os.urandom(2 * MiB) for _ in range(3)]
+        infos = [oss2.models.PartInfo(n, bucket.upload_part("parts", upload_id, n, data).etag)
+                 for n, data in enumerate(parts, 1)]
+        bucket.complete_multipart_upload("parts", upload_id, infos)
+        fill(disk, leave=MiB)
+        body = os.urandom(4 * MiB + MiB // 2)  # fits only once all three parts are gone, not the first alone
+        bucket.delete_object("parts")
+        assert_insufficient_storage(lambda: bucket.put_object("new", body))
+        bucket.put_object("new", body)
+        assert md5(bucket.get_object("new").read()) == md5(body)
+    check_data_dir(running.data_dir)
 
 
 def test_a_write_that_only_needs_metadata_space_answers_507_and_succeeds_once_space_is_freed(small_disk):

@@ -2,10 +2,12 @@
 
 Hypothesis builds each request from parts: request line (methods, targets with percent-encoding junk, `..`,
 NUL, overlong paths, query sub-resources with junk values), headers (OSS headers with hostile values,
-duplicates, non-ASCII, obs-fold, no Host, conflicting Content-Length / Transfer-Encoding), and framing
-(Content-Length right, short, long or junk; chunked right or broken). A second strategy signs structured
-requests with oss2's V1 signer so they get past authentication into every handler, and a third flips,
-inserts and deletes bytes of valid requests. The bucket `fuzz` is public-read-write, so anonymous requests
+duplicates, non-ASCII, obs-fold, no Host, conflicting Content-Length / Transfer-Encoding), numbers in other
+scripts' digits, pathological XML bodies (unclosed tags, deep nesting, control characters, DTDs), and
+framing (Content-Length right, short, long or junk; chunked right or broken). A second strategy signs
+structured requests with oss2's V1 signer so they get past authentication into every handler, sometimes
+with a second copy of a header after the signed ones, and a third flips, inserts and deletes bytes of
+valid requests. The bucket `fuzz` is public-read-write, so anonymous requests
 reach the object and multipart handlers too.
 
 For every case: the server answers with a status below 500 (or 501 for what it does not implement) or closes
@@ -71,7 +73,9 @@ text = st.text(st.characters(codec="utf-8"), max_size=30)
 printable = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
 latin1 = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=30)
 numbers = st.sampled_from(["0", "1", "-1", "5", "10000", "10001", "99999999999999999999", "1e3", "0x10", " 7",
-                           "+3", "", "abc", "2147483648", "9" * 400])
+                           "+3", "", "abc", "2147483648", "9" * 400,
+                           # digits int() and str.isdigit() take but the protocol does not
+                           "\u00b2", "\u0661\u0662", "\uff12", "1_0", "\u0663", "\U0001d7d9"])
 dates = st.sampled_from(["Thu, 01 Jan 1970 00:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT",
                          "Fri, 31 Dec 9999 23:59:59 GMT", "20240101T000000Z", "Mon, 32 Foo 2024 99:99:99 GMT",
                          "yesterday", "0", ""])
@@ -127,6 +131,14 @@ def header_value(name: str) -> st.SearchStrategy[str]:
 
 headers = st.lists(st.sampled_from(OSS_HEADERS).flatmap(lambda name: st.tuples(st.just(name), header_value(name))),
                    max_size=6)
+
+
+def DUPLICATES(sent: list[tuple[str, str]]) -> st.SearchStrategy[list[tuple[str, str]]]:  # noqa: N802
+    """Nothing, mostly; else a second copy of one of the headers `sent`, with another value."""
+    if not sent:
+        return st.just([])
+    second = st.sampled_from(sent).flatmap(lambda h: header_value(h[0]).map(lambda value: [(h[0], value)]))
+    return weighted((3, st.just([])), (1, second))
 buckets = weighted((10, st.just("fuzz")), (3, st.sampled_from(["fuzz-private", "fuzz-missing", "fuzz-new"])),
                    (2, st.sampled_from(["", "FUZZ", "a" * 64, "fuzz.bucket", "..", "%66uzz"])),
                    (1, text.map(lambda s: quote(s, safe=""))))
@@ -161,12 +173,23 @@ XML_BODIES = [
     "<AccessControlPolicy><AccessControlList><Grant>{s}</Grant></AccessControlList></AccessControlPolicy>",
     "<{s}>",
 ]
+# Documents that made regular-expression or tree parsers slow or wrong: unclosed tags, deep nesting, many
+# elements, control characters raw and referenced, private-use characters, DTDs.
+HOSTILE_XML = st.builds(
+    lambda root, piece, count: f"<{root}>".encode() + piece * count,
+    st.sampled_from(["Delete", "CompleteMultipartUpload", "Tagging", "CreateBucketConfiguration"]),
+    st.sampled_from([b"<Object><Key>", b"<Key>", b"<a>", b"<Part><PartNumber>\xc2\xb2</PartNumber><ETag>x</ETag></Part>",
+                     b"<Object><Key>\x01\r&#1;&#x1f;&#\xee\x80\x81</Key></Object>", b"<!DOCTYPE a [<!ENTITY b 'c'>]>",
+                     b"&#99999999;", b"<Object><Key>k</Key></Object>"]),
+    st.integers(1, 20_000),
+)
 bodies = st.one_of(
     st.just(b""),
     st.binary(max_size=300),
     st.builds(lambda template, s, n, b: template.format(s=s, n=n, b=b).encode(),
               st.sampled_from(XML_BODIES), text.map(lambda s: s.replace("<", "&lt;").replace("&", "&amp;")), numbers,
               st.sampled_from(["true", "false", "maybe"])),
+    HOSTILE_XML,
 )
 FRAMINGS = ["bad-chunked", "length+chunked", "two-lengths", "short-length", "junk-length", "long-length", "te-junk"]
 
@@ -203,6 +226,7 @@ def raw_requests(draw) -> tuple[bytes, str, bool]:
     """(request bytes, the method to read the answer as, whether its framing is well-formed)."""
     method, target, version, host = draw(METHODS), draw(TARGETS), draw(VERSIONS), draw(HOSTS)
     extra, junk_headers, body = draw(headers), draw(JUNK_HEADERS), draw(bodies)
+    extra += draw(DUPLICATES(extra))
     framing, line_end, fold = draw(FRAMING), draw(LINE_ENDS), draw(FOLDS)
 
     lines = [f"{method} {target} {version}".rstrip(" ") if version else f"{method} {target}"]
@@ -248,6 +272,8 @@ def chunked(body: bytes, size: int, *, broken: bool) -> bytes:
 
 
 SIGNED_PARTS = st.tuples(
+    st.lists(st.tuples(st.sampled_from(OSS_HEADERS), st.sampled_from(["", "x", "alice", "public-read", "2"])),
+             max_size=1),  # a second copy of a header, sent after the signed ones
     st.sampled_from(["GET", "PUT", "POST", "DELETE", "HEAD"]),
     weighted((3, st.just("fuzz")), (1, st.sampled_from(["fuzz-private", "fuzz-missing", "fuzz-new"]))),
     weighted((2, st.none()), (4, st.sampled_from(["obj", "dir/a", "link", "app", "mp", "new", "copy", "..", "a/../b"])),
@@ -262,7 +288,7 @@ SIGNED_PARTS = st.tuples(
 
 def signed_request(server, parts) -> tuple[bytes, str, bool]:
     """A request signed with oss2's V1 signer, so that it reaches the handlers as the bucket owner."""
-    method, bucket, key, pairs, extra, body = parts
+    duplicates, method, bucket, key, pairs, extra, body = parts
     params = {name: server.upload_id if value == "@UPLOAD_ID@" else value for name, value in pairs}
     fields = {name: value for name, value in extra if name.lower() not in ("authorization", "date")
               and "\r" not in value and "\n" not in value}
@@ -274,7 +300,8 @@ def signed_request(server, parts) -> tuple[bytes, str, bool]:
         path += "?" + "&".join(quote(k, safe="") + (f"={quote(v, safe='')}" if v else "") for k, v in params.items())
     lines = [f"{method} {path} HTTP/1.1", f"Host: {server.host}:{server.port}"]
     lines += [f"{name}: {value}" for name, value in request.headers.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body, method, True
+    lines += [f"{name}: {value}" for name, value in duplicates]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body, method, not duplicates
 
 
 MUTATIONS = st.tuples(

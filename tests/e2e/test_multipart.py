@@ -729,7 +729,7 @@ def test_upload_part_copy_unknown_upload(copy_source):
 
 @pytest.fixture(scope="module")
 def private_server(tmp_path_factory):
-    running = start_server(str(tmp_path_factory.mktemp("multipart-blobs")))
+    running = start_server(str(tmp_path_factory.mktemp("multipart-blobs")), "--reclaim-delay", "0")  # blobs are counted: freed at once
     yield running
     assert running.stop() == 0
 

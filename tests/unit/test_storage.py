@@ -13,8 +13,8 @@ import ossbox.durable
 
 from ossbox.protocol.crc64 import crc64
 from ossbox.storage.engine import MAX_EXTENTS, Storage
-from ossbox.storage.errors import (BucketExists, BucketNotEmpty, BucketNotFound, ObjectExists, ObjectNotFound,
-                                   PositionMismatch)
+from ossbox.storage.errors import (AccessRefused, BucketExists, BucketNotEmpty, BucketNotFound, ObjectExists,
+                                   ObjectNotFound, PositionMismatch)
 
 BUCKET = "photos"
 
@@ -46,19 +46,16 @@ def etag_of(data: bytes) -> str:
     return '"' + hashlib.md5(data).hexdigest().upper() + '"'
 
 
-def put(s, key, data=b"", bucket=BUCKET, overwrite=True, **attributes):
+def put(s, key, data=b"", bucket=BUCKET, overwrite=True, permit=None, **attributes):
     writer = s.new_blob()
     writer.write(data)
     info = writer.commit()
-    return s.commit_object(bucket, key, info, etag_of(data), overwrite=overwrite, **attributes)
+    return s.commit_object(bucket, key, info, etag_of(data), overwrite=overwrite, permit=permit, **attributes)
 
 
 def read(snapshot) -> bytes:
-    chunks = []
-    for file, extent in zip(snapshot.files, snapshot.record.extents):
-        file.seek(0)
-        chunks.append(file.read(extent.length))
-    return b"".join(chunks)
+    return b"".join(os.pread(file.fileno(), count, offset)
+                    for file, offset, count in snapshot.pieces(0, snapshot.record.size))
 
 
 def blob_files(root):
@@ -618,6 +615,7 @@ def test_append_racing_a_compacting_append_reports_the_new_position(storage, tmp
     assert raised.value.next_position == position + 2
     with storage.open_object(BUCKET, "log") as snapshot:
         assert read(snapshot) == b"".join(b"%02d" % i for i in range(MAX_EXTENTS)) + b"xx"
+    storage.reap_released(delay=0)
     assert sorted(map(os.path.basename, blob_files(tmp_path / "data"))) == sorted(
         extent.blob_id for extent in snapshot.record.extents)
     other.close()
@@ -644,3 +642,123 @@ def test_directories_made_for_a_blob_are_synced_into_their_parents(storage, monk
     level2 = os.path.dirname(final)
     level1 = os.path.dirname(level2)
     assert {level1, os.path.dirname(level1)} <= set(synced)
+
+
+# ---- access decided on the records acted on ----
+
+def refuse_private(bucket_acl, record) -> bool:
+    """A permit as an anonymous reader's: the object's own ACL decides, or the bucket's."""
+    acl = record.acl if record is not None and record.acl != "default" else bucket_acl
+    return acl in ("public-read", "public-read-write")
+
+
+def test_reads_judge_the_record_they_return(storage):
+    storage.update_bucket(BUCKET, acl="public-read")
+    put(storage, "open", b"public")
+    put(storage, "closed", b"secret", acl="private")
+    assert storage.head_object(BUCKET, "open", refuse_private).size == 6
+    with storage.open_object(BUCKET, "open", refuse_private) as snapshot:
+        assert read(snapshot) == b"public"
+    for call in (storage.head_object, storage.open_object):
+        with pytest.raises(AccessRefused):
+            call(BUCKET, "closed", refuse_private)
+    # a missing key is judged by the bucket's ACL, a missing bucket counts as refusing
+    with pytest.raises(ObjectNotFound):
+        storage.head_object(BUCKET, "absent", refuse_private)
+    with pytest.raises(AccessRefused):
+        storage.head_object("nobucket", "k", refuse_private)
+
+
+def test_a_version_replaced_between_reading_and_opening_is_judged_again(storage, monkeypatch):
+    """open_object retries when the version it read vanished before its blob was opened: the retry's
+    record is judged too, so a private version that replaced a public one is never opened."""
+    storage.update_bucket(BUCKET, acl="public-read")
+    put(storage, "k", b"public")
+    lookup = storage.metadata.get_bucket_acl_and_object
+    replaced = []
+
+    def replaced_after_reading(bucket, key):
+        found = lookup(bucket, key)
+        if not replaced:
+            replaced.append(True)
+            put(storage, "k", b"secret", acl="private")  # unlinks the version just read
+        return found
+
+    monkeypatch.setattr(storage.metadata, "get_bucket_acl_and_object", replaced_after_reading)
+    with pytest.raises(AccessRefused):
+        storage.open_object(BUCKET, "k", refuse_private)
+
+
+def test_writes_and_deletes_judge_the_version_they_replace(storage):
+    storage.update_bucket(BUCKET, acl="public-read-write")
+
+    def may_write(bucket_acl, record):
+        acl = record.acl if record is not None and record.acl != "default" else bucket_acl
+        return acl == "public-read-write"
+
+    put(storage, "mine", b"owner's", acl="private")
+    put(storage, "shared", b"anyone's")
+    with pytest.raises(AccessRefused):
+        put(storage, "mine", b"overwritten", permit=may_write)
+    assert storage.head_object(BUCKET, "mine").size == 7
+    assert put(storage, "shared", b"rewritten", permit=may_write).size == 9
+    assert storage.delete_objects(BUCKET, ["mine", "shared", "absent"], may_write) == {"mine"}
+    assert keys_of(storage.list_objects(BUCKET)) == ["mine"]
+    with pytest.raises(AccessRefused):
+        storage.list_objects(BUCKET, permit=lambda bucket_acl, record: False)
+
+
+# ---- many extents: bounded descriptors, released blobs ----
+
+def make_multipart(s, key, parts: list[bytes]):
+    upload = s.create_upload(BUCKET, key)
+    for number, data in enumerate(parts, 1):
+        writer = s.new_blob()
+        writer.write(data)
+        s.commit_part(BUCKET, key, upload.upload_id, number, writer.commit())
+    return s.complete_upload(BUCKET, key, upload.upload_id, None)
+
+
+def open_blob_descriptors() -> int:
+    return sum("/blobs/" in os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+               if os.path.exists(f"/proc/self/fd/{fd}"))
+
+
+def test_a_snapshot_holds_at_most_two_descriptors_however_many_parts(storage, monkeypatch):
+    monkeypatch.setattr("ossbox.storage.engine.MIN_PART_SIZE", 1)
+    parts = [bytes([i % 256]) * 3 for i in range(300)]
+    make_multipart(storage, "many", parts)
+    before = open_blob_descriptors()
+    with storage.open_object(BUCKET, "many") as snapshot:
+        assert open_blob_descriptors() - before == 1
+        most = 0
+        data = []
+        for file, offset, count in snapshot.pieces(0, snapshot.record.size):
+            most = max(most, open_blob_descriptors() - before)
+            data.append(os.pread(file.fileno(), count, offset))
+        assert b"".join(data) == b"".join(parts) and most == 2
+    assert open_blob_descriptors() == before
+
+
+def test_a_replaced_multipart_version_stays_readable_until_its_blobs_are_reaped(storage, monkeypatch):
+    monkeypatch.setattr("ossbox.storage.engine.MIN_PART_SIZE", 1)
+    old = make_multipart(storage, "k", [b"a1", b"a2", b"a3"])
+    root = storage.blobs.root
+    with storage.open_object(BUCKET, "k") as snapshot:
+        put(storage, "k", b"new")
+        # the first part's blob is unlinked at once (the snapshot holds it open); the others are released
+        assert len(blob_files(root)) == 3
+        assert storage.reap_released(delay=60) == 0
+        assert read(snapshot) == b"a1a2a3"
+    assert storage.reap_released(delay=0) == 2
+    assert [os.path.basename(f) for f in blob_files(root)] == [storage.head_object(BUCKET, "k").extents[0].blob_id]
+    assert all(e.blob_id not in map(os.path.basename, blob_files(root)) for e in old.extents)
+
+
+def test_deleting_a_multipart_object_releases_its_later_parts_and_sweeping_reaps_them(storage, monkeypatch):
+    monkeypatch.setattr("ossbox.storage.engine.MIN_PART_SIZE", 1)
+    make_multipart(storage, "k", [b"p1", b"p2", b"p3"])
+    storage.delete_objects(BUCKET, ["k"])
+    assert len(blob_files(storage.blobs.root)) == 2
+    assert storage.sweep_orphans() == 2  # start-up: no reader is left, every released blob goes
+    assert blob_files(storage.blobs.root) == []

@@ -16,60 +16,32 @@ from ..protocol.errors import OssError
 from ..protocol.signing import SignedParts
 from ..storage import errors as storage_errors
 from ..storage.engine import Storage
-from ..storage.records import ObjectRecord
 from .addressing import Address, parse_target
+from .authorize import Access, denied
 from .context import Call, ServerConfig
-from .handlers import acl, append, buckets, listing, multipart, objects, symlink, tags
+from .handlers.objects import copy_source
+from .offload import AsyncStorage, Offload
+from .registry import OPERATIONS
 from .responses import NotModified, empty_response, error_response
-from .router import READ_OPERATIONS, WRITE_OPERATIONS, route
+from .router import route
 
 __all__ = ["create_app", "InFlight", "IN_FLIGHT"]
 
 log = logging.getLogger("ossbox.server")
 
-HANDLERS = {
-    "ListBuckets": buckets.handle_list_buckets,
-    "PutBucket": buckets.handle_put_bucket,
-    "DeleteBucket": buckets.handle_delete_bucket,
-    "GetBucketInfo": buckets.handle_get_bucket_info,
-    "GetBucketLocation": buckets.handle_get_bucket_location,
-    "GetBucketStat": buckets.handle_get_bucket_stat,
-    "ListLiveChannel": buckets.handle_list_live_channel,
-    "ListObjects": listing.handle_list_objects,
-    "ListObjectsV2": listing.handle_list_objects_v2,
-    "PutObject": objects.handle_put_object,
-    "CopyObject": objects.handle_copy_object,
-    "GetObject": objects.handle_get_object,
-    "HeadObject": objects.handle_head_object,
-    "GetObjectMeta": objects.handle_get_object_meta,
-    "DeleteObject": objects.handle_delete_object,
-    "DeleteMultipleObjects": objects.handle_delete_multiple_objects,
-    "InitiateMultipartUpload": multipart.handle_initiate_multipart_upload,
-    "UploadPart": multipart.handle_upload_part,
-    "UploadPartCopy": multipart.handle_upload_part_copy,
-    "CompleteMultipartUpload": multipart.handle_complete_multipart_upload,
-    "AbortMultipartUpload": multipart.handle_abort_multipart_upload,
-    "ListParts": multipart.handle_list_parts,
-    "ListMultipartUploads": multipart.handle_list_multipart_uploads,
-    "AppendObject": append.handle_append_object,
-    "PutSymlink": symlink.handle_put_symlink,
-    "GetSymlink": symlink.handle_get_symlink,
-    "PutBucketAcl": acl.handle_put_bucket_acl,
-    "GetBucketAcl": acl.handle_get_bucket_acl,
-    "PutObjectAcl": acl.handle_put_object_acl,
-    "GetObjectAcl": acl.handle_get_object_acl,
-    "PutObjectTagging": tags.handle_put_object_tagging,
-    "GetObjectTagging": tags.handle_get_object_tagging,
-    "DeleteObjectTagging": tags.handle_delete_object_tagging,
-    "PutBucketTags": tags.handle_put_bucket_tags,
-    "GetBucketTags": tags.handle_get_bucket_tags,
-    "DeleteBucketTags": tags.handle_delete_bucket_tags,
-}
+# Seconds between two passes that unlink the blobs of replaced versions once no reader can need them.
+_REAP_INTERVAL = 60.0
 
-# Reading through a symlink reads its target: both ACLs must allow it.
-_READS_THROUGH_SYMLINK = frozenset({"GetObject", "HeadObject"})
+# Headers a client may legitimately send more than once, which nothing signs or stores. Any other header
+# sent twice is refused: a signature checks one value, and a second must not be what gets stored or used.
+_REPEATABLE_HEADERS = frozenset({
+    "accept", "accept-charset", "accept-encoding", "accept-language", "connection", "cookie", "forwarded", "te",
+    "via", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
+})
 
 STORAGE_ERRORS = {
+    storage_errors.AccessRefused: ("AccessDenied", "You have no right to access this object because of bucket acl.",
+                                   "Key"),
     storage_errors.BucketNotFound: ("NoSuchBucket", "The specified bucket does not exist.", "BucketName"),
     storage_errors.ObjectNotFound: ("NoSuchKey", "The specified key does not exist.", "Key"),
     storage_errors.BucketExists: ("BucketAlreadyExists", "The requested bucket name is not available.", "BucketName"),
@@ -126,48 +98,38 @@ def _request_id() -> str:
 
 
 def _signed_parts(request: web.Request, address: Address) -> SignedParts:
+    """What the signature covers, each header and query parameter with its one value: any that comes twice
+    is refused (400), since the signature would check one value and the handler could use the other."""
     headers: dict[str, str] = {}
     for name, value in request.headers.items():
-        headers.setdefault(name.lower(), value)
+        lowered = name.lower()
+        if lowered in headers and lowered not in _REPEATABLE_HEADERS:
+            raise OssError("InvalidArgument", f"The header {name} appears more than once.", ArgumentName=name)
+        headers.setdefault(lowered, value)
+    names: set[str] = set()
+    for name, _ in address.params:
+        if name in names:
+            raise OssError("InvalidArgument", f"The query parameter {name} appears more than once.",
+                           ArgumentName=name)
+        names.add(name)
     return SignedParts(request.method, address.bucket, address.key, address.params, headers)
 
 
-def _anonymous_acl(call: Call, bucket: str, key: str | None) -> tuple[str, ObjectRecord | None]:
-    """The ACL governing an anonymous request (the object's own unless it is `default`, else the
-    bucket's), and the object's record if it exists."""
-    if not key:
-        bucket_record = call.storage.metadata.get_bucket(bucket)
-        return (bucket_record.acl if bucket_record else "private"), None
-    found = call.storage.metadata.get_bucket_acl_and_object(bucket, key)
-    if found is None:
-        return "private", None
-    bucket_acl, record = found
-    return (record.acl if record is not None and record.acl != "default" else bucket_acl), record
-
-
-def _anonymous_allowed(operation: str, acl: str) -> bool:
-    if operation in READ_OPERATIONS:
-        return acl in ("public-read", "public-read-write")
-    return operation in WRITE_OPERATIONS and acl == "public-read-write"
-
-
-def _authorize(call: Call) -> None:
-    """Signed requests may do anything; anonymous ones what the bucket and object ACLs allow."""
-    if call.access_key_id is not None or call.operation == "NotImplemented":
+async def _check_anonymous_access(call: Call) -> None:
+    """Refuse what an anonymous caller may not do before any work is done (or any body read). Reads are
+    decided by storage on the record served; writes are also decided again on the version they replace."""
+    if call.access_key_id is not None or call.access is Access.READ:
         return
-    address = call.address
-    allowed = False
-    if address.bucket is not None:
-        acl, record = _anonymous_acl(call, address.bucket, address.key)
-        allowed = _anonymous_allowed(call.operation, acl)
-        call.record = record
-        if allowed and record is not None and record.symlink_target and call.operation in _READS_THROUGH_SYMLINK:
-            allowed = _anonymous_allowed(call.operation, _anonymous_acl(call, address.bucket, record.symlink_target)[0])
-    if allowed and "x-oss-copy-source" in call.headers:  # a copy also reads its source
-        source_bucket, source_key = objects.copy_source(call)
-        allowed = _anonymous_allowed("GetObject", _anonymous_acl(call, source_bucket, source_key)[0])
-    if not allowed:
-        raise OssError("AccessDenied", "You have no right to access this object because of bucket acl.")
+    if call.access is Access.OWNER or call.address.bucket is None:
+        raise denied()
+    permit = call.permit()
+    assert permit is not None
+    if not permit(*await call.storage.bucket_acl_and_object(call.bucket, call.address.key)):
+        raise denied()
+    if "x-oss-copy-source" in call.headers:  # a copy also reads its source, judged again when it is opened
+        source_bucket, source_key = copy_source(call)
+        if not call.permit(Access.READ)(*await call.storage.bucket_acl_and_object(source_bucket, source_key)):
+            raise denied()
 
 
 def _storage_error(error: storage_errors.StorageError) -> OssError:
@@ -185,6 +147,8 @@ async def _expect(request: web.Request) -> None:
 
 def create_app(storage: Storage, config: ServerConfig) -> web.Application:
     in_flight = InFlight()
+    offload = Offload()
+    async_storage = AsyncStorage(storage, offload)
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
         in_flight.enter()
@@ -230,6 +194,7 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
                 log.warning("disk full: %s %s (request %s) changed nothing: %s", request.method,
                             request.raw_path, request_id, failure)
                 error = OssError("InsufficientStorage", _DISK_FULL_MESSAGE)
+                await _reclaim_now()
             elif storage_errors.is_out_of_descriptors(failure):
                 log.warning("out of file descriptors: %s %s (request %s): %s", request.method, request.raw_path,
                             request_id, failure)
@@ -248,15 +213,40 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
         access_key_id = authenticate(
             _signed_parts(request, address), config.credentials.get, time.time(), config.region
         )
-        operation = route(request.method, address, request.headers)
-        call = Call(request, storage, config, operation, address, access_key_id, request_id)
-        _authorize(call)
-        handler = HANDLERS.get(operation)
-        if handler is None:
+        operation = OPERATIONS.get(route(request.method, address, request.headers))
+        if operation is None:
             raise OssError("NotImplemented", "ossbox does not implement this operation.")
-        return await handler(call)
+        call = Call(request, async_storage, offload, config, operation.name, operation.access, address,
+                    access_key_id, request_id)
+        await _check_anonymous_access(call)
+        return await operation.handler(call)
+
+    async def _reclaim_now() -> None:
+        """Space before slow readers: on a full disk, released blobs go without waiting for the reclaim delay
+        (a reader still streaming a replaced multipart object is cut short), so the client's retry can fit."""
+        try:
+            reclaimed = await offload(storage.reap_released, 0)
+        except Exception as failure:  # noqa: BLE001 - a full disk may refuse even this; the 507 stands
+            log.warning("could not reclaim released blobs on a full disk: %s", failure)
+            return
+        if reclaimed:
+            log.warning("disk full: reclaimed %d released blob(s) before their delay", reclaimed)
+
+    async def reap_released_blobs(_app: web.Application):
+        async def reap() -> None:
+            while True:
+                await asyncio.sleep(_REAP_INTERVAL)
+                try:
+                    await offload(storage.reap_released)
+                except Exception:
+                    log.exception("could not unlink released blobs (will try again)")
+
+        task = asyncio.create_task(reap())
+        yield
+        task.cancel()
 
     async def close_storage(_app: web.Application) -> None:
+        offload.shutdown()
         storage.close()
 
     # auto_decompress off: Content-Encoding on an upload is metadata to store, never a reason to alter bytes.
@@ -266,5 +256,6 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
     app[IN_FLIGHT] = in_flight
     # [\s\S], not ".": a key may contain a newline (%0A), which "." would leave to aiohttp's plain-text 404
     app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch, expect_handler=_expect)
+    app.cleanup_ctx.append(reap_released_blobs)
     app.on_cleanup.append(close_storage)
     return app

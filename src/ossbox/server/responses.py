@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import os
 
 from aiohttp import web
@@ -19,6 +20,8 @@ from ..protocol.errors import OssError, render_error_xml
 from ..storage.engine import ObjectSnapshot
 
 __all__ = ["xml_response", "error_response", "empty_response", "blob_response", "BlobResponse", "NotModified"]
+
+log = logging.getLogger("ossbox.server")
 
 _FALLBACK_CHUNK = 1 << 20
 # Bodies up to this size are read into memory and sent with the headers in one write: for small objects
@@ -67,7 +70,9 @@ def blob_response(snapshot: ObjectSnapshot, first: int, length: int, *, status: 
 
 
 class BlobResponse(web.StreamResponse):
-    """Bytes first..first+length-1 of a snapshot's object, or only its headers for HEAD."""
+    """Bytes first..first+length-1 of a snapshot's object, or only its headers for HEAD. A blob that
+    vanishes before its turn (an object overwritten while a slow reader is still on an earlier part) ends
+    the response early: the client sees a body shorter than its Content-Length, never other bytes."""
 
     def __init__(self, snapshot: ObjectSnapshot, first: int, length: int, *, status: int,
                  headers: dict[str, str], gzip: bool = False) -> None:
@@ -93,18 +98,36 @@ class BlobResponse(web.StreamResponse):
             if transport is None:
                 raise ConnectionResetError("connection lost")
             loop = request._loop
-            for file, offset, count in self._snapshot.pieces(self._first, self._length):
-                if self._gzip:
-                    await self._write_chunks(writer, file, offset, count)
-                    continue
+            for index, offset, count in self._snapshot.spans(self._first, self._length):
+                # Each extent's file but the first is opened (off the loop) when its turn comes and closed
+                # after: a reader holds at most two descriptors.
                 try:
-                    await loop.sendfile(transport, file, offset, count, fallback=False)
-                except asyncio.SendfileNotAvailableError:  # e.g. TLS: nothing was sent yet
-                    await self._write_chunks(writer, file, offset, count)
+                    file = (self._snapshot.first_file if index == 0
+                            else await asyncio.to_thread(self._snapshot.open_extent, index))
+                except FileNotFoundError:
+                    log.warning("%s %s: extent %d of %s vanished while it was sent; the response is cut short",
+                                request.method, request.raw_path, index + 1, self._snapshot.record.key)
+                    transport.close()
+                    raise ConnectionResetError("the object's bytes vanished mid-response") from None
+                try:
+                    await self._send(writer, transport, loop, file, offset, count)
+                finally:
+                    if index != 0:
+                        file.close()
             await super().write_eof()
             return writer
         finally:
             self._snapshot.close()
+
+    async def _send(self, writer, transport, loop, file, offset: int, count: int) -> None:
+        if transport.is_closing():  # the client left while the extent was being opened
+            raise ConnectionResetError("connection lost")
+        if not self._gzip:
+            try:
+                return await loop.sendfile(transport, file, offset, count, fallback=False)
+            except asyncio.SendfileNotAvailableError:  # e.g. TLS: nothing was sent yet
+                pass
+        await self._write_chunks(writer, file, offset, count)
 
     @staticmethod
     async def _write_chunks(writer, file, offset: int, count: int) -> None:

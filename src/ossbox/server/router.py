@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..protocol.signing import OSS2_SUBRESOURCES, V2SDK_SUBRESOURCES
 from .addressing import Address
 
-__all__ = ["route", "READ_OPERATIONS", "WRITE_OPERATIONS", "SELECTING_SUBRESOURCES"]
+__all__ = ["route", "SELECTING_SUBRESOURCES"]
 
 # Sub-resources that accompany a plain GetObject / PutObject / ListObjects rather than select another one.
 _MODIFIERS = frozenset({
@@ -66,17 +66,6 @@ _OBJECT = {
 
 # A PUT carrying x-oss-copy-source takes its bytes from another object.
 _COPY_VARIANTS = {"PutObject": "CopyObject", "UploadPart": "UploadPartCopy"}
-
-# What an anonymous request may do, by ACL: read where it is public-read or public-read-write, write
-# only where it is public-read-write. Everything else (bucket configuration, ACLs, tags) needs a signature.
-READ_OPERATIONS = frozenset({"GetObject", "HeadObject", "GetObjectMeta", "GetSymlink", "ListObjects",
-                             "ListObjectsV2"})
-WRITE_OPERATIONS = frozenset({
-    "PutObject", "CopyObject", "AppendObject", "PutSymlink", "DeleteObject", "DeleteMultipleObjects",
-    "InitiateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
-    "AbortMultipartUpload", "ListParts",
-})
-
 
 def _lookup(table: dict[tuple[str, str | None], str], method: str, address: Address) -> str:
     selectors = {name for name, _ in address.params} & SELECTING_SUBRESOURCES

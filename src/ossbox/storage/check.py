@@ -160,6 +160,8 @@ def check(data_dir: str, deep: bool = False) -> Report:
                 elif deep and _crc_of(blobs, [(blob_id, size)]) != int(crc64):
                     report.problems.append(Problem("part-crc-mismatch", subject,
                                                    f"blob {blob_id}: CRC-64 differs from the recorded {crc64}"))
+        if _has_table(db, "released_blobs"):  # replaced versions' parts, kept for readers until reclaimed
+            referenced.update(blob_id for (blob_id,) in db.execute("SELECT blob_id FROM released_blobs"))
         for blob_id in blobs.stored_ids():
             report.blob_files += 1
             if blob_id not in referenced:

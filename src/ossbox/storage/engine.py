@@ -2,9 +2,17 @@
 
 Strategy: a write streams into a new blob (`new_blob()`), which the caller commits with
 `commit_object()`: one metadata transaction swaps the object's blobs, and only after it are the old
-blobs unlinked. `open_object()` returns a snapshot holding open files, so a reader keeps a consistent
-old version even if the object is overwritten or deleted while it streams. Methods block (fsync,
-SQLite); the server runs the slow ones in threads.
+blobs unlinked. `open_object()` returns a snapshot: the record and the object's first blob, opened, which
+proves the version was whole when it was read. Further blobs (the parts of a multipart object, the
+pieces of an appended one) are opened only when a read reaches them and closed after it, so a reader
+holds at most two descriptors however many parts the object has. So that a reader still finds them, a
+replaced version's blobs after the first are released, not unlinked: `reap_released()` unlinks them
+`reclaim_delay` seconds later (the server calls it periodically; start-up reaps them all).
+
+Access decisions are made on the records a call acts on: reads and writes take a `permit(bucket_acl,
+record)` predicate, which the engine applies to the very record it returns, or, for writes and deletes,
+to the current record inside the transaction that replaces it. Methods block (fsync, SQLite); the server
+runs them in threads.
 """
 
 from __future__ import annotations
@@ -14,44 +22,74 @@ import hashlib
 import os
 import secrets
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import replace
 
 from ..protocol.crc64 import crc64_combine
 from .blobs import BlobStore, BlobWriter
-from .errors import (BucketNotFound, InvalidPart, InvalidPartOrder, ObjectChanged, ObjectNotAppendable,
-                     ObjectNotFound, PartTooSmall, PositionMismatch, UploadNotFound)
+from .errors import (AccessRefused, BucketNotFound, InvalidPart, InvalidPartOrder, ObjectChanged,
+                     ObjectNotAppendable, ObjectNotFound, PartTooSmall, PositionMismatch, UploadNotFound)
 from .listing import Page, grouped_scan
-from .records import BlobInfo, BucketRecord, ClassUsage, Extent, Listing, ObjectRecord, PartRecord, UploadRecord
+from .records import (BlobInfo, BucketRecord, ClassUsage, Extent, Listing, ObjectRecord, PartRecord, Permit,
+                      UploadRecord)
 from .sqlite import SqliteMetadata
 
-__all__ = ["Storage", "ObjectSnapshot", "MIN_PART_SIZE", "MAX_EXTENTS", "md5_etag", "multipart_etag"]
+__all__ = ["Storage", "ObjectSnapshot", "Permit", "RECLAIM_DELAY", "MIN_PART_SIZE", "MAX_EXTENTS", "md5_etag", "multipart_etag"]
 
 # How often open_object() retries when a blob vanishes between reading metadata and opening it.
 _OPEN_RETRIES = 5
+# Seconds a replaced or deleted version's blobs after the first stay on disk, for readers still on their
+# way to them (the first blob they hold open from the start): the default of `--reclaim-delay`.
+RECLAIM_DELAY = 600.0
 
 
-@dataclass
 class ObjectSnapshot:
-    """An object's metadata and its blob files, opened together: a consistent version to read."""
+    """An object's metadata and its bytes, read extent by extent.
 
-    record: ObjectRecord
-    files: list  # one open binary file per extent
+    Only the first extent's blob is opened up front (`ObjectSnapshot` raises FileNotFoundError if the
+    version is already gone); the others are opened when a read reaches them, and stay on disk for the
+    storage's reclaim delay after the version is replaced or deleted. Blobs are never modified, so whatever
+    is read belongs to `record`."""
 
-    def pieces(self, first: int, length: int):
-        """(file, offset, count) for each extent that bytes first..first+length-1 cover."""
+    def __init__(self, record: ObjectRecord, blobs: BlobStore) -> None:
+        self.record = record
+        self._blobs = blobs
+        self._first = blobs.open(record.extents[0].blob_id) if record.extents else None
+
+    def spans(self, first: int, length: int) -> Iterator[tuple[int, int, int]]:
+        """(extent index, offset, count) for each extent that bytes first..first+length-1 cover."""
         position, remaining = 0, length
-        for file, extent in zip(self.files, self.record.extents):
+        for index, extent in enumerate(self.record.extents):
             end = position + extent.length
             if remaining and first < end:
                 offset = max(first - position, 0)
                 count = min(extent.length - offset, remaining)
-                yield file, offset, count
+                yield index, offset, count
                 remaining -= count
             position = end
 
+    @property
+    def first_file(self):
+        """The first extent's open file, owned by the snapshot (None for an object with no extents)."""
+        return self._first
+
+    def open_extent(self, index: int):
+        """A new file of extent `index`'s blob, for the caller to close; FileNotFoundError if it is gone."""
+        return self._blobs.open(self.record.extents[index].blob_id)
+
+    def pieces(self, first: int, length: int) -> Iterator[tuple[object, int, int]]:
+        """(file, offset, count) for each extent the bytes cover; each file but the first extent's is
+        opened when its turn comes and closed when the next is asked for."""
+        for index, offset, count in self.spans(first, length):
+            if index == 0:
+                yield self._first, offset, count
+                continue
+            with self.open_extent(index) as file:
+                yield file, offset, count
+
     def close(self) -> None:
-        for file in self.files:
-            file.close()
+        if self._first is not None:
+            self._first.close()
 
     def __enter__(self) -> ObjectSnapshot:
         return self
@@ -61,18 +99,30 @@ class ObjectSnapshot:
 
 
 class Storage:
-    def __init__(self, data_dir: str, location: str = "oss-cn-hangzhou") -> None:
+    def __init__(self, data_dir: str, location: str = "oss-cn-hangzhou", reclaim_delay: float = RECLAIM_DELAY) -> None:
+        """`reclaim_delay`: seconds before a replaced version's later blobs are unlinked (0: at once, and a
+        reader still on an earlier part of that version is cut short)."""
         os.makedirs(data_dir, exist_ok=True)
         self.location = location
+        self.reclaim_delay = reclaim_delay
         self.blobs = BlobStore(data_dir)
-        self.metadata = SqliteMetadata(os.path.join(data_dir, "metadata.sqlite3"))
+        self.metadata = SqliteMetadata(os.path.join(data_dir, "metadata.sqlite3"), defer_release=reclaim_delay > 0)
 
     def close(self) -> None:
         self.metadata.close()
 
     def sweep_orphans(self) -> int:
-        """Remove blobs no object refers to (left by a crash); call only while nothing is writing."""
-        return self.blobs.sweep(self.metadata.referenced_blob_ids())
+        """Remove blobs no object refers to (left by a crash) and every released blob; call only while
+        nothing is reading or writing (at start-up)."""
+        return self.reap_released(delay=0) + self.blobs.sweep(self.metadata.referenced_blob_ids())
+
+    def reap_released(self, delay: float | None = None) -> int:
+        """Unlink the blobs released more than `delay` (default: the reclaim delay) seconds ago; until then a
+        reader may still be on its way to them (see ObjectSnapshot). Returns how many."""
+        before = time.time() - (self.reclaim_delay if delay is None else delay)
+        released = self.metadata.claim_released(before)
+        self.blobs.delete(released)
+        return len(released)
 
     # ---- buckets ----
 
@@ -110,27 +160,31 @@ class Storage:
         self.get_bucket(name)
         return self.metadata.bucket_usage(name)
 
+    def upload_count(self, bucket: str) -> int:
+        return self.metadata.upload_count(bucket)
+
     # ---- writing objects ----
 
     def new_blob(self) -> BlobWriter:
         return self.blobs.create()
 
     def commit_object(self, bucket: str, key: str, blob: BlobInfo, etag: str, overwrite: bool = True,
-                      **attributes) -> ObjectRecord:
+                      permit: Permit | None = None, **attributes) -> ObjectRecord:
         """Make `blob` the content of bucket/key; `attributes` are the other ObjectRecord fields.
-        With `overwrite` false an existing key raises ObjectExists (and the blob is dropped)."""
+        With `overwrite` false an existing key raises ObjectExists; a version `permit` refuses to replace
+        raises AccessRefused (the blob is dropped either way)."""
         record = ObjectRecord(
             bucket=bucket, key=key, size=blob.size, etag=etag, crc64=blob.crc64, mtime=int(time.time()),
             extents=(Extent(blob.blob_id, blob.size),), **attributes,
         )
-        return self._swap_in(record, overwrite)
+        return self._swap_in(record, overwrite, permit)
 
     def discard_blob(self, blob: BlobInfo) -> None:
         self.blobs.delete([blob.blob_id])
 
-    def _swap_in(self, record: ObjectRecord, overwrite: bool) -> ObjectRecord:
+    def _swap_in(self, record: ObjectRecord, overwrite: bool, permit: Permit | None) -> ObjectRecord:
         try:
-            released = self.metadata.put_object(record, overwrite)
+            released = self.metadata.put_object(record, overwrite, permit)
         except BaseException:
             self.blobs.delete(e.blob_id for e in record.extents)
             raise
@@ -138,17 +192,17 @@ class Storage:
         return record
 
     def copy_object(self, source: ObjectSnapshot, bucket: str, key: str, overwrite: bool = True,
-                    **attributes) -> ObjectRecord:
+                    permit: Permit | None = None, **attributes) -> ObjectRecord:
         """A new object with the bytes, ETag and CRC64 of `source`, copied in the kernel."""
         self.get_bucket(bucket)
         blob_id, size = self.blobs.copy(
-            (file.fileno(), extent.length) for file, extent in zip(source.files, source.record.extents)
+            (file.fileno(), count) for file, _, count in source.pieces(0, source.record.size)
         )
         record = replace(
             source.record, bucket=bucket, key=key, mtime=int(time.time()), extents=(Extent(blob_id, size),),
             **attributes,
         )
-        return self._swap_in(record, overwrite)
+        return self._swap_in(record, overwrite, permit)
 
     def copy_range_to_blob(self, source: ObjectSnapshot, first: int, length: int) -> BlobInfo:
         """A new blob holding bytes first..first+length-1 of `source`, hashed as it is written."""
@@ -167,17 +221,17 @@ class Storage:
             writer.abort()
             raise
 
-    def append_object(self, bucket: str, key: str, position: int, blob: BlobInfo, **attributes) -> ObjectRecord:
+    def append_object(self, bucket: str, key: str, position: int, blob: BlobInfo, permit: Permit | None = None,
+                      **attributes) -> ObjectRecord:
         """Append `blob` to an Appendable object at `position` (0 creates it, with `attributes`).
 
         The append is a compare-and-swap on the object's version: if another append or a write got there
         first, this one fails with PositionMismatch and leaves nothing behind. A reader that opened the
-        object earlier keeps seeing only the bytes it started with: blobs are never modified."""
+        object earlier keeps seeing only the bytes it started with: blobs are never modified. `permit`
+        judges the version the swap replaces."""
         merged: str | None = None
         try:
-            current = self.metadata.get_object(bucket, key)
-            if current is None:
-                self.get_bucket(bucket)
+            current = self._lookup(bucket, key, permit)
             _check_append(current, key, position)
             now = int(time.time())
             if current is None:
@@ -225,12 +279,13 @@ class Storage:
                 file.close()
         return extents[:start] + (Extent(blob_id, size),) + extents[start + COMPACT_RUN:], blob_id
 
-    def put_symlink(self, bucket: str, key: str, target: str, overwrite: bool = True, **attributes) -> ObjectRecord:
+    def put_symlink(self, bucket: str, key: str, target: str, overwrite: bool = True, permit: Permit | None = None,
+                    **attributes) -> ObjectRecord:
         record = ObjectRecord(
             bucket=bucket, key=key, size=0, etag=md5_etag(hashlib.md5(target.encode("utf-8")).digest()), crc64=0,
             mtime=int(time.time()), extents=(), symlink_target=target, **{**attributes, "object_type": "Symlink"},
         )
-        return self._swap_in(record, overwrite)
+        return self._swap_in(record, overwrite, permit)
 
     def update_bucket(self, name: str, **changes) -> None:
         """Change a bucket's `acl` and/or `tags`."""
@@ -243,43 +298,62 @@ class Storage:
 
     # ---- reading objects ----
 
-    def head_object(self, bucket: str, key: str) -> ObjectRecord:
-        record = self.metadata.get_object(bucket, key)
+    def bucket_acl_and_object(self, bucket: str, key: str | None) -> tuple[str | None, ObjectRecord | None]:
+        """The bucket's ACL and the object's record, None for either that does not exist (or no key)."""
+        if key is None:
+            record = self.metadata.get_bucket(bucket)
+            return (record.acl if record else None), None
+        return self.metadata.get_bucket_acl_and_object(bucket, key)
+
+    def _lookup(self, bucket: str, key: str, permit: Permit | None) -> ObjectRecord | None:
+        """The object's record (None if absent), once `permit` has accepted it with its bucket's ACL."""
+        bucket_acl, record = self.metadata.get_bucket_acl_and_object(bucket, key)
+        if permit is not None and not permit(bucket_acl, record):
+            raise AccessRefused(key)
+        if bucket_acl is None:
+            raise BucketNotFound(bucket)
+        return record
+
+    def head_object(self, bucket: str, key: str, permit: Permit | None = None) -> ObjectRecord:
+        """The object's record, read once; `permit` is judged on that very record."""
+        record = self._lookup(bucket, key, permit)
         if record is None:
-            self.get_bucket(bucket)
             raise ObjectNotFound(key)
         return record
 
-    def open_object(self, bucket: str, key: str, record: ObjectRecord | None = None) -> ObjectSnapshot:
-        """The object's current version, opened; `record`, if given, is its metadata just read."""
+    def open_object(self, bucket: str, key: str, permit: Permit | None = None) -> ObjectSnapshot:
+        """The object's current version, opened. A version whose blob vanished before it could be opened
+        (overwritten or deleted meanwhile) is read again, and `permit` judges every record read."""
         for _ in range(_OPEN_RETRIES):
-            record = record or self.head_object(bucket, key)
-            files = []
+            record = self.head_object(bucket, key, permit)
             try:
-                for extent in record.extents:
-                    files.append(self.blobs.open(extent.blob_id))
-            except FileNotFoundError:  # overwritten or deleted meanwhile: read the new version
-                for file in files:
-                    file.close()
-                record = None
+                return ObjectSnapshot(record, self.blobs)
+            except FileNotFoundError:
                 continue
-            return ObjectSnapshot(record, files)
         raise ObjectNotFound(key)
 
     # ---- deleting ----
 
-    def delete_objects(self, bucket: str, keys: list[str]) -> None:
-        self.blobs.delete(self.metadata.delete_objects(bucket, keys))
+    def delete_objects(self, bucket: str, keys: list[str], permit: Permit | None = None) -> set[str]:
+        """Delete whichever of `keys` exist and `permit` accepts; returns the keys it refused."""
+        released, refused = self.metadata.delete_objects(bucket, keys, permit)
+        self.blobs.delete(released)
+        return refused
 
     # ---- listing ----
 
     def list_objects(self, bucket: str, prefix: str = "", delimiter: str = "", marker: str = "",
-                     max_keys: int = 100) -> Listing:
-        """Objects and common prefixes after `marker`, in UTF-8 byte order, at most `max_keys` in all.
+                     max_keys: int = 100, permit: Permit | None = None) -> Listing:
+        """Objects and common prefixes after `marker`, in UTF-8 byte order, at most `max_keys` in all;
+        `permit` judges the bucket's ACL.
 
         A common prefix is listed once, only if it sorts after `marker`; listing resumes after all its
         keys, so NextMarker may be a common prefix."""
-        self.get_bucket(bucket)
+        bucket_record = self.metadata.get_bucket(bucket)
+        if permit is not None and not permit(bucket_record.acl if bucket_record else None, None):
+            raise AccessRefused(bucket)
+        if bucket_record is None:
+            raise BucketNotFound(bucket)
         prefix_bytes = prefix.encode("utf-8")
         page = grouped_scan(
             scan=lambda after, limit: self.metadata.scan_objects(bucket, after, prefix_bytes, limit),
@@ -323,7 +397,7 @@ class Storage:
         return self.metadata.list_parts(upload_id, after, limit)
 
     def complete_upload(self, bucket: str, key: str, upload_id: str, chosen: list[tuple[int, str]] | None,
-                        overwrite: bool = True) -> ObjectRecord:
+                        overwrite: bool = True, permit: Permit | None = None) -> ObjectRecord:
         """Make the object from the parts `chosen` as (part number, ETag) in ascending order, or from
         every part when `chosen` is None. The parts' blobs become the object's extents: no byte is copied."""
         self.get_upload(bucket, key, upload_id)
@@ -337,7 +411,7 @@ class Storage:
                 **{"object_type": "Multipart", **upload.attributes},
             )
 
-        record, released = self.metadata.complete_upload(upload_id, assemble, overwrite)
+        record, released = self.metadata.complete_upload(upload_id, assemble, overwrite, permit)
         self.blobs.delete(released)
         return record
 

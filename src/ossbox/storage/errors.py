@@ -8,13 +8,17 @@ out of space (or quota) in whatever form it surfaces: an OSError from a blob wri
 import errno
 import sqlite3
 
-__all__ = ["StorageError", "BucketNotFound", "BucketExists", "BucketNotEmpty", "ObjectNotFound", "ObjectExists", "UploadNotFound",
+__all__ = ["StorageError", "AccessRefused", "BucketNotFound", "BucketExists", "BucketNotEmpty", "ObjectNotFound", "ObjectExists", "UploadNotFound",
            "InvalidPart", "InvalidPartOrder", "PartTooSmall", "ObjectChanged", "ObjectNotAppendable",
            "PositionMismatch", "is_disk_full", "is_out_of_descriptors"]
 
 
 class StorageError(Exception):
     pass
+
+
+class AccessRefused(StorageError):
+    """The caller's permit refused the record the call would have acted on."""
 
 
 class BucketNotFound(StorageError):
@@ -100,5 +104,11 @@ def is_disk_full(error: BaseException) -> bool:
 
 def is_out_of_descriptors(error: BaseException) -> bool:
     """Whether `error`, or an error it was raised while handling, is the process or system running out
-    of file descriptors (too many connections or open files at once)."""
-    return any(isinstance(e, OSError) and e.errno in _OUT_OF_DESCRIPTORS_ERRNOS for e in _chain(error))
+    of file descriptors (too many connections or open files at once). SQLite reports that only as "unable
+    to open database file" (SQLITE_CANTOPEN), when a thread opens its connection to a database that the
+    server already has open, so that is taken for it too."""
+    return any(
+        isinstance(e, OSError) and e.errno in _OUT_OF_DESCRIPTORS_ERRNOS
+        or isinstance(e, sqlite3.Error) and getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_CANTOPEN
+        for e in _chain(error)
+    )

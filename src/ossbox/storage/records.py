@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing", "ClassUsage", "UploadRecord", "PartRecord"]
+__all__ = ["BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing", "ClassUsage", "UploadRecord", "PartRecord",
+           "Permit"]
 
 
 @dataclass(frozen=True)
@@ -90,3 +92,8 @@ class PartRecord:
     etag: str  # quoted uppercase MD5 of the part
     crc64: int
     mtime: int
+
+
+# Whether a caller may act on an object, judged on its bucket's ACL (None: no such bucket) and the
+# object's record (None: no such object). Storage applies it to the records it actually returns or replaces.
+Permit = Callable[[str | None, ObjectRecord | None], bool]

@@ -3,7 +3,9 @@
 Strategy: keys are stored as UTF-8 BLOBs so that SQLite's ordering is OSS's listing order (UTF-8 byte
 order) and a prefix scan is a plain index range `[prefix, prefix + 0xFF)`. Each mutation is one
 transaction that also checks the bucket still exists, and returns the blob ids it released so the
-engine can unlink them after the commit. CRC64 values exceed SQLite's signed 64-bit integers and are
+engine can unlink them after the commit. A replaced or deleted version's blobs after the first are not
+returned but recorded in `released_blobs`, in the same transaction: readers open those only when they
+reach them, so they are unlinked later, by `claim_released()`, each exactly once. CRC64 values exceed SQLite's signed 64-bit integers and are
 stored as decimal text. The schema version lives in `PRAGMA user_version`.
 """
 
@@ -12,15 +14,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from .errors import BucketExists, BucketNotEmpty, BucketNotFound, ObjectChanged, ObjectExists, UploadNotFound
-from .records import BucketRecord, ClassUsage, Extent, ObjectRecord, PartRecord, UploadRecord
+from .errors import (AccessRefused, BucketExists, BucketNotEmpty, BucketNotFound, ObjectChanged, ObjectExists,
+                     UploadNotFound)
+from .records import BucketRecord, ClassUsage, Extent, ObjectRecord, PartRecord, Permit, UploadRecord
 
 __all__ = ["SqliteMetadata"]
 
-SCHEMA_VERSION = 2  # 2: multipart uploads and parts, object and bucket tags, symlinks
+SCHEMA_VERSION = 3  # 2: multipart uploads and parts, object and bucket tags, symlinks; 3: released blobs
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS buckets (
@@ -57,6 +61,10 @@ CREATE TABLE IF NOT EXISTS uploads (
     attributes TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads (bucket, key, upload_id);
+CREATE TABLE IF NOT EXISTS released_blobs (
+    blob_id TEXT PRIMARY KEY,
+    released REAL NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS parts (
     upload_id TEXT NOT NULL,
     part_number INTEGER NOT NULL,
@@ -117,7 +125,7 @@ def _object_from_row(row: tuple) -> ObjectRecord:
         etag=etag,
         crc64=int(crc64),
         mtime=mtime,
-        extents=tuple(Extent(blob_id, length) for blob_id, length in json.loads(extents)),
+        extents=_extents(extents),
         content_type=content_type,
         object_type=object_type,
         storage_class=storage_class,
@@ -144,13 +152,15 @@ def _part_from_row(row: tuple) -> PartRecord:
     return PartRecord(part_number, blob_id, size, etag, int(crc64), mtime)
 
 
-def _blob_ids(extents_json: str) -> list[str]:
-    return [blob_id for blob_id, _ in json.loads(extents_json)]
+def _extents(extents_json: str) -> tuple[Extent, ...]:
+    return tuple(Extent(blob_id, length) for blob_id, length in json.loads(extents_json))
 
 
 class SqliteMetadata:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, defer_release: bool = True) -> None:
+        """With `defer_release` false, every released blob id is returned for unlinking at once."""
         self._path = path
+        self._defer_release = defer_release
         self._writer = self._connect()
         version = self._writer.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
@@ -256,9 +266,12 @@ class SqliteMetadata:
         return self._reader().execute("SELECT count(*) FROM uploads WHERE bucket = ?", (bucket,)).fetchone()[0]
 
     @staticmethod
-    def _require_bucket(db: sqlite3.Connection, name: str) -> None:
-        if not db.execute("SELECT 1 FROM buckets WHERE name = ?", (name,)).fetchone():
+    def _require_bucket(db: sqlite3.Connection, name: str) -> str:
+        """The bucket's ACL; BucketNotFound if there is no such bucket."""
+        row = db.execute("SELECT acl FROM buckets WHERE name = ?", (name,)).fetchone()
+        if row is None:
             raise BucketNotFound(name)
+        return row[0]
 
     # ---- objects ----
 
@@ -268,33 +281,55 @@ class SqliteMetadata:
         ).fetchone()
         return _object_from_row(row) if row else None
 
-    def get_bucket_acl_and_object(self, bucket: str, key: str) -> tuple[str, ObjectRecord | None] | None:
-        """The bucket's ACL and the object's record (None if absent) in one read, or None without the bucket."""
+    def get_bucket_acl_and_object(self, bucket: str, key: str) -> tuple[str | None, ObjectRecord | None]:
+        """The bucket's ACL and the object's record in one read; None for either that does not exist."""
         columns = ", ".join(f"o.{column}" for column in _OBJECT_COLUMNS.split(", "))
         row = self._reader().execute(
             f"SELECT b.acl, {columns} FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = ? "
             "WHERE b.name = ?", (key.encode("utf-8"), bucket)
         ).fetchone()
         if row is None:
-            return None
+            return None, None
         return row[0], _object_from_row(row[1:]) if row[1] is not None else None
 
-    def put_object(self, record: ObjectRecord, overwrite: bool = True) -> list[str]:
+    def put_object(self, record: ObjectRecord, overwrite: bool = True, permit: Permit | None = None) -> list[str]:
         """Insert or replace; returns the blob ids of the replaced version."""
         with self._transaction() as db:
-            self._require_bucket(db, record.bucket)
-            return self._replace_object(db, record, overwrite)
+            return self._replace_object(db, record, overwrite, permit)
 
-    @staticmethod
-    def _replace_object(db: sqlite3.Connection, record: ObjectRecord, overwrite: bool) -> list[str]:
-        old = db.execute(
-            "SELECT extents FROM objects WHERE bucket = ? AND key = ?", (record.bucket, record.key.encode("utf-8"))
-        ).fetchone()
+    def _replace_object(self, db: sqlite3.Connection, record: ObjectRecord, overwrite: bool,
+                        permit: Permit | None) -> list[str]:
+        """Within a transaction: put `record` in place of the current version, which must exist for
+        `overwrite` to matter and be accepted by `permit`; returns the replaced version's blob ids."""
+        bucket_acl = self._require_bucket(db, record.bucket)
+        old = self._current(db, record.bucket, record.key)
+        if permit is not None and not permit(bucket_acl, old):
+            raise AccessRefused(record.key)
         if old and not overwrite:
             raise ObjectExists(record.key)
         db.execute(f"INSERT OR REPLACE INTO objects ({_OBJECT_COLUMNS}) VALUES ({', '.join('?' * 15)})",
                    _object_row(record))
-        return _blob_ids(old[0]) if old else []
+        return self._release(db, old.extents, {extent.blob_id for extent in record.extents}) if old else []
+
+    def _release(self, db: sqlite3.Connection, extents: tuple[Extent, ...], kept: set[str] = frozenset()) -> list[str]:
+        """Within the transaction that stops a version referring to `extents` (but for the blob ids in
+        `kept`): the blob ids to unlink after the commit. That is the first extent's, which a reader
+        holds open from the start; the others are recorded as released, for readers that have yet to
+        reach them."""
+        first = extents[0].blob_id if extents else None
+        dropped = [extent.blob_id for extent in extents if extent.blob_id not in kept]
+        if not self._defer_release:
+            return dropped
+        now = time.time()
+        db.executemany("INSERT OR IGNORE INTO released_blobs VALUES (?, ?)",
+                       [(blob_id, now) for blob_id in dropped if blob_id != first])
+        return [blob_id for blob_id in dropped if blob_id == first]
+
+    @staticmethod
+    def _current(db: sqlite3.Connection, bucket: str, key: str) -> ObjectRecord | None:
+        row = db.execute(f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?",
+                         (bucket, key.encode("utf-8"))).fetchone()
+        return _object_from_row(row) if row else None
 
     def update_object(self, bucket: str, key: str, *, acl: str | None = None,
                       tags: dict[str, str] | None = None) -> bool:
@@ -312,30 +347,32 @@ class SqliteMetadata:
 
     def replace_object_if(self, record: ObjectRecord, expected: ObjectRecord | None) -> list[str]:
         """Replace the object only if it is still `expected` (None: absent); returns the blob ids the
-        replaced version held that `record` does not. Raises ObjectChanged otherwise."""
+        replaced version held that `record` does not and that may be unlinked now. Raises ObjectChanged
+        otherwise."""
         with self._transaction() as db:
             self._require_bucket(db, record.bucket)
-            row = db.execute(f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?",
-                             (record.bucket, record.key.encode("utf-8"))).fetchone()
-            current = _object_from_row(row) if row else None
+            current = self._current(db, record.bucket, record.key)
             if current != expected:
                 raise ObjectChanged(current)
-            released = self._replace_object(db, record, overwrite=True)
-        kept = {extent.blob_id for extent in record.extents}
-        return [blob_id for blob_id in released if blob_id not in kept]
+            return self._replace_object(db, record, overwrite=True, permit=None)
 
-    def delete_objects(self, bucket: str, keys: list[str]) -> list[str]:
-        """Delete whichever of `keys` exist; returns the blob ids they held."""
+    def delete_objects(self, bucket: str, keys: list[str], permit: Permit | None = None) -> tuple[list[str], set[str]]:
+        """Delete whichever of `keys` exist and `permit` accepts (judged on the record deleted, in the
+        same transaction); returns the blob ids they held and the keys `permit` refused."""
         released: list[str] = []
+        refused: set[str] = set()
         with self._transaction() as db:
-            self._require_bucket(db, bucket)
+            bucket_acl = self._require_bucket(db, bucket)
             for key in keys:
+                if permit is not None and not permit(bucket_acl, self._current(db, bucket, key)):
+                    refused.add(key)
+                    continue
                 row = db.execute(
                     "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING extents", (bucket, key.encode("utf-8"))
                 ).fetchone()
                 if row:
-                    released.extend(_blob_ids(row[0]))
-        return released
+                    released.extend(self._release(db, _extents(row[0])))
+        return released, refused
 
     def scan_objects(self, bucket: str, after: bytes, prefix: bytes, limit: int) -> list[ObjectRecord]:
         """Up to `limit` objects with keys > `after` and starting with `prefix`, in key order."""
@@ -351,9 +388,17 @@ class SqliteMetadata:
     def referenced_blob_ids(self) -> set[str]:
         ids: set[str] = set()
         for (extents,) in self._reader().execute("SELECT extents FROM objects"):
-            ids.update(_blob_ids(extents))
+            ids.update(extent.blob_id for extent in _extents(extents))
         ids.update(blob_id for (blob_id,) in self._reader().execute("SELECT blob_id FROM parts"))
+        ids.update(blob_id for (blob_id,) in self._reader().execute("SELECT blob_id FROM released_blobs"))
         return ids
+
+    def claim_released(self, before: float) -> list[str]:
+        """Forget the blobs released before `before` and return their ids, for the caller to unlink: each
+        released blob is claimed once, by one caller, whatever the number of processes."""
+        with self._transaction() as db:
+            return [row[0] for row in db.execute("DELETE FROM released_blobs WHERE released < ? RETURNING blob_id",
+                                                 (before,))]
 
     # ---- multipart uploads ----
 
@@ -389,7 +434,7 @@ class SqliteMetadata:
         return [_part_from_row(row) for row in rows]
 
     def complete_upload(self, upload_id: str, assemble: Callable[[UploadRecord, list[PartRecord]], ObjectRecord],
-                        overwrite: bool = True) -> tuple[ObjectRecord, list[str]]:
+                        overwrite: bool = True, permit: Permit | None = None) -> tuple[ObjectRecord, list[str]]:
         """Turn an upload into an object in one transaction. `assemble(upload, parts)` builds the object
         (raising if the parts do not qualify); returns it and the blob ids no longer referenced: the
         replaced object's and those of parts left out."""
@@ -399,12 +444,11 @@ class SqliteMetadata:
             if not row:
                 raise UploadNotFound(upload_id)
             upload = _upload_from_row(row)
-            self._require_bucket(db, upload.bucket)
             parts = [_part_from_row(r) for r in db.execute(
                 "SELECT part_number, blob_id, size, etag, crc64, mtime FROM parts WHERE upload_id = ? "
                 "ORDER BY part_number", (upload_id,))]
             record = assemble(upload, parts)
-            released = self._replace_object(db, record, overwrite)
+            released = self._replace_object(db, record, overwrite, permit)
             used = {extent.blob_id for extent in record.extents}
             released.extend(part.blob_id for part in parts if part.blob_id not in used)
             db.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))

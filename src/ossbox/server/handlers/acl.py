@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 
 from ...protocol.errors import OssError
@@ -30,19 +28,19 @@ def _policy(call: Call, grant: str) -> bytes:
 
 async def handle_put_bucket_acl(call: Call) -> web.StreamResponse:
     acl = checked_acl(call.headers.get("x-oss-acl"), BUCKET_ACLS, "x-oss-acl")
-    await asyncio.to_thread(call.storage.update_bucket, call.bucket, acl=acl)
+    await call.storage.update_bucket(call.bucket, acl=acl)
     return empty_response()
 
 
 async def handle_get_bucket_acl(call: Call) -> web.StreamResponse:
-    return xml_response(_policy(call, call.storage.get_bucket(call.bucket).acl))
+    return xml_response(_policy(call, (await call.storage.get_bucket(call.bucket)).acl))
 
 
 async def handle_put_object_acl(call: Call) -> web.StreamResponse:
     acl = checked_acl(call.headers.get("x-oss-object-acl"), OBJECT_ACLS, "x-oss-object-acl")
-    await asyncio.to_thread(call.storage.update_object, call.bucket, call.key, acl=acl)
+    await call.storage.update_object(call.bucket, call.key, acl=acl)
     return empty_response()
 
 
 async def handle_get_object_acl(call: Call) -> web.StreamResponse:
-    return xml_response(_policy(call, call.storage.head_object(call.bucket, call.key).acl))
+    return xml_response(_policy(call, (await call.storage.head_object(call.bucket, call.key)).acl))

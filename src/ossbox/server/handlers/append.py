@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 
 from ...protocol.errors import OssError
@@ -20,13 +18,13 @@ async def handle_append_object(call: Call) -> web.StreamResponse:
     position = int_param(call.param("position"), "position", -1, 0, MAX_OBJECT_SIZE)
     if position < 0:
         raise OssError("InvalidArgument", "AppendObject needs a position.", ArgumentName="position")
-    bucket = call.storage.get_bucket(call.bucket)
+    bucket = await call.storage.get_bucket(call.bucket)
     # Metadata, ACL and tags count on the first append only; later appends ignore them, even invalid ones.
     attributes = stored_attributes(call, bucket.storage_class) if position == 0 else {}
     blob = await receive_blob(call, limit=MAX_OBJECT_SIZE - position)  # a chunked body too
     try:
-        record = await asyncio.to_thread(call.storage.append_object, call.bucket, call.key, position, blob,
-                                         **attributes)
+        record = await call.storage.append_object(call.bucket, call.key, position, blob, call.permit(),
+                                                  **attributes)
     except PositionMismatch as mismatch:
         raise OssError("PositionNotEqualToLength", "Position is not equal to file length.",
                        headers={"x-oss-next-append-position": str(mismatch.next_position)}) from None

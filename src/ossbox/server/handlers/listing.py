@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 
@@ -55,7 +54,7 @@ async def _list(call: Call, marker: str) -> tuple[Listing, str, str, int]:
     prefix = call.param("prefix") or ""
     delimiter = call.param("delimiter") or ""
     max_keys = int_param(call.param("max-keys"), "max-keys", 100, 1, MAX_KEYS)
-    listing = await asyncio.to_thread(call.storage.list_objects, call.bucket, prefix, delimiter, marker, max_keys)
+    listing = await call.storage.list_objects(call.bucket, prefix, delimiter, marker, max_keys, call.permit())
     return listing, prefix, delimiter, max_keys
 
 

@@ -8,8 +8,6 @@ streams across the parts with sendfile.
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 
 from ...protocol.dates import iso8601
@@ -19,6 +17,7 @@ from ...protocol.numbers import parse_decimal
 from ...protocol.ranges import ByteRange, resolve_range
 from ...protocol.xmlutil import xml_document
 from ...storage.records import ObjectRecord
+from ..authorize import Access
 from ..context import Call
 from ..responses import empty_response, xml_response
 from .common import encoder, int_param, parse_xml_body, read_body
@@ -40,9 +39,9 @@ async def handle_initiate_multipart_upload(call: Call) -> web.StreamResponse:
     check_object_key(call.key)
     encoding_type = call.param("encoding-type")
     encode = encoder(encoding_type)
-    bucket = call.storage.get_bucket(call.bucket)
+    bucket = await call.storage.get_bucket(call.bucket)
     attributes = stored_attributes(call, bucket.storage_class)
-    upload = await asyncio.to_thread(call.storage.create_upload, call.bucket, call.key, **attributes)
+    upload = await call.storage.create_upload(call.bucket, call.key, **attributes)
     children = [
         ("EncodingType", encoding_type or None),
         ("Bucket", call.bucket),
@@ -54,9 +53,9 @@ async def handle_initiate_multipart_upload(call: Call) -> web.StreamResponse:
 
 async def handle_upload_part(call: Call) -> web.StreamResponse:
     part_number = _part_number(call)
-    call.storage.get_upload(call.bucket, call.key, _upload_id(call))
+    await call.storage.get_upload(call.bucket, call.key, _upload_id(call))
     blob = await receive_blob(call)
-    part = await asyncio.to_thread(call.storage.commit_part, call.bucket, call.key, _upload_id(call), part_number, blob)
+    part = await call.storage.commit_part(call.bucket, call.key, _upload_id(call), part_number, blob)
     return empty_response(headers={"ETag": part.etag, "x-oss-hash-crc64ecma": str(part.crc64)})
 
 
@@ -74,13 +73,13 @@ def _copy_range(call: Call, size: int) -> tuple[int, int]:
 
 async def handle_upload_part_copy(call: Call) -> web.StreamResponse:
     part_number = _part_number(call)
-    call.storage.get_upload(call.bucket, call.key, _upload_id(call))
+    await call.storage.get_upload(call.bucket, call.key, _upload_id(call))
     source_bucket, source_key = copy_source(call)
-    with call.storage.open_object(source_bucket, source_key) as snapshot:
+    with await call.storage.open_object(source_bucket, source_key, call.permit(Access.READ)) as snapshot:
         check_copy_source_preconditions(call, snapshot.record)
         first, length = _copy_range(call, snapshot.record.size)
-        blob = await asyncio.to_thread(call.storage.copy_range_to_blob, snapshot, first, length)
-    part = await asyncio.to_thread(call.storage.commit_part, call.bucket, call.key, _upload_id(call), part_number, blob)
+        blob = await call.storage.copy_range_to_blob(snapshot, first, length)
+    part = await call.storage.commit_part(call.bucket, call.key, _upload_id(call), part_number, blob)
     body = xml_document("CopyPartResult", [("LastModified", iso8601(part.mtime)), ("ETag", part.etag)])
     return xml_response(body, headers={"ETag": part.etag, "x-oss-hash-crc64ecma": str(part.crc64)})
 
@@ -104,7 +103,7 @@ def parse_complete_request(body: bytes) -> list[tuple[int, str]]:
 async def handle_complete_multipart_upload(call: Call) -> web.StreamResponse:
     encoding_type = call.param("encoding-type")
     encode = encoder(encoding_type)
-    chosen = parse_complete_request(await read_body(call))
+    chosen = await call.offload(parse_complete_request, await read_body(call))
     if call.headers.get("x-oss-complete-all", "").lower() == "yes":
         if chosen:
             raise OssError("InvalidArgument", "With x-oss-complete-all: yes the request must not list parts.",
@@ -112,8 +111,8 @@ async def handle_complete_multipart_upload(call: Call) -> web.StreamResponse:
         chosen = None  # every part uploaded, in order
     elif not chosen:
         raise OssError("MalformedXML", "The request must list the parts to complete the upload with.")
-    record: ObjectRecord = await asyncio.to_thread(
-        call.storage.complete_upload, call.bucket, call.key, _upload_id(call), chosen, overwrite_allowed(call)
+    record: ObjectRecord = await call.storage.complete_upload(
+        call.bucket, call.key, _upload_id(call), chosen, overwrite_allowed(call), call.permit()
     )
     children = [
         ("EncodingType", encoding_type or None),
@@ -127,7 +126,7 @@ async def handle_complete_multipart_upload(call: Call) -> web.StreamResponse:
 
 
 async def handle_abort_multipart_upload(call: Call) -> web.StreamResponse:
-    await asyncio.to_thread(call.storage.abort_upload, call.bucket, call.key, _upload_id(call))
+    await call.storage.abort_upload(call.bucket, call.key, _upload_id(call))
     return empty_response(204)
 
 
@@ -136,9 +135,8 @@ async def handle_list_parts(call: Call) -> web.StreamResponse:
     encode = encoder(encoding_type)
     max_parts = int_param(call.param("max-parts"), "max-parts", 1000, 1, 1000)
     marker = int_param(call.param("part-number-marker"), "part-number-marker", 0, 0, MAX_PART_NUMBER)
-    upload = call.storage.get_upload(call.bucket, call.key, _upload_id(call))
-    parts = await asyncio.to_thread(call.storage.list_parts, call.bucket, call.key, upload.upload_id, marker,
-                                    max_parts + 1)
+    upload = await call.storage.get_upload(call.bucket, call.key, _upload_id(call))
+    parts = await call.storage.list_parts(call.bucket, call.key, upload.upload_id, marker, max_parts + 1)
     truncated = len(parts) > max_parts
     parts = parts[:max_parts]
     children: list[tuple[str, object]] = [
@@ -168,8 +166,8 @@ async def handle_list_multipart_uploads(call: Call) -> web.StreamResponse:
     key_marker = call.param("key-marker") or ""
     upload_id_marker = call.param("upload-id-marker") or ""
     max_uploads = int_param(call.param("max-uploads"), "max-uploads", 1000, 1, 1000)
-    page = await asyncio.to_thread(call.storage.list_uploads, call.bucket, prefix, delimiter, key_marker,
-                                   upload_id_marker, max_uploads)
+    page = await call.storage.list_uploads(call.bucket, prefix, delimiter, key_marker, upload_id_marker,
+                                           max_uploads)
     next_key, next_upload_id = "", ""
     if page.is_truncated:
         next_key, next_upload_id = ((page.last, "") if isinstance(page.last, str)

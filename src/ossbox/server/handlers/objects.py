@@ -25,6 +25,7 @@ from ...protocol.xmlutil import xml_document
 from ...storage.engine import ObjectSnapshot
 from ...storage.errors import ObjectNotFound
 from ...storage.records import BlobInfo, ObjectRecord
+from ..authorize import Access, denied
 from ..context import Call
 from ..responses import NotModified, blob_response, empty_response, xml_response
 from .acl import OBJECT_ACLS, checked_acl
@@ -33,6 +34,7 @@ from .tags import tags_from_header
 
 MAX_OBJECT_SIZE = 5 << 30
 MAX_DELETE_KEYS = 1000
+MAX_USER_META_SIZE = 8 << 10  # OSS's limit on all x-oss-meta-* header names and values together
 _WRITE_BATCH = 1 << 20
 
 # Headers stored with an object and returned on GET/HEAD, by their canonical spelling.
@@ -47,6 +49,9 @@ RESPONSE_OVERRIDES = {
     "response-content-encoding": "Content-Encoding",
 }
 USER_META_PREFIX = "x-oss-meta-"
+# How often a GET reads the object again when a small body's later extent vanished before it was read.
+_READ_ATTEMPTS = 5
+_CONTROL_CHARACTERS = frozenset(map(chr, [*range(0x20), 0x7F])) - {"\t"}  # what no header value may hold
 GZIP_MIN_SIZE = 1024
 GZIP_TYPES = frozenset({
     "text/plain", "text/html", "text/css", "text/xml", "text/javascript", "text/csv", "text/markdown",
@@ -99,16 +104,17 @@ def _check_preconditions(call: Call, record: ObjectRecord, prefix: str = "") -> 
         raise NotModified(record)
 
 
-def open_following_symlink(call: Call) -> tuple[ObjectSnapshot, dict[str, str]]:
+async def open_following_symlink(call: Call) -> tuple[ObjectSnapshot, dict[str, str]]:
     """A snapshot of the object, or of its target when it is a symlink, and the user metadata to
-    answer with (a symlink's own)."""
-    snapshot = call.storage.open_object(call.bucket, call.key, call.record)
+    answer with (a symlink's own). Access is judged on the link and on the target version served."""
+    permit = call.permit()
+    snapshot = await call.storage.open_object(call.bucket, call.key, permit)
     target = snapshot.record.symlink_target
     if target is None:
         return snapshot, snapshot.record.user_meta
     snapshot.close()
     try:
-        resolved = call.storage.open_object(call.bucket, target)
+        resolved = await call.storage.open_object(call.bucket, target, permit)
     except ObjectNotFound:
         raise OssError("SymlinkTargetNotExist", "The symlink target object does not exist.",
                        SymlinkTarget=target) from None
@@ -118,32 +124,52 @@ def open_following_symlink(call: Call) -> tuple[ObjectSnapshot, dict[str, str]]:
     return resolved, snapshot.record.user_meta
 
 
+def _response_overrides(call: Call) -> dict[str, str]:
+    """The `response-*` query overrides as headers; a value no header may carry is refused (400)."""
+    overrides = {}
+    for param, header in RESPONSE_OVERRIDES.items():
+        value = call.param(param)
+        if value is not None:
+            if any(character in _CONTROL_CHARACTERS for character in _utf8(param, value)):
+                raise OssError("InvalidArgument", f"{param} holds characters a header cannot carry.",
+                               ArgumentName=param)
+            overrides[header] = value
+    return overrides
+
+
 async def handle_get_object(call: Call) -> web.StreamResponse:
-    snapshot, user_meta = open_following_symlink(call)
-    try:
-        record = snapshot.record
-        _check_preconditions(call, record)
-        standard = call.headers.get("x-oss-range-behavior", "").lower() == "standard"
-        decision = resolve_range(call.headers.get("Range"), record.size, standard)
-        if isinstance(decision, Unsatisfiable):
-            raise OssError("InvalidRange", "The requested range is not satisfiable.",
-                           headers={"Content-Range": f"bytes */{record.size}"}, ActualObjectSize=str(record.size))
-        headers = object_headers(record, user_meta)
-        for param, header in RESPONSE_OVERRIDES.items():
-            value = call.param(param)
-            if value is not None:
-                headers[header] = value
-        if isinstance(decision, ByteRange):
-            headers["Content-Range"] = decision.content_range
-            return blob_response(snapshot, decision.first, decision.length, status=206, headers=headers)
-        return blob_response(snapshot, 0, record.size, status=200, headers=headers, gzip=_gzip_wanted(call, record))
-    except BaseException:
-        snapshot.close()
-        raise
+    overrides = _response_overrides(call)
+    for _ in range(_READ_ATTEMPTS):
+        snapshot, user_meta = await open_following_symlink(call)
+        try:
+            return _object_response(call, snapshot, user_meta, overrides)
+        except FileNotFoundError:  # a later extent of a small body vanished: read the version now current
+            snapshot.close()
+        except BaseException:
+            snapshot.close()
+            raise
+    raise OssError("ServiceUnavailable", "The object kept changing while it was read. Please try again.")
+
+
+def _object_response(call: Call, snapshot: ObjectSnapshot, user_meta: dict[str, str],
+                     overrides: dict[str, str]) -> web.StreamResponse:
+    record = snapshot.record
+    _check_preconditions(call, record)
+    standard = call.headers.get("x-oss-range-behavior", "").lower() == "standard"
+    decision = resolve_range(call.headers.get("Range"), record.size, standard)
+    if isinstance(decision, Unsatisfiable):
+        raise OssError("InvalidRange", "The requested range is not satisfiable.",
+                       headers={"Content-Range": f"bytes */{record.size}"}, ActualObjectSize=str(record.size))
+    headers = object_headers(record, user_meta)
+    headers.update(overrides)
+    if isinstance(decision, ByteRange):
+        headers["Content-Range"] = decision.content_range
+        return blob_response(snapshot, decision.first, decision.length, status=206, headers=headers)
+    return blob_response(snapshot, 0, record.size, status=200, headers=headers, gzip=_gzip_wanted(call, record))
 
 
 async def handle_head_object(call: Call) -> web.StreamResponse:
-    snapshot, user_meta = open_following_symlink(call)
+    snapshot, user_meta = await open_following_symlink(call)
     with snapshot:
         record = snapshot.record
     _check_preconditions(call, record)
@@ -153,7 +179,7 @@ async def handle_head_object(call: Call) -> web.StreamResponse:
 
 
 async def handle_get_object_meta(call: Call) -> web.StreamResponse:
-    record = call.storage.head_object(call.bucket, call.key)
+    record = await call.storage.head_object(call.bucket, call.key, call.permit())
     _check_preconditions(call, record)
     headers = {
         "ETag": record.etag,
@@ -195,10 +221,15 @@ def stored_attributes(call: Call, bucket_storage_class: str = "Standard") -> dic
     """Content-Type, standard headers, user metadata, storage class, ACL and tags from a write request."""
     headers = call.headers
     user_meta = {}
+    meta_size = 0
     for name, value in headers.items():
         lowered = name.lower()
         if lowered.startswith(USER_META_PREFIX):
             user_meta[lowered[len(USER_META_PREFIX):]] = _utf8(name, value)
+            meta_size += len(name) + len(value.encode("utf-8"))
+    if meta_size > MAX_USER_META_SIZE:
+        raise OssError("InvalidArgument", f"The user metadata (x-oss-meta-* names and values) exceeds "
+                       f"{MAX_USER_META_SIZE} bytes in total.", ec="0011-00000002", ArgumentName="x-oss-meta-*")
     acl = checked_acl(headers.get("x-oss-object-acl", "default"), OBJECT_ACLS, "x-oss-object-acl")
     storage_class = _utf8("x-oss-storage-class", headers.get("x-oss-storage-class", bucket_storage_class))
     return {
@@ -239,7 +270,7 @@ async def receive_blob(call: Call, limit: int = MAX_OBJECT_SIZE) -> BlobInfo:
     if length is not None and length > limit:
         raise OssError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.")
     expected_md5 = _expected_md5(call)
-    writer = await asyncio.to_thread(call.storage.new_blob)
+    writer = await call.storage.new_blob()
     in_flight: asyncio.Future | None = None
     try:
         batch: list[bytes] = []
@@ -268,7 +299,7 @@ async def receive_blob(call: Call, limit: int = MAX_OBJECT_SIZE) -> BlobInfo:
         await asyncio.to_thread(writer.abort)
         raise
     if expected_md5 is not None and blob.md5 != expected_md5:
-        await asyncio.to_thread(call.storage.discard_blob, blob)
+        await call.storage.discard_blob(blob)
         raise OssError("InvalidDigest", "The Content-MD5 you specified did not match what we received.")
     return blob
 
@@ -298,12 +329,12 @@ def write_response_headers(record: ObjectRecord) -> dict[str, str]:
 
 async def handle_put_object(call: Call) -> web.StreamResponse:
     check_object_key(call.key)
-    bucket = call.storage.get_bucket(call.bucket)
+    bucket = await call.storage.get_bucket(call.bucket)
     attributes = stored_attributes(call, bucket.storage_class)
     blob = await receive_blob(call)
-    record = await asyncio.to_thread(
-        call.storage.commit_object, call.bucket, call.key, blob, _etag(blob.md5),
-        overwrite=overwrite_allowed(call), **attributes,
+    record = await call.storage.commit_object(
+        call.bucket, call.key, blob, _etag(blob.md5), overwrite=overwrite_allowed(call), permit=call.permit(),
+        **attributes,
     )
     headers = write_response_headers(record)
     headers["Content-MD5"] = base64.b64encode(blob.md5).decode()
@@ -335,19 +366,19 @@ async def handle_copy_object(call: Call) -> web.StreamResponse:
     if directive not in ("COPY", "REPLACE"):
         raise OssError("InvalidArgument", "x-oss-metadata-directive must be COPY or REPLACE.",
                        ArgumentName="x-oss-metadata-directive")
-    snapshot: ObjectSnapshot = call.storage.open_object(source_bucket, source_key)
+    bucket = await call.storage.get_bucket(call.bucket)
+    snapshot: ObjectSnapshot = await call.storage.open_object(source_bucket, source_key, call.permit(Access.READ))
     with snapshot:
         check_copy_source_preconditions(call, snapshot.record)
-        replaced = stored_attributes(call, call.storage.get_bucket(call.bucket).storage_class)
+        replaced = stored_attributes(call, bucket.storage_class)
         if directive == "COPY":
             attributes = {"object_type": "Normal", "acl": replaced["acl"], "storage_class": replaced["storage_class"]}
         else:
             attributes = {"object_type": "Normal", **replaced}
         tagging_directive = call.headers.get("x-oss-tagging-directive", "Copy").lower()
         attributes["tags"] = replaced["tags"] if tagging_directive == "replace" else snapshot.record.tags
-        record = await asyncio.to_thread(
-            call.storage.copy_object, snapshot, call.bucket, call.key, overwrite=overwrite_allowed(call),
-            **attributes,
+        record = await call.storage.copy_object(
+            snapshot, call.bucket, call.key, overwrite=overwrite_allowed(call), permit=call.permit(), **attributes,
         )
     body = xml_document("CopyObjectResult", [("ETag", record.etag), ("LastModified", iso8601(record.mtime))])
     return xml_response(body, headers=write_response_headers(record))
@@ -357,7 +388,8 @@ async def handle_copy_object(call: Call) -> web.StreamResponse:
 
 
 async def handle_delete_object(call: Call) -> web.StreamResponse:
-    await asyncio.to_thread(call.storage.delete_objects, call.bucket, [call.key])
+    if await call.storage.delete_objects(call.bucket, [call.key], call.permit()):
+        raise denied()
     return empty_response(204)
 
 
@@ -380,13 +412,19 @@ async def handle_delete_multiple_objects(call: Call) -> web.StreamResponse:
     expected_md5 = _expected_md5(call)
     if expected_md5 is not None and hashlib.md5(body).digest() != expected_md5:
         raise OssError("InvalidDigest", "The Content-MD5 you specified did not match what we received.")
-    keys, quiet = parse_delete_request(body)
+    keys, quiet = await call.offload(parse_delete_request, body)
     if not keys:
         raise OssError("MalformedXML", "The Delete request must name at least one object.")
     if len(keys) > MAX_DELETE_KEYS:
         raise OssError("MalformedXML", f"A Delete request may name at most {MAX_DELETE_KEYS} objects.")
-    await asyncio.to_thread(call.storage.delete_objects, call.bucket, keys)
+    refused = await call.storage.delete_objects(call.bucket, keys, call.permit())
+    # Each key is judged as a single DELETE of it would be; a refused one is reported (even when quiet,
+    # which leaves out only the successes) and the others are still deleted.
     children: list[tuple[str, object]] = [("EncodingType", encoding_type or None)]
-    if not quiet:
-        children.extend(("Deleted", [("Key", encode(key))]) for key in keys)
+    for key in keys:
+        if key in refused:
+            error = denied()
+            children.append(("Error", [("Key", encode(key)), ("Code", error.code), ("Message", error.message)]))
+        elif not quiet:
+            children.append(("Deleted", [("Key", encode(key))]))
     return xml_response(xml_document("DeleteResult", children))

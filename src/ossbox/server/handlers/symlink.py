@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import quote, unquote
 
 from aiohttp import web
@@ -21,15 +20,15 @@ async def handle_put_symlink(call: Call) -> web.StreamResponse:
     if not target:
         raise OssError("InvalidArgument", "PutSymlink needs x-oss-symlink-target.", ArgumentName="x-oss-symlink-target")
     check_object_key(target)
-    bucket = call.storage.get_bucket(call.bucket)
+    bucket = await call.storage.get_bucket(call.bucket)
     attributes = stored_attributes(call, bucket.storage_class)
-    record = await asyncio.to_thread(call.storage.put_symlink, call.bucket, call.key, target,
-                                     overwrite_allowed(call), **attributes)
+    record = await call.storage.put_symlink(call.bucket, call.key, target, overwrite_allowed(call), call.permit(),
+                                            **attributes)
     return empty_response(headers={"ETag": record.etag})
 
 
 async def handle_get_symlink(call: Call) -> web.StreamResponse:
-    record = call.storage.head_object(call.bucket, call.key)
+    record = await call.storage.head_object(call.bucket, call.key, call.permit())
     if record.symlink_target is None:
         raise OssError("NotSymlink", "The specified object is not a symlink.", Key=call.key)
     headers = {

@@ -8,7 +8,6 @@ for objects (10 tags; keys up to 128 and values up to 256 characters of letters,
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
@@ -78,34 +77,34 @@ def tagging_document(tags: dict[str, str]) -> bytes:
 
 
 async def handle_put_object_tagging(call: Call) -> web.StreamResponse:
-    tags = parse_tagging_document(await read_body(call), OBJECT_TAG_RULES)
-    await asyncio.to_thread(call.storage.update_object, call.bucket, call.key, tags=tags)
+    tags = await call.offload(parse_tagging_document, await read_body(call), OBJECT_TAG_RULES)
+    await call.storage.update_object(call.bucket, call.key, tags=tags)
     return empty_response()
 
 
 async def handle_get_object_tagging(call: Call) -> web.StreamResponse:
-    return xml_response(tagging_document(call.storage.head_object(call.bucket, call.key).tags))
+    return xml_response(tagging_document((await call.storage.head_object(call.bucket, call.key)).tags))
 
 
 async def handle_delete_object_tagging(call: Call) -> web.StreamResponse:
-    await asyncio.to_thread(call.storage.update_object, call.bucket, call.key, tags={})
+    await call.storage.update_object(call.bucket, call.key, tags={})
     return empty_response(204)
 
 
 async def handle_put_bucket_tags(call: Call) -> web.StreamResponse:
-    tags = parse_tagging_document(await read_body(call), BUCKET_TAG_RULES)
-    await asyncio.to_thread(call.storage.update_bucket, call.bucket, tags=tags)
+    tags = await call.offload(parse_tagging_document, await read_body(call), BUCKET_TAG_RULES)
+    await call.storage.update_bucket(call.bucket, tags=tags)
     return empty_response()
 
 
 async def handle_get_bucket_tags(call: Call) -> web.StreamResponse:
-    return xml_response(tagging_document(call.storage.get_bucket(call.bucket).tags))
+    return xml_response(tagging_document((await call.storage.get_bucket(call.bucket)).tags))
 
 
 async def handle_delete_bucket_tags(call: Call) -> web.StreamResponse:
     keys = call.param("tagging") or ""
     tags = {} if not keys else {
-        k: v for k, v in call.storage.get_bucket(call.bucket).tags.items() if k not in keys.split(",")
+        k: v for k, v in (await call.storage.get_bucket(call.bucket)).tags.items() if k not in keys.split(",")
     }
-    await asyncio.to_thread(call.storage.update_bucket, call.bucket, tags=tags)
+    await call.storage.update_bucket(call.bucket, tags=tags)
     return empty_response(204)
