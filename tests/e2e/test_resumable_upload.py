@@ -161,6 +161,29 @@ def test_source_changed_between_runs_aborts_the_old_upload_and_starts_over(remot
     assert list(oss2.MultipartUploadIterator(arranged)) == []
 
 
+def test_source_replaced_with_the_same_size_and_mtime_starts_over(remote, store, tmp_path):
+    """Size and mtime cannot tell a replaced file from the original: the recorded parts' CRC-64s can. The
+    resumed upload must not complete from the old file's parts and the new file's rest."""
+    arranged, tested = remote
+    source = tmp_path / "in.bin"
+    _write(source, 16 * PART)
+    stat = os.stat(source)
+    _interrupt_halfway(tested, source, store)
+    recorded = _checkpoint(store)
+    assert recorded["done"]
+    replacement = _write(source, 16 * PART)
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (os.stat(source).st_size, os.stat(source).st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    numbers = _count_parts(tested)
+    client.resumable_upload(tested, "object", str(source), store=store, multipart_threshold=PART, part_size=PART,
+                            num_threads=2)
+    assert sorted(numbers) == list(range(1, 17))
+    assert arranged.get_object("object").read() == replacement
+    with pytest.raises(oss2.exceptions.NoSuchUpload):
+        arranged.list_parts("object", recorded["upload_id"])
+    assert list(oss2.MultipartUploadIterator(arranged)) == []
+
+
 def test_vanished_upload_starts_over(remote, store, tmp_path):
     arranged, tested = remote
     source = tmp_path / "in.bin"

@@ -10,8 +10,9 @@ Strategy, and what it guarantees:
 - A checkpoint (upload id, file size and mtime, part size, done parts with ETag and CRC-64) is written
   atomically after parts finish, by checkpoint.py's store. A rerun after a crash or Ctrl-C resumes the same
   upload id and sends only the parts not recorded, once `list_parts` confirmed the recorded ones (same ETag,
-  size and CRC); a vanished upload starts over; a source file whose size or mtime changed makes the old
-  upload be aborted and a new one started. A file changing during the upload (seen by a short read or by
+  size and CRC) and the file's bytes still have the CRC-64s recorded for them; a vanished upload starts
+  over; a source file whose size, mtime or recorded parts' bytes changed (a file replaced by another of the
+  same size and mtime, say) makes the old upload be aborted and a new one started. A file changing during the upload (seen by a short read or by
   `fstat` before completing) also restarts it, up to MAX_RESTARTS times.
 - Completion sends the explicit part list; the CRC-64 combined from the parts' is checked against the
   server's `x-oss-hash-crc64ecma` (InconsistentError on a mismatch). The checkpoint is removed once the
@@ -43,6 +44,7 @@ __all__ = ["PART_RETRY", "ResumableStore", "UploadCheckpoint", "determine_part_s
 PART_RETRY = Retry(total=5)
 # How many times an upload restarts because the file changed under it before giving up.
 MAX_RESTARTS = 3
+_CRC_BLOCK = 4 << 20  # bytes read at a time when checking recorded parts against the file
 
 # What oss2 passes on, beyond init_multipart_upload (which is given every header) and put_object.
 _PART_HEADERS = ("x-oss-request-payer", "x-oss-traffic-limit")
@@ -245,7 +247,7 @@ def _upload_version(bucket, key, filename, store: ResumableStore, headers, part_
                                    size=stat.st_size, mtime_ns=stat.st_mtime_ns,
                                    part_size=determine_part_size(stat.st_size, part_size), upload_id="")
         name = store.make_name(bucket.bucket_name, key, filename)
-        checkpoint = _resume_or_start(bucket, key, store, name, planned, headers, params, retry)
+        checkpoint = _resume_or_start(bucket, key, store, name, planned, fd, headers, params, retry)
         parts = _plan(checkpoint.size, checkpoint.part_size)
         progress.start(checkpoint.size, sum(p.length for p in parts if p.number in checkpoint.done))
         upload = _Upload(bucket, key, checkpoint, fd, headers, progress, retry)
@@ -269,13 +271,14 @@ def _upload_version(bucket, key, filename, store: ResumableStore, headers, part_
     return _complete(bucket, key, store, name, checkpoint, parts, headers)
 
 
-def _resume_or_start(bucket, key, store: ResumableStore, name: str, planned: UploadCheckpoint, headers, params,
-                     retry: Retry) -> UploadCheckpoint:
-    """The stored checkpoint, keeping only the parts the server confirms, if it describes the same file and
-    its upload still exists; otherwise a new upload (aborting the stored one when the file changed)."""
+def _resume_or_start(bucket, key, store: ResumableStore, name: str, planned: UploadCheckpoint, fd: int, headers,
+                     params, retry: Retry) -> UploadCheckpoint:
+    """The stored checkpoint, keeping only the parts the server confirms, if it describes the same file (by
+    stat and by the CRC-64 of every recorded part's bytes) and its upload still exists; otherwise a new upload
+    (aborting the stored one when the file changed)."""
     stored = store.load(name)
     if stored is not None and stored.upload_id and stored.part_size > 0:
-        if stored.same_source(planned):
+        if stored.same_source(planned) and _recorded_parts_unchanged(fd, stored):
             listed = _listed_parts(bucket, key, stored.upload_id, _select(headers, _LIST_HEADERS), retry)
             if listed is not None:
                 lengths = {part.number: part.length for part in _plan(stored.size, stored.part_size)}
@@ -290,6 +293,29 @@ def _resume_or_start(bucket, key, store: ResumableStore, name: str, planned: Upl
     checkpoint = replace(planned, upload_id=upload_id)
     store.save(name, checkpoint)
     return checkpoint
+
+
+def _recorded_parts_unchanged(fd: int, checkpoint: UploadCheckpoint) -> bool:
+    """Whether each part the checkpoint records as sent still has, in the file, the CRC-64 recorded for it:
+    a file replaced by another of the same size and mtime must not be completed from both."""
+    parts = {part.number: part for part in _plan(checkpoint.size, checkpoint.part_size)}
+    for number, (_etag, recorded_crc) in checkpoint.done.items():
+        part = parts.get(number)
+        if part is None or _file_crc(fd, part.offset, part.length) != recorded_crc:
+            return False
+    return True
+
+
+def _file_crc(fd: int, offset: int, length: int) -> int:
+    crc = 0
+    end = offset + length
+    while offset < end:
+        block = os.pread(fd, min(_CRC_BLOCK, end - offset), offset)
+        if not block:
+            return -1  # shorter than recorded: no CRC-64 matches
+        crc = crc64(block, crc)
+        offset += len(block)
+    return crc
 
 
 def _confirms(listed: PartInfo | None, etag: str, crc: int, length: int | None) -> bool:
