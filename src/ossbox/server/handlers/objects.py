@@ -405,14 +405,17 @@ def parse_delete_request(body: bytes) -> tuple[list[str], bool]:
     return keys, (root.findtext("Quiet") or "").strip().lower() == "true"
 
 
+def _verified_delete_request(body: bytes, expected_md5: bytes | None) -> tuple[list[str], bool]:
+    if expected_md5 is not None and hashlib.md5(body).digest() != expected_md5:
+        raise OssError("InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+    return parse_delete_request(body)
+
+
 async def handle_delete_multiple_objects(call: Call) -> web.StreamResponse:
     encoding_type = call.param("encoding-type")
     encode = encoder(encoding_type)
-    body = await read_body(call)
     expected_md5 = _expected_md5(call)
-    if expected_md5 is not None and hashlib.md5(body).digest() != expected_md5:
-        raise OssError("InvalidDigest", "The Content-MD5 you specified did not match what we received.")
-    keys, quiet = await call.offload(parse_delete_request, body)
+    keys, quiet = await call.offload(_verified_delete_request, await read_body(call), expected_md5)
     if not keys:
         raise OssError("MalformedXML", "The Delete request must name at least one object.")
     if len(keys) > MAX_DELETE_KEYS:
