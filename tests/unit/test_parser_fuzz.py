@@ -20,8 +20,10 @@ def test_request_parsers_survive_coverage_guided_fuzzing(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     run = subprocess.run(
+        # No RSS limit: libFuzzer reads its peak RSS from getrusage, which carries over exec the peak of the
+        # pytest worker that started it (gigabytes after the 10,000-part test), not its own.
         [sys.executable, str(HARNESS), f"-max_total_time={SECONDS}", "-max_len=65536", "-timeout=10",
-         "-rss_limit_mb=2048", f"-artifact_prefix={tmp_path}/", str(corpus)],
+         "-rss_limit_mb=0", f"-artifact_prefix={tmp_path}/", str(corpus)],
         capture_output=True, text=True, timeout=SECONDS + 120,
     )
     done = re.search(r"Done (\d+) runs in (\d+) second", run.stderr)
