@@ -624,10 +624,12 @@ def test_append_racing_a_compacting_append_reports_the_new_position(storage, tmp
 def test_a_transaction_sqlite_ended_itself_reports_the_real_error_and_the_writer_recovers(storage):
     """After some errors (a full disk) SQLite rolls back on its own: our ROLLBACK must not replace the
     error with "no transaction is active", and the next write must start a fresh transaction."""
+    def fails_after_sqlite_rolled_back(db):
+        db.execute("ROLLBACK")
+        raise ValueError("the real error")
+
     with pytest.raises(ValueError, match="the real error"):
-        with storage.metadata._transaction() as db:
-            db.execute("ROLLBACK")
-            raise ValueError("the real error")
+        storage.metadata._write(fails_after_sqlite_rolled_back)
     storage.create_bucket("after-the-error")
     assert storage.get_bucket("after-the-error").name == "after-the-error"
 

@@ -1,7 +1,7 @@
 """Offline consistency check of a data directory: metadata against blob files (`ossbox check`).
 
-Strategy: the check reads the SQLite metadata through its own read-only connection (no schema upgrade, no
-write) and walks every object's extents and every multipart part: the blob must exist and hold exactly the
+Strategy: the check reads the metadata through the store's interface, opened read-only (no schema
+upgrade, no write), and walks every object version's extents and every multipart part: the blob must exist and hold exactly the
 recorded length (every extent is a whole blob; a longer one still reads correctly but was altered), an
 object's size must be the sum of its extents, and with `deep` the CRC-64 of the bytes, streamed in bounded
 chunks, must equal the recorded one. Blob files nothing refers to and leftover `tmp/` files are reported
@@ -12,16 +12,13 @@ a running server's in-flight writes look like orphans.
 
 from __future__ import annotations
 
-import json
 import os
-import pathlib
-import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..protocol.crc64 import Crc64
 from .blobs import BlobStore
-from .sqlite import SCHEMA_VERSION, SqliteMetadata
+from .metadata import MetadataStore, MetadataUnavailable, default_metadata_url, open_metadata
+from .sqlite import SchemaMismatch
 
 __all__ = ["CheckError", "Problem", "Report", "check", "repair", "METADATA_FILE"]
 
@@ -66,22 +63,13 @@ def _printable(text: str) -> str:
                    for c in text)
 
 
-def _open_read_only(data_dir: str) -> sqlite3.Connection:
-    path = os.path.join(data_dir, METADATA_FILE)
-    if not os.path.isfile(path):
+def _open(data_dir: str, metadata_url: str | None, read_only: bool) -> MetadataStore:
+    if metadata_url is None and not os.path.isfile(os.path.join(data_dir, METADATA_FILE)):
         raise CheckError(f"{data_dir}: not an ossbox data directory (no {METADATA_FILE})")
-    uri = pathlib.Path(os.path.abspath(path)).as_uri() + "?mode=ro"
-    connection = sqlite3.connect(uri, uri=True)
-    connection.execute("PRAGMA busy_timeout = 10000")
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        connection.close()
-        raise CheckError(f"{path}: metadata schema version {version} is newer than this ossbox")
-    return connection
-
-
-def _has_table(db: sqlite3.Connection, name: str) -> bool:
-    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+    try:
+        return open_metadata(metadata_url or default_metadata_url(data_dir), read_only=read_only)
+    except (SchemaMismatch, MetadataUnavailable, ValueError) as error:
+        raise CheckError(str(error)) from None
 
 
 def _blob_size(blobs: BlobStore, blob_id: str) -> int | None:
@@ -120,48 +108,43 @@ def _check_extents(blobs: BlobStore, extents: list[tuple[str, int]]) -> tuple[st
     return None
 
 
-def _objects(db: sqlite3.Connection) -> Iterator[tuple[str, str, int, int, list[tuple[str, int]]]]:
-    for bucket, key, size, crc64, extents in db.execute(
-            "SELECT bucket, key, size, crc64, extents FROM objects ORDER BY bucket, key"):
-        yield bucket, key.decode("utf-8", "replace"), size, int(crc64), [(b, n) for b, n in json.loads(extents)]
-
-
-def check(data_dir: str, deep: bool = False) -> Report:
-    """Check `data_dir` and return what is wrong with it; changes nothing."""
-    db = _open_read_only(data_dir)
+def check(data_dir: str, deep: bool = False, metadata_url: str | None = None) -> Report:
+    """Check `data_dir` against its metadata (in it, or at `metadata_url`) and return what is wrong; changes
+    nothing."""
+    metadata = _open(data_dir, metadata_url, read_only=True)
     try:
         blobs = BlobStore(data_dir)
         report = Report()
         referenced: set[str] = set()
-        for bucket, key, size, crc64, extents in _objects(db):
+        for record in metadata.iter_objects():
             report.objects += 1
+            extents = [(extent.blob_id, extent.length) for extent in record.extents]
             referenced.update(blob_id for blob_id, _ in extents)
             found: list[tuple[str, str]] = []
             missing = _check_extents(blobs, extents)
             if missing:
                 found.append(missing)
             total = sum(length for _, length in extents)
-            if size != total:
-                found.append(("size-mismatch", f"size {size} recorded, extents hold {total} bytes"))
+            if record.size != total:
+                found.append(("size-mismatch", f"size {record.size} recorded, extents hold {total} bytes"))
             if deep and not missing:
                 actual = _crc_of(blobs, extents)
-                if actual != crc64:
-                    found.append(("crc-mismatch", f"CRC-64 {actual} computed, {crc64} recorded"))
-            report.problems.extend(Problem(kind, f"{bucket}/{key}", detail, bucket, key) for kind, detail in found)
-        if _has_table(db, "parts"):
-            for upload_id, number, blob_id, size, crc64 in db.execute(
-                    "SELECT upload_id, part_number, blob_id, size, crc64 FROM parts ORDER BY upload_id, part_number"):
-                report.parts += 1
-                referenced.add(blob_id)
-                subject = f"upload {upload_id} part {number}"
-                missing = _check_extents(blobs, [(blob_id, size)])
-                if missing:
-                    report.problems.append(Problem("part-" + missing[0], subject, missing[1]))
-                elif deep and _crc_of(blobs, [(blob_id, size)]) != int(crc64):
-                    report.problems.append(Problem("part-crc-mismatch", subject,
-                                                   f"blob {blob_id}: CRC-64 differs from the recorded {crc64}"))
-        if _has_table(db, "released_blobs"):  # replaced versions' parts, kept for readers until reclaimed
-            referenced.update(blob_id for (blob_id,) in db.execute("SELECT blob_id FROM released_blobs"))
+                if actual != record.crc64:
+                    found.append(("crc-mismatch", f"CRC-64 {actual} computed, {record.crc64} recorded"))
+            subject = f"{record.bucket}/{record.key}"
+            report.problems.extend(Problem(kind, subject, detail, record.bucket, record.key) for kind, detail in found)
+        for upload_id, part in metadata.iter_parts():
+            report.parts += 1
+            referenced.add(part.blob_id)
+            subject = f"upload {upload_id} part {part.part_number}"
+            missing = _check_extents(blobs, [(part.blob_id, part.size)])
+            if missing:
+                report.problems.append(Problem("part-" + missing[0], subject, missing[1]))
+            elif deep and _crc_of(blobs, [(part.blob_id, part.size)]) != part.crc64:
+                report.problems.append(Problem("part-crc-mismatch", subject,
+                                               f"blob {part.blob_id}: CRC-64 differs from the recorded {part.crc64}"))
+        # replaced versions' parts, kept for readers until reclaimed
+        referenced.update(blob_id for blob_id, _ in metadata.iter_released())
         for blob_id in blobs.stored_ids():
             report.blob_files += 1
             if blob_id not in referenced:
@@ -170,10 +153,10 @@ def check(data_dir: str, deep: bool = False) -> Report:
             report.problems.append(Problem("tmp-file", name, "leftover temporary file"))
         return report
     finally:
-        db.close()
+        metadata.close()
 
 
-def repair(data_dir: str, report: Report) -> list[str]:
+def repair(data_dir: str, report: Report, metadata_url: str | None = None) -> list[str]:
     """Fix what `report` found that can be fixed: delete the metadata of objects whose blobs are missing
     or short, then remove blobs nothing refers to and temporary files. Returns one line per action."""
     actions: list[str] = []
@@ -181,7 +164,7 @@ def repair(data_dir: str, report: Report) -> list[str]:
     needs_sweep = unreadable or any(p.kind in ("orphan-blob", "tmp-file") for p in report.problems)
     if not needs_sweep:
         return actions
-    metadata = SqliteMetadata(os.path.join(data_dir, METADATA_FILE))
+    metadata = _open(data_dir, metadata_url, read_only=False)
     try:
         for bucket, key in unreadable:
             metadata.delete_objects(bucket, [key])  # its remaining blobs become orphans, swept below

@@ -32,7 +32,7 @@ from .errors import (AccessRefused, BucketNotFound, InvalidPart, InvalidPartOrde
 from .listing import Page, grouped_scan
 from .records import (BlobInfo, BucketRecord, ClassUsage, Extent, Listing, ObjectRecord, PartRecord, Permit,
                       UploadRecord)
-from .sqlite import SqliteMetadata
+from .metadata import MetadataStore, default_metadata_url, open_metadata
 
 __all__ = ["Storage", "ObjectSnapshot", "Permit", "RECLAIM_DELAY", "MIN_PART_SIZE", "MAX_EXTENTS", "md5_etag", "multipart_etag"]
 
@@ -99,14 +99,17 @@ class ObjectSnapshot:
 
 
 class Storage:
-    def __init__(self, data_dir: str, location: str = "oss-cn-hangzhou", reclaim_delay: float = RECLAIM_DELAY) -> None:
-        """`reclaim_delay`: seconds before a replaced version's later blobs are unlinked (0: at once, and a
-        reader still on an earlier part of that version is cut short)."""
+    def __init__(self, data_dir: str, metadata: MetadataStore | None = None, location: str = "oss-cn-hangzhou",
+                 reclaim_delay: float = RECLAIM_DELAY) -> None:
+        """Blobs under `data_dir`, metadata in `metadata` (by default SQLite in `data_dir`, opened to match
+        `reclaim_delay`: seconds before a replaced version's later blobs are unlinked; with 0 they go at once,
+        and a reader still on an earlier part of that version is cut short)."""
         os.makedirs(data_dir, exist_ok=True)
         self.location = location
         self.reclaim_delay = reclaim_delay
         self.blobs = BlobStore(data_dir)
-        self.metadata = SqliteMetadata(os.path.join(data_dir, "metadata.sqlite3"), defer_release=reclaim_delay > 0)
+        self.metadata: MetadataStore = metadata or open_metadata(default_metadata_url(data_dir),
+                                                                 defer_release=reclaim_delay > 0)
 
     def close(self) -> None:
         self.metadata.close()

@@ -17,6 +17,7 @@ class BucketRecord:
     acl: str = "private"
     storage_class: str = "Standard"
     tags: dict[str, str] = field(default_factory=dict)
+    versioning: str | None = None  # None: never enabled; "Enabled" or "Suspended"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class ObjectRecord:
     user_meta: dict[str, str] = field(default_factory=dict)  # x-oss-meta-* name (lowercase) -> value
     tags: dict[str, str] = field(default_factory=dict)
     symlink_target: str | None = None  # the key a Symlink object points to
+    version_id: str = "null"  # "null": the one version of a key in a bucket without versioning
+    latest: bool = True
+    delete_marker: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,185 @@
+"""The metadata store: the one interface the engine, `ossbox check` and `ossbox metadata copy` use, whatever
+the database behind it (SQLite in the data directory by default, PostgreSQL for several nodes).
+
+The contract every backend keeps, and tests/contract checks against each:
+
+Atomicity and isolation. Every method is one transaction. A mutation reads the rows it decides on under a
+lock that lasts until it commits (SQLite: the database's single writer; PostgreSQL: `SELECT ... FOR
+UPDATE` on the object or upload row and `FOR SHARE` on its bucket's), so each behaves as if mutations ran
+one after the other: of two writes of one key, exactly one replaces the other's version, and a bucket
+cannot be deleted while a write into it commits. Reads see committed data only; a read of one record is
+consistent, a listing page is not a snapshot of the whole bucket. A transaction that meets a conflict or a
+lost connection is retried whole, a bounded number of times (PostgreSQL), so the callbacks a method takes
+(`permit`, `assemble`) must be pure. A mutation that finds its own effect already committed (its
+connection died during COMMIT) reports success instead of applying it twice.
+
+Compare-and-swap. `replace_object_if(record, expected)` replaces the object only if its current version
+is still exactly `expected` (None: absent), else raises ObjectChanged with what it found: appends are
+built on it. `put_object(record, overwrite=False)` is the swap "only if absent" (ObjectExists otherwise),
+which is `x-oss-forbid-overwrite`. `permit(bucket_acl, current)` is judged inside the same transaction, on
+the version being replaced or deleted.
+
+Releasing blobs exactly once. The transaction that stops the last reference to a blob (an object version
+replaced or deleted, a part replaced, left out of a completion or aborted) also releases it, once: either
+by returning its id for the caller to unlink after the commit, or by recording it as released (the
+`released_blobs` of a replaced version after its first blob, which a reader may still be on its way to),
+for `claim_released()` to hand out once, to one caller, later. No blob id is released by two transactions.
+
+Key order and cursors. Keys are compared as UTF-8 bytes. `scan_objects(bucket, after, prefix, limit)`
+returns the latest version of each key that is greater than `after` (bytes, exclusive) and starts with
+`prefix`, in that order: a listing resumes from the last key it returned, or skips a whole common prefix
+by passing the prefix followed by 0xFF, which no UTF-8 key contains. `list_uploads` orders by key, then
+upload id.
+
+Versions. Every object row is a version: `version_id` ("null" for the one version of a key in a bucket
+without versioning), `latest`, and `delete_marker`. Reads and listings see the latest version that is not
+a delete marker. Rows carry a record format number, and each backend applies its schema migrations, in
+order, when it opens the store.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
+
+from .records import BucketRecord, ClassUsage, ObjectRecord, PartRecord, Permit, UploadRecord
+
+__all__ = ["MetadataStore", "open_metadata", "default_metadata_url", "copy_metadata", "MetadataUnavailable"]
+
+Assemble = Callable[[UploadRecord, list[PartRecord]], ObjectRecord]
+
+
+class MetadataUnavailable(Exception):
+    """The database cannot be reached (or did not answer in time): the request may be retried later."""
+
+
+class MetadataStore(Protocol):
+    # ---- lifecycle ----
+    def close(self) -> None: ...
+
+    # ---- buckets ----
+    def create_bucket(self, record: BucketRecord) -> None:
+        """BucketExists if the name is taken."""
+
+    def delete_bucket(self, name: str) -> None:
+        """BucketNotFound, or BucketNotEmpty while it holds objects or uploads."""
+
+    def get_bucket(self, name: str) -> BucketRecord | None: ...
+
+    def list_buckets(self, prefix: str, marker: str, limit: int) -> list[BucketRecord]:
+        """Buckets named after `marker` and starting with `prefix`, by name."""
+
+    def update_bucket(self, name: str, *, acl: str | None = None, tags: dict[str, str] | None = None) -> None: ...
+
+    def bucket_usage(self, name: str) -> dict[str, ClassUsage]:
+        """Object count, bytes and newest mtime per storage class (latest versions)."""
+
+    def upload_count(self, bucket: str) -> int: ...
+
+    # ---- objects: the latest version of each key ----
+    def get_object(self, bucket: str, key: str) -> ObjectRecord | None: ...
+
+    def get_bucket_acl_and_object(self, bucket: str, key: str) -> tuple[str | None, ObjectRecord | None]:
+        """The bucket's ACL and the object's record in one read; None for either that does not exist."""
+
+    def put_object(self, record: ObjectRecord, overwrite: bool = True, permit: Permit | None = None) -> list[str]:
+        """Make `record` the key's version; the blob ids to unlink now. BucketNotFound, AccessRefused,
+        ObjectExists."""
+
+    def replace_object_if(self, record: ObjectRecord, expected: ObjectRecord | None) -> list[str]:
+        """The compare-and-swap; the blob ids to unlink now. ObjectChanged if the key is not `expected`."""
+
+    def update_object(self, bucket: str, key: str, *, acl: str | None = None,
+                      tags: dict[str, str] | None = None) -> bool:
+        """Change an object's ACL and/or tags, not its bytes; False if there is no such key."""
+
+    def delete_objects(self, bucket: str, keys: list[str], permit: Permit | None = None) -> tuple[list[str], set[str]]:
+        """Delete whichever of `keys` exist and `permit` accepts; the blob ids to unlink now, and the keys
+        refused."""
+
+    def scan_objects(self, bucket: str, after: bytes, prefix: bytes, limit: int) -> list[ObjectRecord]: ...
+
+    # ---- multipart uploads ----
+    def create_upload(self, upload: UploadRecord) -> None: ...
+
+    def get_upload(self, upload_id: str) -> UploadRecord | None: ...
+
+    def put_part(self, upload_id: str, part: PartRecord) -> list[str]:
+        """Record a part, replacing one with its number; the replaced part's blob id. UploadNotFound."""
+
+    def list_parts(self, upload_id: str, after: int = 0, limit: int = 10000) -> list[PartRecord]: ...
+
+    def complete_upload(self, upload_id: str, assemble: Assemble, overwrite: bool = True,
+                        permit: Permit | None = None) -> tuple[ObjectRecord, list[str]]:
+        """Turn the upload into the object `assemble(upload, parts)` builds, in one transaction; the blob
+        ids to unlink now (the replaced version's first, the parts left out). UploadNotFound."""
+
+    def delete_upload(self, upload_id: str) -> list[str]:
+        """Abort; its parts' blob ids. UploadNotFound."""
+
+    def list_uploads(self, bucket: str, prefix: bytes, key_marker: bytes, upload_id_marker: str,
+                     limit: int) -> list[UploadRecord]: ...
+
+    # ---- blobs ----
+    def claim_released(self, before: float) -> list[str]:
+        """Forget the blobs released before `before` (epoch seconds) and return them, to be unlinked."""
+
+    def referenced_blob_ids(self) -> set[str]:
+        """Every blob id an object version, a part or a pending release refers to."""
+
+    # ---- the whole store, for `ossbox check` and `ossbox metadata copy` ----
+    def iter_buckets(self) -> Iterator[BucketRecord]: ...
+
+    def iter_objects(self) -> Iterator[ObjectRecord]:
+        """Every object version, by bucket and key."""
+
+    def iter_uploads(self) -> Iterator[UploadRecord]: ...
+
+    def iter_parts(self) -> Iterator[tuple[str, PartRecord]]:
+        """(upload id, part) for every part, by upload and number."""
+
+    def iter_released(self) -> Iterator[tuple[str, float]]: ...
+
+    def load(self, buckets: Iterable[BucketRecord], objects: Iterable[ObjectRecord], uploads: Iterable[UploadRecord],
+             parts: Iterable[tuple[str, PartRecord]], released: Iterable[tuple[str, float]]) -> None:
+        """Insert everything given, as is, into an empty store (`ossbox metadata copy`)."""
+
+    def is_empty(self) -> bool: ...
+
+
+def default_metadata_url(data_dir: str) -> str:
+    """The embedded default: SQLite, `metadata.sqlite3` in the data directory."""
+    return "sqlite://" + os.path.abspath(os.path.join(data_dir, "metadata.sqlite3"))
+
+
+def open_metadata(url: str, *, defer_release: bool = True, read_only: bool = False) -> MetadataStore:
+    """The store at `url`: `sqlite:///abs/path` or `postgresql://user@host:port/db`. Migrates its schema to
+    this version's (not with `read_only`, which refuses a store that would need it)."""
+    if url.startswith("sqlite:///"):
+        from .sqlite import SqliteMetadata
+
+        path = "/" + url[len("sqlite://"):].lstrip("/")  # sqlite:///abs/path, or SQLAlchemy's sqlite:////abs/path
+        return SqliteMetadata(path, defer_release=defer_release, read_only=read_only)
+    if url.startswith(("postgresql://", "postgres://")):
+        from .postgres import PostgresMetadata
+
+        return PostgresMetadata(url, defer_release=defer_release, read_only=read_only)
+    raise ValueError(f"unsupported metadata URL {url!r}: use sqlite:///ABSOLUTE/PATH or postgresql://USER@HOST/DB")
+
+
+def copy_metadata(source: MetadataStore, target: MetadataStore) -> dict[str, int]:
+    """Copy everything from `source` into the empty `target`; returns what was copied, by kind."""
+    if not target.is_empty():
+        raise ValueError("the target metadata store is not empty")
+    counts = {"buckets": 0, "objects": 0, "uploads": 0, "parts": 0, "released": 0}
+
+    def counted(kind: str, items: Iterable):
+        for item in items:
+            counts[kind] += 1
+            yield item
+
+    target.load(counted("buckets", source.iter_buckets()), counted("objects", source.iter_objects()),
+                counted("uploads", source.iter_uploads()), counted("parts", source.iter_parts()),
+                counted("released", source.iter_released()))
+    return counts

@@ -1,0 +1,442 @@
+"""The metadata store's contract (storage/metadata.py) in SQL, once, for every SQL backend.
+
+Strategy: the methods here hold all the logic: which rows a mutation reads, locks and writes, how
+`permit`, `overwrite` and compare-and-swap are judged, which blob ids are released and how. A backend
+(sqlite.py, postgres.py) supplies only connections and the little SQL that differs:
+
+- `_write(work)` runs `work(db)` as one transaction, retrying it where the database asks to; `_read(sql,
+  params)` runs one statement outside any write transaction. `db.execute(sql, params)` takes `?`
+  placeholders in both backends and returns a cursor.
+- `_LOCK` and `_SHARE` are appended to the SELECTs that must hold their rows until the commit (`FOR
+  UPDATE`, `FOR SHARE`); SQLite, whose writer holds the whole database, needs none.
+
+Tables: buckets; objects, a row per version, keyed (bucket, key, version_id), with at most one `latest`
+row per key; uploads and parts; released_blobs. Keys are stored as UTF-8 bytes, so that the database's
+order is OSS's listing order and a prefix is the byte range [prefix, prefix + 0xFF). CRC-64 values exceed
+signed 64-bit integers and are stored as decimal text; headers, metadata, tags and extents as JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+
+from .errors import (AccessRefused, BucketExists, BucketNotEmpty, BucketNotFound, ObjectChanged, ObjectExists,
+                     UploadNotFound)
+from .records import BucketRecord, ClassUsage, Extent, ObjectRecord, PartRecord, Permit, UploadRecord
+
+__all__ = ["SqlMetadata", "RECORD_FORMAT", "NULL_VERSION"]
+
+RECORD_FORMAT = 1  # the layout of an object row's JSON columns; a row says which it was written in
+NULL_VERSION = "null"  # the one version of a key in a bucket without versioning
+
+OBJECT_COLUMNS = (
+    "bucket, key, version_id, latest, delete_marker, format, size, etag, crc64, mtime, content_type, object_type, "
+    "storage_class, acl, headers, user_meta, extents, tags, symlink_target"
+)
+BUCKET_COLUMNS = "name, created, location, acl, storage_class, tags, versioning"
+UPLOAD_COLUMNS = "upload_id, bucket, key, initiated, attributes"
+PART_COLUMNS = "part_number, blob_id, size, etag, crc64, mtime"
+_OBJECT_PLACEHOLDERS = ", ".join("?" * len(OBJECT_COLUMNS.split(", ")))
+_LATEST = "latest = 1 AND delete_marker = 0"
+
+
+def _object_row(record: ObjectRecord) -> tuple:
+    return (
+        record.bucket, record.key.encode("utf-8"), record.version_id, int(record.latest), int(record.delete_marker),
+        RECORD_FORMAT, record.size, record.etag, str(record.crc64), record.mtime, record.content_type,
+        record.object_type, record.storage_class, record.acl, json.dumps(record.headers),
+        json.dumps(record.user_meta), json.dumps([[e.blob_id, e.length] for e in record.extents]),
+        json.dumps(record.tags), record.symlink_target,
+    )
+
+
+def _loads(text: str):
+    """json.loads, skipping the parser for the empty object most metadata columns hold."""
+    return {} if text == "{}" else json.loads(text)
+
+
+def _extents(extents_json: str) -> tuple[Extent, ...]:
+    return tuple(Extent(blob_id, length) for blob_id, length in json.loads(extents_json))
+
+
+def _object_from_row(row) -> ObjectRecord:
+    (bucket, key, version_id, latest, delete_marker, _format, size, etag, crc64, mtime, content_type, object_type,
+     storage_class, acl, headers, user_meta, extents, tags, symlink_target) = row
+    return ObjectRecord(
+        bucket=bucket, key=bytes(key).decode("utf-8"), size=size, etag=etag, crc64=int(crc64), mtime=mtime,
+        extents=_extents(extents), content_type=content_type, object_type=object_type, storage_class=storage_class,
+        acl=acl, headers=_loads(headers), user_meta=_loads(user_meta), tags=_loads(tags),
+        symlink_target=symlink_target, version_id=version_id, latest=bool(latest), delete_marker=bool(delete_marker),
+    )
+
+
+def _bucket_row(record: BucketRecord) -> tuple:
+    return (record.name, record.created, record.location, record.acl, record.storage_class, json.dumps(record.tags),
+            record.versioning)
+
+
+def _bucket_from_row(row) -> BucketRecord:
+    name, created, location, acl, storage_class, tags, versioning = row
+    return BucketRecord(name, created, location, acl, storage_class, json.loads(tags), versioning)
+
+
+def _upload_row(upload: UploadRecord) -> tuple:
+    return (upload.upload_id, upload.bucket, upload.key.encode("utf-8"), upload.initiated,
+            json.dumps(upload.attributes))
+
+
+def _upload_from_row(row) -> UploadRecord:
+    upload_id, bucket, key, initiated, attributes = row
+    return UploadRecord(upload_id, bucket, bytes(key).decode("utf-8"), initiated, json.loads(attributes))
+
+
+def _part_row(upload_id: str, part: PartRecord) -> tuple:
+    return (upload_id, part.part_number, part.blob_id, part.size, part.etag, str(part.crc64), part.mtime)
+
+
+def _part_from_row(row) -> PartRecord:
+    part_number, blob_id, size, etag, crc64, mtime = row
+    return PartRecord(part_number, blob_id, size, etag, int(crc64), mtime)
+
+
+class SqlMetadata:
+    """The contract of storage/metadata.py over a backend's `_write`, `_read`, `_LOCK` and `_SHARE`."""
+
+    _LOCK = ""
+    _SHARE = ""
+
+    def __init__(self, defer_release: bool) -> None:
+        """With `defer_release` false, every released blob id is returned for unlinking at once."""
+        self._defer_release = defer_release
+
+    # ---- what a backend provides ----
+
+    def _write(self, work: Callable):
+        raise NotImplementedError
+
+    def _read(self, sql: str, params: tuple = ()) -> list:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # ---- buckets ----
+
+    def create_bucket(self, record: BucketRecord) -> None:
+        def work(db) -> None:
+            if db.execute("SELECT 1 FROM buckets WHERE name = ?", (record.name,)).fetchone():
+                raise BucketExists(record.name)
+            db.execute(f"INSERT INTO buckets ({BUCKET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", _bucket_row(record))
+        self._write(work)
+
+    def delete_bucket(self, name: str) -> None:
+        def work(db) -> None:
+            self._require_bucket(db, name, self._LOCK)
+            if (db.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone()
+                    or db.execute("SELECT 1 FROM uploads WHERE bucket = ? LIMIT 1", (name,)).fetchone()):
+                raise BucketNotEmpty(name)
+            db.execute("DELETE FROM buckets WHERE name = ?", (name,))
+        self._write(work)
+
+    def get_bucket(self, name: str) -> BucketRecord | None:
+        rows = self._read(f"SELECT {BUCKET_COLUMNS} FROM buckets WHERE name = ?", (name,))
+        return _bucket_from_row(rows[0]) if rows else None
+
+    def list_buckets(self, prefix: str, marker: str, limit: int) -> list[BucketRecord]:
+        rows = self._read(
+            f"SELECT {BUCKET_COLUMNS} FROM buckets WHERE name > ? AND substr(name, 1, ?) = ? ORDER BY name LIMIT ?",
+            (marker, len(prefix), prefix, limit),
+        )
+        return [_bucket_from_row(row) for row in rows]
+
+    def update_bucket(self, name: str, *, acl: str | None = None, tags: dict[str, str] | None = None) -> None:
+        def work(db) -> None:
+            self._require_bucket(db, name, self._LOCK)
+            if acl is not None:
+                db.execute("UPDATE buckets SET acl = ? WHERE name = ?", (acl, name))
+            if tags is not None:
+                db.execute("UPDATE buckets SET tags = ? WHERE name = ?", (json.dumps(tags), name))
+        self._write(work)
+
+    def bucket_usage(self, name: str) -> dict[str, ClassUsage]:
+        rows = self._read(
+            f"SELECT storage_class, count(*), sum(size), max(mtime) FROM objects WHERE bucket = ? AND {_LATEST} "
+            "GROUP BY storage_class", (name,),
+        )
+        return {storage_class: ClassUsage(count, int(size), mtime) for storage_class, count, size, mtime in rows}
+
+    def upload_count(self, bucket: str) -> int:
+        return self._read("SELECT count(*) FROM uploads WHERE bucket = ?", (bucket,))[0][0]
+
+    @staticmethod
+    def _require_bucket(db, name: str, lock: str) -> str:
+        """The bucket's ACL, its row locked with `lock`; BucketNotFound if there is no such bucket."""
+        row = db.execute(f"SELECT acl FROM buckets WHERE name = ?{lock}", (name,)).fetchone()
+        if row is None:
+            raise BucketNotFound(name)
+        return row[0]
+
+    # ---- objects ----
+
+    def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
+        rows = self._read(f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ? AND {_LATEST}",
+                          (bucket, key.encode("utf-8")))
+        return _object_from_row(rows[0]) if rows else None
+
+    def get_bucket_acl_and_object(self, bucket: str, key: str) -> tuple[str | None, ObjectRecord | None]:
+        columns = ", ".join(f"o.{column}" for column in OBJECT_COLUMNS.split(", "))
+        rows = self._read(
+            f"SELECT b.acl, {columns} FROM buckets b LEFT JOIN objects o "
+            "ON o.bucket = b.name AND o.key = ? AND o.latest = 1 AND o.delete_marker = 0 WHERE b.name = ?",
+            (key.encode("utf-8"), bucket),
+        )
+        if not rows:
+            return None, None
+        row = rows[0]
+        return row[0], _object_from_row(row[1:]) if row[1] is not None else None
+
+    def put_object(self, record: ObjectRecord, overwrite: bool = True, permit: Permit | None = None) -> list[str]:
+        return self._write(lambda db: self._replace_object(db, record, overwrite, permit))
+
+    def _current(self, db, bucket: str, key: str) -> ObjectRecord | None:
+        """The key's latest version, locked until the commit."""
+        row = db.execute(f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ? AND latest = 1{self._LOCK}",
+                         (bucket, key.encode("utf-8"))).fetchone()
+        return _object_from_row(row) if row else None
+
+    def _replace_object(self, db, record: ObjectRecord, overwrite: bool, permit: Permit | None) -> list[str]:
+        """Within a transaction: put `record` in place of the key's current version, which `permit` must
+        accept and which, without `overwrite`, must not exist; the blob ids to unlink after the commit."""
+        bucket_acl = self._require_bucket(db, record.bucket, self._SHARE)
+        old = self._current(db, record.bucket, record.key)
+        if old is not None and old.extents == record.extents and record.extents:
+            return []  # this very write committed already (a retry after the connection died in COMMIT)
+        if old is not None and old.delete_marker:
+            old = None
+        if permit is not None and not permit(bucket_acl, old):
+            raise AccessRefused(record.key)
+        if old is not None and not overwrite:
+            raise ObjectExists(record.key)
+        self._store_version(db, record)
+        return self._release(db, old.extents, {extent.blob_id for extent in record.extents}) if old else []
+
+    def _store_version(self, db, record: ObjectRecord) -> None:
+        """Make `record` the key's only version (a bucket without versioning keeps one, "null")."""
+        db.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (record.bucket, record.key.encode("utf-8")))
+        db.execute(f"INSERT INTO objects ({OBJECT_COLUMNS}) VALUES ({_OBJECT_PLACEHOLDERS})", _object_row(record))
+
+    def _release(self, db, extents: tuple[Extent, ...], kept: set[str] = frozenset()) -> list[str]:
+        """Within the transaction that stops a version referring to `extents` (but for the blob ids in
+        `kept`): the blob ids to unlink after the commit. That is the first extent's, which a reader
+        holds open from the start; the others are recorded as released, for readers that have yet to
+        reach them."""
+        first = extents[0].blob_id if extents else None
+        dropped = [extent.blob_id for extent in extents if extent.blob_id not in kept]
+        if not self._defer_release:
+            return dropped
+        now = time.time()
+        later = [(blob_id, now) for blob_id in dropped if blob_id != first]
+        if later:
+            db.executemany("INSERT INTO released_blobs (blob_id, released) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                           later)
+        return [blob_id for blob_id in dropped if blob_id == first]
+
+    def update_object(self, bucket: str, key: str, *, acl: str | None = None,
+                      tags: dict[str, str] | None = None) -> bool:
+        def work(db) -> bool:
+            self._require_bucket(db, bucket, self._SHARE)
+            if self._current(db, bucket, key) is None:
+                return False
+            where = ("WHERE bucket = ? AND key = ? AND latest = 1", (bucket, key.encode("utf-8")))
+            if acl is not None:
+                db.execute(f"UPDATE objects SET acl = ? {where[0]}", (acl, *where[1]))
+            if tags is not None:
+                db.execute(f"UPDATE objects SET tags = ? {where[0]}", (json.dumps(tags), *where[1]))
+            return True
+        return self._write(work)
+
+    def replace_object_if(self, record: ObjectRecord, expected: ObjectRecord | None) -> list[str]:
+        def work(db) -> list[str]:
+            self._require_bucket(db, record.bucket, self._SHARE)
+            current = self._current(db, record.bucket, record.key)
+            if current == record:
+                return []  # committed already (a retry after the connection died in COMMIT)
+            if current != expected:
+                raise ObjectChanged(current)
+            return self._replace_object(db, record, overwrite=True, permit=None)
+        return self._write(work)
+
+    def delete_objects(self, bucket: str, keys: list[str], permit: Permit | None = None) -> tuple[list[str], set[str]]:
+        def work(db) -> tuple[list[str], set[str]]:
+            released: list[str] = []
+            refused: set[str] = set()
+            bucket_acl = self._require_bucket(db, bucket, self._SHARE)
+            for key in keys:
+                current = self._current(db, bucket, key)
+                if permit is not None and not permit(bucket_acl, current):
+                    refused.add(key)
+                elif current is not None:
+                    db.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, key.encode("utf-8")))
+                    released.extend(self._release(db, current.extents))
+            return released, refused
+        return self._write(work)
+
+    def scan_objects(self, bucket: str, after: bytes, prefix: bytes, limit: int) -> list[ObjectRecord]:
+        lower = max(after, prefix)
+        operator = ">" if lower == after else ">="
+        rows = self._read(
+            f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key {operator} ? AND key < ? AND {_LATEST} "
+            "ORDER BY key LIMIT ?",
+            (bucket, lower, prefix + b"\xff", limit),
+        )
+        return [_object_from_row(row) for row in rows]
+
+    # ---- multipart uploads ----
+
+    def create_upload(self, upload: UploadRecord) -> None:
+        def work(db) -> None:
+            self._require_bucket(db, upload.bucket, self._SHARE)
+            db.execute(f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?)", _upload_row(upload))
+        self._write(work)
+
+    def get_upload(self, upload_id: str) -> UploadRecord | None:
+        rows = self._read(f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?", (upload_id,))
+        return _upload_from_row(rows[0]) if rows else None
+
+    def _require_upload(self, db, upload_id: str) -> UploadRecord:
+        row = db.execute(f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?{self._LOCK}", (upload_id,)).fetchone()
+        if row is None:
+            raise UploadNotFound(upload_id)
+        return _upload_from_row(row)
+
+    def put_part(self, upload_id: str, part: PartRecord) -> list[str]:
+        def work(db) -> list[str]:
+            self._require_upload(db, upload_id)
+            old = db.execute(f"SELECT blob_id FROM parts WHERE upload_id = ? AND part_number = ?{self._LOCK}",
+                             (upload_id, part.part_number)).fetchone()
+            if old is not None and old[0] == part.blob_id:
+                return []  # committed already (a retry after the connection died in COMMIT)
+            db.execute("DELETE FROM parts WHERE upload_id = ? AND part_number = ?", (upload_id, part.part_number))
+            db.execute(f"INSERT INTO parts (upload_id, {PART_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       _part_row(upload_id, part))
+            return [old[0]] if old else []
+        return self._write(work)
+
+    def list_parts(self, upload_id: str, after: int = 0, limit: int = 10000) -> list[PartRecord]:
+        rows = self._read(
+            f"SELECT {PART_COLUMNS} FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?",
+            (upload_id, after, limit),
+        )
+        return [_part_from_row(row) for row in rows]
+
+    def complete_upload(self, upload_id: str, assemble: Callable[[UploadRecord, list[PartRecord]], ObjectRecord],
+                        overwrite: bool = True, permit: Permit | None = None) -> tuple[ObjectRecord, list[str]]:
+        def work(db) -> tuple[ObjectRecord, list[str]]:
+            upload = self._require_upload(db, upload_id)
+            parts = [_part_from_row(row) for row in db.execute(
+                f"SELECT {PART_COLUMNS} FROM parts WHERE upload_id = ? ORDER BY part_number", (upload_id,))]
+            record = assemble(upload, parts)
+            released = self._replace_object(db, record, overwrite, permit)
+            used = {extent.blob_id for extent in record.extents}
+            released.extend(part.blob_id for part in parts if part.blob_id not in used)
+            db.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
+            db.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
+            return record, released
+        return self._write(work)
+
+    def delete_upload(self, upload_id: str) -> list[str]:
+        def work(db) -> list[str]:
+            self._require_upload(db, upload_id)
+            released = [row[0] for row in db.execute("DELETE FROM parts WHERE upload_id = ? RETURNING blob_id",
+                                                     (upload_id,)).fetchall()]
+            db.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
+            return released
+        return self._write(work)
+
+    def list_uploads(self, bucket: str, prefix: bytes, key_marker: bytes, upload_id_marker: str,
+                     limit: int) -> list[UploadRecord]:
+        rows = self._read(
+            f"SELECT {UPLOAD_COLUMNS} FROM uploads "
+            "WHERE bucket = ? AND key >= ? AND key < ? AND (key > ? OR (key = ? AND upload_id > ?)) "
+            "ORDER BY key, upload_id LIMIT ?",
+            (bucket, prefix, prefix + b"\xff", key_marker, key_marker, upload_id_marker, limit),
+        )
+        return [_upload_from_row(row) for row in rows]
+
+    # ---- blobs ----
+
+    def claim_released(self, before: float) -> list[str]:
+        return self._write(lambda db: [row[0] for row in db.execute(
+            "DELETE FROM released_blobs WHERE released < ? RETURNING blob_id", (before,)).fetchall()])
+
+    def referenced_blob_ids(self) -> set[str]:
+        ids: set[str] = set()
+        for (extents,) in self._read("SELECT extents FROM objects"):
+            ids.update(extent.blob_id for extent in _extents(extents))
+        ids.update(blob_id for (blob_id,) in self._read("SELECT blob_id FROM parts"))
+        ids.update(blob_id for (blob_id,) in self._read("SELECT blob_id FROM released_blobs"))
+        return ids
+
+    # ---- the whole store ----
+
+    def _pages(self, sql: str, order: str, convert: Callable, key_width: int) -> Iterator:
+        """Every row of `sql` (a SELECT without ORDER BY), in pages ordered by the first `key_width` columns
+        of `order`, so that a store of millions of rows is never read into memory at once."""
+        columns = [column.strip() for column in order.split(",")][:key_width]
+        after: tuple | None = None
+        while True:
+            where, params = "", ()
+            if after is not None:
+                where = " WHERE (" + ", ".join(columns) + ") > (" + ", ".join("?" * key_width) + ")"
+                params = after
+            rows = self._read(f"SELECT * FROM ({sql}) AS page{where} ORDER BY {order} LIMIT {_PAGE}", params)
+            for row in rows:
+                yield convert(row)
+            if len(rows) < _PAGE:
+                return
+            after = tuple(rows[-1][:key_width])
+
+    def iter_buckets(self) -> Iterator[BucketRecord]:
+        return self._pages(f"SELECT {BUCKET_COLUMNS} FROM buckets", "name", _bucket_from_row, 1)
+
+    def iter_objects(self) -> Iterator[ObjectRecord]:
+        return self._pages(f"SELECT {OBJECT_COLUMNS} FROM objects", "bucket, key, version_id", _object_from_row, 3)
+
+    def iter_uploads(self) -> Iterator[UploadRecord]:
+        return self._pages(f"SELECT {UPLOAD_COLUMNS} FROM uploads", "upload_id", _upload_from_row, 1)
+
+    def iter_parts(self) -> Iterator[tuple[str, PartRecord]]:
+        return self._pages(f"SELECT upload_id, {PART_COLUMNS} FROM parts", "upload_id, part_number",
+                           lambda row: (row[0], _part_from_row(row[1:])), 2)
+
+    def iter_released(self) -> Iterator[tuple[str, float]]:
+        return self._pages("SELECT blob_id, released FROM released_blobs", "blob_id", tuple, 1)
+
+    def is_empty(self) -> bool:
+        return not any(self._read(f"SELECT 1 FROM {table} LIMIT 1")
+                       for table in ("buckets", "objects", "uploads", "parts", "released_blobs"))
+
+    def load(self, buckets: Iterable[BucketRecord], objects: Iterable[ObjectRecord], uploads: Iterable[UploadRecord],
+             parts: Iterable[tuple[str, PartRecord]], released: Iterable[tuple[str, float]]) -> None:
+        inserts = (
+            (f"INSERT INTO buckets ({BUCKET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", map(_bucket_row, buckets)),
+            (f"INSERT INTO objects ({OBJECT_COLUMNS}) VALUES ({_OBJECT_PLACEHOLDERS})", map(_object_row, objects)),
+            (f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?)", map(_upload_row, uploads)),
+            (f"INSERT INTO parts (upload_id, {PART_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+             (_part_row(upload_id, part) for upload_id, part in parts)),
+            ("INSERT INTO released_blobs (blob_id, released) VALUES (?, ?)", released),
+        )
+        for sql, rows in inserts:
+            batch: list[tuple] = []
+            for row in rows:
+                batch.append(tuple(row))
+                if len(batch) == _PAGE:
+                    self._write(lambda db, chunk=batch: db.executemany(sql, chunk))
+                    batch = []
+            if batch:
+                self._write(lambda db, chunk=batch: db.executemany(sql, chunk))
+
+
+_PAGE = 1000  # rows per statement when the whole store is read or loaded
