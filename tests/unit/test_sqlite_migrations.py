@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from ossbox.storage.metadata import open_metadata
-from ossbox.storage.sqlite import SCHEMA_VERSION, SchemaMismatch
+from ossbox.storage.metadata import SchemaMismatch, open_metadata
+from ossbox.storage.sqlite import SCHEMA_VERSION
 
 V1 = """
 CREATE TABLE buckets (name TEXT PRIMARY KEY, created INTEGER NOT NULL, location TEXT NOT NULL, acl TEXT NOT NULL,

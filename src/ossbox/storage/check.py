@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 
 from ..protocol.crc64 import Crc64
 from .blobs import BlobStore
-from .metadata import MetadataStore, MetadataUnavailable, default_metadata_url, open_metadata
-from .sqlite import SchemaMismatch
+from .metadata import MetadataStore, MetadataUnavailable, SchemaMismatch, default_metadata_url, open_metadata
 
 __all__ = ["CheckError", "Problem", "Report", "check", "repair", "METADATA_FILE"]
 

@@ -45,13 +45,18 @@ from typing import Protocol
 
 from .records import BucketRecord, ClassUsage, ObjectRecord, PartRecord, Permit, UploadRecord
 
-__all__ = ["MetadataStore", "open_metadata", "default_metadata_url", "copy_metadata", "MetadataUnavailable"]
+__all__ = ["MetadataStore", "open_metadata", "default_metadata_url", "copy_metadata", "MetadataUnavailable",
+           "SchemaMismatch"]
 
 Assemble = Callable[[UploadRecord, list[PartRecord]], ObjectRecord]
 
 
 class MetadataUnavailable(Exception):
     """The database cannot be reached (or did not answer in time): the request may be retried later."""
+
+
+class SchemaMismatch(Exception):
+    """The database's schema is not the one this ossbox reads (newer, or older and opened read-only)."""
 
 
 class MetadataStore(Protocol):

@@ -40,6 +40,7 @@ UPLOAD_COLUMNS = "upload_id, bucket, key, initiated, attributes"
 PART_COLUMNS = "part_number, blob_id, size, etag, crc64, mtime"
 _OBJECT_PLACEHOLDERS = ", ".join("?" * len(OBJECT_COLUMNS.split(", ")))
 _LATEST = "latest = 1 AND delete_marker = 0"
+_AFTER_EVERY_NAME = "\U0010ffff"  # sorts after every character a bucket name may continue its prefix with
 
 
 def _object_row(record: ObjectRecord) -> tuple:
@@ -146,8 +147,8 @@ class SqlMetadata:
 
     def list_buckets(self, prefix: str, marker: str, limit: int) -> list[BucketRecord]:
         rows = self._read(
-            f"SELECT {BUCKET_COLUMNS} FROM buckets WHERE name > ? AND substr(name, 1, ?) = ? ORDER BY name LIMIT ?",
-            (marker, len(prefix), prefix, limit),
+            f"SELECT {BUCKET_COLUMNS} FROM buckets WHERE name > ? AND name >= ? AND name < ? ORDER BY name LIMIT ?",
+            (marker, prefix, prefix + _AFTER_EVERY_NAME, limit),
         )
         return [_bucket_from_row(row) for row in rows]
 
@@ -219,13 +220,15 @@ class SqlMetadata:
             raise AccessRefused(record.key)
         if old is not None and not overwrite:
             raise ObjectExists(record.key)
-        self._store_version(db, record)
-        return self._release(db, old.extents, {extent.blob_id for extent in record.extents}) if old else []
-
-    def _store_version(self, db, record: ObjectRecord) -> None:
-        """Make `record` the key's only version (a bucket without versioning keeps one, "null")."""
-        db.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (record.bucket, record.key.encode("utf-8")))
-        db.execute(f"INSERT INTO objects ({OBJECT_COLUMNS}) VALUES ({_OBJECT_PLACEHOLDERS})", _object_row(record))
+        if old is None:
+            db.execute(f"INSERT INTO objects ({OBJECT_COLUMNS}) VALUES ({_OBJECT_PLACEHOLDERS})", _object_row(record))
+            return []
+        # Updated in place, never deleted and inserted: a transaction waiting on the old row's lock then reads
+        # this row (PostgreSQL follows an updated row; a deleted one it would skip, and miss the new one).
+        db.execute(f"UPDATE objects SET ({OBJECT_COLUMNS}) = ({_OBJECT_PLACEHOLDERS}) "
+                   "WHERE bucket = ? AND key = ? AND version_id = ?",
+                   (*_object_row(record), old.bucket, old.key.encode("utf-8"), old.version_id))
+        return self._release(db, old.extents, {extent.blob_id for extent in record.extents})
 
     def _release(self, db, extents: tuple[Extent, ...], kept: set[str] = frozenset()) -> list[str]:
         """Within the transaction that stops a version referring to `extents` (but for the blob ids in
@@ -298,6 +301,8 @@ class SqlMetadata:
     def create_upload(self, upload: UploadRecord) -> None:
         def work(db) -> None:
             self._require_bucket(db, upload.bucket, self._SHARE)
+            if db.execute("SELECT 1 FROM uploads WHERE upload_id = ?", (upload.upload_id,)).fetchone():
+                return  # upload ids are random: this very insert committed before a retry
             db.execute(f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?)", _upload_row(upload))
         self._write(work)
 
@@ -318,10 +323,13 @@ class SqlMetadata:
                              (upload_id, part.part_number)).fetchone()
             if old is not None and old[0] == part.blob_id:
                 return []  # committed already (a retry after the connection died in COMMIT)
-            db.execute("DELETE FROM parts WHERE upload_id = ? AND part_number = ?", (upload_id, part.part_number))
-            db.execute(f"INSERT INTO parts (upload_id, {PART_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       _part_row(upload_id, part))
-            return [old[0]] if old else []
+            if old is None:
+                db.execute(f"INSERT INTO parts (upload_id, {PART_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           _part_row(upload_id, part))
+                return []
+            db.execute(f"UPDATE parts SET ({PART_COLUMNS}) = (?, ?, ?, ?, ?, ?) WHERE upload_id = ? AND part_number = ?",
+                       (*_part_row(upload_id, part)[1:], upload_id, part.part_number))  # in place: see _replace_object
+            return [old[0]]
         return self._write(work)
 
     def list_parts(self, upload_id: str, after: int = 0, limit: int = 10000) -> list[PartRecord]:

@@ -16,13 +16,10 @@ import sqlite3
 import threading
 from collections.abc import Callable
 
+from .metadata import SchemaMismatch
 from .sql import SqlMetadata
 
-__all__ = ["SqliteMetadata", "SCHEMA_VERSION", "SchemaMismatch"]
-
-
-class SchemaMismatch(Exception):
-    """The database's schema is not the one this ossbox reads (newer, or older and opened read-only)."""
+__all__ = ["SqliteMetadata", "SCHEMA_VERSION"]
 
 
 def _run(db: sqlite3.Connection, script: str) -> None:

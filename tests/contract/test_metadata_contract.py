@@ -1,0 +1,385 @@
+"""The MetadataStore contract (src/ossbox/storage/metadata.py), checked against every backend alike.
+
+Each test runs on SQLite (a file of its own) and on PostgreSQL (a database of its own, tests/postgres.py):
+every operation, every conflict (from threads and from processes: exactly one winner, each blob released
+exactly once), the compare-and-swap of appends, Complete racing Abort and a delete, and listing order and
+cursors over Unicode and byte-edge keys.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import multiprocessing
+import secrets
+import threading
+import time
+
+import pytest
+
+from ossbox.storage.errors import (AccessRefused, BucketExists, BucketNotEmpty, BucketNotFound, ObjectChanged,
+                                   ObjectExists, UploadNotFound)
+from ossbox.storage.metadata import copy_metadata, open_metadata
+from ossbox.storage.records import BucketRecord, Extent, ObjectRecord, PartRecord, UploadRecord
+
+BUCKET = "contract"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path}/metadata.sqlite3"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def store(store_url):
+    opened = open_metadata(store_url)
+    opened.create_bucket(BucketRecord(BUCKET, 1, "oss-test"))
+    yield opened
+    opened.close()
+
+
+def blob() -> str:
+    return secrets.token_hex(16)
+
+
+def record(key: str, *blob_ids: str, bucket: str = BUCKET, **fields) -> ObjectRecord:
+    extents = tuple(Extent(blob_id, 10) for blob_id in (blob_ids or (blob(),)))
+    return ObjectRecord(bucket=bucket, key=key, size=10 * len(extents), etag=f'"{key.encode().hex()[:8]}"',
+                        crc64=2**64 - 1, mtime=int(time.time()), extents=extents, **fields)
+
+
+def released_and_claimed(store, immediate: list[str]) -> list[str]:
+    return immediate + store.claim_released(time.time() + 1)
+
+
+# ---- buckets ----
+
+def test_buckets(store):
+    with pytest.raises(BucketExists):
+        store.create_bucket(BucketRecord(BUCKET, 2, "oss-test"))
+    for name in ("b-1", "b-2", "c-1", "b0"):
+        store.create_bucket(BucketRecord(name, 3, "oss-test", tags={"team": name}))
+    assert [b.name for b in store.list_buckets("b", "", 10)] == ["b-1", "b-2", "b0"]
+    assert [b.name for b in store.list_buckets("b", "b-1", 1)] == ["b-2"]
+    assert [b.name for b in store.list_buckets("", "c", 10)] == ["c-1", BUCKET]
+    store.update_bucket("b-1", acl="public-read", tags={"k": "v"})
+    assert (store.get_bucket("b-1").acl, store.get_bucket("b-1").tags) == ("public-read", {"k": "v"})
+    assert store.get_bucket("missing") is None
+    with pytest.raises(BucketNotFound):
+        store.update_bucket("missing", acl="private")
+    store.put_object(record("k", bucket="b-2"))
+    with pytest.raises(BucketNotEmpty):
+        store.delete_bucket("b-2")
+    store.create_upload(UploadRecord("U1", "c-1", "k", 1))
+    with pytest.raises(BucketNotEmpty):
+        store.delete_bucket("c-1")
+    store.delete_bucket("b0")
+    assert store.get_bucket("b0") is None
+    with pytest.raises(BucketNotFound):
+        store.delete_bucket("b0")
+
+
+def test_bucket_usage_and_upload_count(store):
+    store.put_object(record("a"))
+    store.put_object(record("b", blob(), blob(), storage_class="IA"))
+    usage = store.bucket_usage(BUCKET)
+    assert (usage["Standard"].count, usage["Standard"].size, usage["IA"].size) == (1, 10, 20)
+    store.create_upload(UploadRecord("U1", BUCKET, "k", 1))
+    assert store.upload_count(BUCKET) == 1
+
+
+# ---- objects ----
+
+def test_put_get_overwrite_and_release(store):
+    first = record("k", "a" * 32, "b" * 32, "c" * 32, content_type="text/plain", user_meta={"m": "v"},
+                   headers={"Cache-Control": "no"}, tags={"t": "1"}, acl="private")
+    assert store.put_object(first) == []
+    assert store.get_object(BUCKET, "k") == first
+    assert store.get_bucket_acl_and_object(BUCKET, "k") == ("private", first)
+    assert store.get_bucket_acl_and_object(BUCKET, "none") == ("private", None)
+    assert store.get_bucket_acl_and_object("nobucket", "k") == (None, None)
+    second = record("k")
+    # the first blob is unlinked at once, the later ones once claimed: each exactly once
+    assert store.put_object(second) == ["a" * 32]
+    assert sorted(store.claim_released(time.time() + 1)) == ["b" * 32, "c" * 32]
+    assert store.claim_released(time.time() + 1) == []
+    assert store.get_object(BUCKET, "k") == second
+    with pytest.raises(BucketNotFound):
+        store.put_object(record("k", bucket="nobucket"))
+
+
+def test_released_blobs_are_claimed_only_after_their_time(store):
+    store.put_object(record("k", blob(), "later" * 6 + "xx"))
+    store.put_object(record("k"))
+    assert store.claim_released(time.time() - 60) == []
+    assert "later" * 6 + "xx" in store.referenced_blob_ids()
+    assert store.claim_released(time.time() + 1) == ["later" * 6 + "xx"]
+
+
+def test_forbid_overwrite_and_permit(store):
+    store.put_object(record("k", acl="private"))
+    with pytest.raises(ObjectExists):
+        store.put_object(record("k"), overwrite=False)
+    new = record("new")
+    assert store.put_object(new, overwrite=False) == []
+    seen = []
+
+    def refuse_private(bucket_acl, current):
+        seen.append((bucket_acl, current.acl if current else None))
+        return current is None or current.acl != "private"
+
+    with pytest.raises(AccessRefused):
+        store.put_object(record("k"), permit=refuse_private)
+    assert store.put_object(record("other"), permit=refuse_private) == []
+    assert seen[-2:] == [("private", "private"), ("private", None)]
+    assert store.get_object(BUCKET, "k").acl == "private"
+
+
+def test_update_object(store):
+    store.put_object(record("k"))
+    assert store.update_object(BUCKET, "k", acl="public-read", tags={"a": "b"})
+    assert (store.get_object(BUCKET, "k").acl, store.get_object(BUCKET, "k").tags) == ("public-read", {"a": "b"})
+    assert not store.update_object(BUCKET, "missing", acl="private")
+
+
+def test_compare_and_swap(store):
+    first = record("log", "1" * 32)
+    assert store.replace_object_if(first, None) == []
+    with pytest.raises(ObjectChanged) as changed:
+        store.replace_object_if(record("log"), None)
+    assert changed.value.current == first
+    second = record("log", "1" * 32, "2" * 32)
+    assert store.replace_object_if(second, first) == []  # the kept blob is not released
+    with pytest.raises(ObjectChanged):
+        store.replace_object_if(record("log"), first)
+    assert store.replace_object_if(record("log", "3" * 32), second) == ["1" * 32]
+    assert store.claim_released(time.time() + 1) == ["2" * 32]
+
+
+def test_delete_objects(store):
+    a, b = record("a", "a" * 32, "b" * 32), record("b", acl="private")
+    store.put_object(a)
+    store.put_object(b)
+    released, refused = store.delete_objects(BUCKET, ["a", "b", "missing"],
+                                             lambda bucket_acl, current: current is None or current.acl != "private")
+    assert refused == {"b"} and released == ["a" * 32]
+    assert store.claim_released(time.time() + 1) == ["b" * 32]
+    assert store.get_object(BUCKET, "a") is None and store.get_object(BUCKET, "b") == b
+    with pytest.raises(BucketNotFound):
+        store.delete_objects("nobucket", ["a"])
+
+
+# Byte-edge and Unicode keys, in UTF-8 byte order (not code unit, not collation order).
+KEYS = ["", "\x01", "\t", " ", "!", "/", "0", "A", "Z", "_", "a", "a/", "a/b", "a/b/c", "a0", "a\x7f", "z", "~",
+        "\x7f", "\u0080", "\u00e9", "\u00ff", "\u0100", "\u07ff", "\u0800", "\u4e2d", "\ud7ff", "\ue000", "\uffff",
+        "\U00010000", "\U0001f600", "\U0010ffff"]
+
+
+def test_listing_is_in_utf8_byte_order_and_cursors_resume_exactly(store):
+    keys = [key + "k" for key in KEYS]
+    for key in keys:
+        store.put_object(record(key))
+    expected = sorted(keys, key=lambda key: key.encode("utf-8"))
+    # not UTF-16 order (Java's, JavaScript's), in which U+E000..U+FFFF come after U+10000
+    assert expected != sorted(keys, key=lambda key: key.encode("utf-16-be"))
+    assert [r.key for r in store.scan_objects(BUCKET, b"", b"", 1000)] == expected
+    paged, after = [], b""
+    while page := store.scan_objects(BUCKET, after, b"", 3):
+        paged += [r.key for r in page]
+        after = page[-1].key.encode("utf-8")
+    assert paged == expected
+    def byte_sorted(selected):
+        return sorted(selected, key=lambda key: key.encode("utf-8"))
+
+    assert [r.key for r in store.scan_objects(BUCKET, b"", b"a/", 10)] == byte_sorted(
+        k for k in keys if k.startswith("a/"))
+    # skipping a whole prefix: the cursor is the prefix followed by 0xFF, past every key under it
+    assert [r.key for r in store.scan_objects(BUCKET, b"a/\xff", b"a", 10)] == byte_sorted(
+        k for k in keys if k.startswith("a") and not k.startswith("a/"))
+
+
+# ---- multipart uploads ----
+
+def part(number: int, blob_id: str | None = None, size: int = 10) -> PartRecord:
+    return PartRecord(number, blob_id or blob(), size, f'"P{number}"', number, 5)
+
+
+def assemble(upload: UploadRecord, parts: list[PartRecord], chosen: list[int] | None = None) -> ObjectRecord:
+    selected = [p for p in parts if chosen is None or p.part_number in chosen]
+    return ObjectRecord(bucket=upload.bucket, key=upload.key, size=sum(p.size for p in selected), etag='"M-1"',
+                        crc64=1, mtime=6, extents=tuple(Extent(p.blob_id, p.size) for p in selected),
+                        object_type="Multipart", **upload.attributes)
+
+
+def test_uploads_parts_complete_and_abort(store):
+    store.create_upload(UploadRecord("U1", BUCKET, "k", 1, {"content_type": "text/plain"}))
+    store.create_upload(UploadRecord("U0", BUCKET, "k", 2))
+    store.create_upload(UploadRecord("U2", BUCKET, "j", 3))
+    with pytest.raises(BucketNotFound):
+        store.create_upload(UploadRecord("U3", "nobucket", "k", 1))
+    assert store.get_upload("U1").attributes == {"content_type": "text/plain"}
+    assert [(u.key, u.upload_id) for u in store.list_uploads(BUCKET, b"", b"", "", 10)] == \
+        [("j", "U2"), ("k", "U0"), ("k", "U1")]
+    assert [u.upload_id for u in store.list_uploads(BUCKET, b"", b"k", "U0", 10)] == ["U1"]
+    assert store.put_part("U1", part(1, "1" * 32)) == []
+    assert store.put_part("U1", part(1, "9" * 32)) == ["1" * 32]  # re-uploading a part replaces it
+    store.put_part("U1", part(2, "2" * 32))
+    store.put_part("U1", part(3, "3" * 32))
+    assert [p.part_number for p in store.list_parts("U1", 1, 10)] == [2, 3]
+    with pytest.raises(UploadNotFound):
+        store.put_part("nope", part(1))
+    completed, released = store.complete_upload("U1", functools.partial(assemble, chosen=[1, 3]))
+    assert released == ["2" * 32] and completed.content_type == "text/plain"
+    assert store.get_object(BUCKET, "k") == completed and store.get_upload("U1") is None
+    with pytest.raises(UploadNotFound):
+        store.complete_upload("U1", assemble)
+    store.put_part("U0", part(1, "4" * 32))
+    assert store.delete_upload("U0") == ["4" * 32]
+    with pytest.raises(UploadNotFound):
+        store.delete_upload("U0")
+    assert store.referenced_blob_ids() == {"9" * 32, "3" * 32}
+
+
+def test_a_failed_assembly_changes_nothing(store):
+    store.create_upload(UploadRecord("U1", BUCKET, "k", 1))
+    store.put_part("U1", part(1))
+
+    def refuse(upload, parts):
+        raise ValueError("parts do not qualify")
+
+    with pytest.raises(ValueError):
+        store.complete_upload("U1", refuse)
+    assert store.get_upload("U1") is not None and len(store.list_parts("U1")) == 1
+
+
+# ---- the whole store ----
+
+def test_iterating_and_copying_everything(store, tmp_path):
+    store.update_bucket(BUCKET, tags={"x": "y"})
+    for i in range(2503):  # more than two pages of every kind
+        store.put_object(record(f"k{i:05d}", blob(), blob()))
+    store.create_upload(UploadRecord("U1", BUCKET, "k", 1))
+    for number in range(1, 1102):
+        store.put_part("U1", part(number))
+    for i in range(1200):
+        store.put_object(record(f"k{i:05d}"))  # releases the second blob of each
+    target = open_metadata(f"sqlite://{tmp_path}/copy.sqlite3")
+    try:
+        counts = copy_metadata(store, target)
+        assert counts == {"buckets": 1, "objects": 2503, "uploads": 1, "parts": 1101, "released": 1200}
+        assert list(target.iter_objects()) == list(store.iter_objects())
+        assert list(target.iter_parts()) == list(store.iter_parts())
+        assert list(target.iter_released()) == list(store.iter_released())
+        assert target.get_bucket(BUCKET) == store.get_bucket(BUCKET)
+        assert target.referenced_blob_ids() == store.referenced_blob_ids()
+        with pytest.raises(ValueError, match="not empty"):
+            copy_metadata(store, target)
+    finally:
+        target.close()
+
+
+# ---- conflicts ----
+
+def _race(workers: int, work) -> list:
+    """`work(i)` in `workers` threads released at once; each one's result or exception."""
+    start = threading.Barrier(workers)
+    results: list = [None] * workers
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            results[i] = work(i)
+        except Exception as error:  # noqa: BLE001 - compared by the test
+            results[i] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_concurrent_overwrites_from_threads_release_every_replaced_blob_exactly_once(store):
+    written = {i: (f"{i:032x}", f"{i + 1000:032x}") for i in range(16)}
+    released = _race(16, lambda i: store.put_object(record("hot", *written[i])))
+    final = store.get_object(BUCKET, "hot")
+    winner = {extent.blob_id for extent in final.extents}
+    freed = [blob_id for result in released for blob_id in result] + store.claim_released(time.time() + 1)
+    assert collections.Counter(freed) == collections.Counter(
+        blob_id for blobs in written.values() for blob_id in blobs if blob_id not in winner)
+
+
+def test_concurrent_creations_with_forbid_overwrite_have_exactly_one_winner(store):
+    outcomes = _race(12, lambda i: store.put_object(record("once"), overwrite=False))
+    assert sum(result == [] for result in outcomes) == 1
+    assert sum(isinstance(result, ObjectExists) for result in outcomes) == 11
+
+
+def test_compare_and_swap_races_have_exactly_one_winner(store):
+    base = record("log", "0" * 32)
+    store.put_object(base)
+    outcomes = _race(12, lambda i: store.replace_object_if(record("log", "0" * 32, f"{i + 1:032x}"), base))
+    winners = [i for i, result in enumerate(outcomes) if result == []]
+    assert len(winners) == 1 and all(isinstance(r, ObjectChanged) for i, r in enumerate(outcomes) if i not in winners)
+    assert store.get_object(BUCKET, "log").extents[1].blob_id == f"{winners[0] + 1:032x}"
+
+
+def test_complete_racing_abort_and_delete(store):
+    for round_number in range(6):
+        upload_id = f"R{round_number}"
+        store.create_upload(UploadRecord(upload_id, BUCKET, "race", 1))
+        blobs = [f"{round_number}{n:031x}" for n in range(3)]
+        for number, blob_id in enumerate(blobs, 1):
+            store.put_part(upload_id, part(number, blob_id))
+        before = store.get_object(BUCKET, "race")
+        outcomes = _race(3, lambda i: [lambda: store.complete_upload(upload_id, assemble),
+                                       lambda: store.delete_upload(upload_id),
+                                       lambda: store.delete_objects(BUCKET, ["race"])][i]())
+        completed, aborted, deleted = outcomes
+        assert isinstance(completed, UploadNotFound) != isinstance(aborted, UploadNotFound)  # exactly one won
+        now = store.get_object(BUCKET, "race")
+        if isinstance(completed, UploadNotFound):
+            assert sorted(aborted) == sorted(blobs)
+        else:
+            assert aborted.__class__ is UploadNotFound
+            # the object is the upload's, unless the delete came after the completion
+            assert now is None or [e.blob_id for e in now.extents] == blobs
+        assert store.get_upload(upload_id) is None
+        assert isinstance(deleted, tuple)  # the delete never fails: it removes whatever is there when it runs
+        freed = (completed[1] if isinstance(aborted, UploadNotFound) else aborted) + deleted[0]
+        freed += store.claim_released(time.time() + 1)
+        kept = {e.blob_id for e in now.extents} if now else set()
+        previous = {e.blob_id for e in before.extents} if before else set()
+        assert collections.Counter(freed) == collections.Counter((set(blobs) | previous) - kept)
+
+
+def _process_overwrites(url: str, worker: int, rounds: int, queue) -> None:
+    store = open_metadata(url)
+    freed: list[str] = []
+    try:
+        for n in range(rounds):
+            freed += store.put_object(record("shared", f"{worker:02x}{n:030x}", f"{worker + 64:02x}{n:030x}"))
+    finally:
+        store.close()
+    queue.put(freed)
+
+
+def test_concurrent_overwrites_from_processes_release_every_replaced_blob_exactly_once(store, store_url):
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers, rounds = 4, 25
+    processes = [context.Process(target=_process_overwrites, args=(store_url, w, rounds, queue))
+                 for w in range(workers)]
+    for process in processes:
+        process.start()
+    freed = [blob_id for _ in processes for blob_id in queue.get(timeout=120)]
+    for process in processes:
+        process.join(60)
+        assert process.exitcode == 0
+    final = {extent.blob_id for extent in store.get_object(BUCKET, "shared").extents}
+    freed += store.claim_released(time.time() + 1)
+    everything = {f"{w + shift:02x}{n:030x}" for w in range(workers) for n in range(rounds) for shift in (0, 64)}
+    assert collections.Counter(freed) == collections.Counter(everything - final)
