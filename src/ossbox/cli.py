@@ -76,11 +76,20 @@ def main(**connection) -> None:
 @click.option("--reclaim-delay", default=600.0, show_default=True, type=click.FloatRange(min=0),  # RECLAIM_DELAY
               help="Seconds the later parts of a replaced or deleted multipart or appended object stay on disk for "
                    "readers still streaming it; 0 frees the space at once and cuts such readers short.")
+@click.option("--metadata", "metadata_url", envvar="OSSBOX_METADATA_URL", default=None,
+              help="Where metadata lives: sqlite:///ABSOLUTE/PATH, or postgresql://USER@HOST:PORT/DB for several "
+                   "nodes sharing one --data-dir [env: OSSBOX_METADATA_URL; default: SQLite in --data-dir].")
+@click.option("--sweep-interval", default=3600.0, show_default=True, type=click.FloatRange(min=1),
+              help="With shared (PostgreSQL) metadata: seconds between two sweeps for orphaned files, one node at a "
+                   "time.")
 def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access_key_secret: str | None,
           region: str | None, base_domain: str | None, shutdown_timeout: float, body_timeout: float,
-          header_timeout: float, idle_timeout: float, access_log: bool, workers: int, reclaim_delay: float) -> None:
-    """Run the OSS-compatible server on the embedded storage engine."""
+          header_timeout: float, idle_timeout: float, access_log: bool, workers: int, reclaim_delay: float,
+          metadata_url: str | None, sweep_interval: float) -> None:
+    """Run the OSS-compatible server: metadata in SQLite (the default) or PostgreSQL, blobs in --data-dir."""
     import sqlite3
+    import threading
+    import time
 
     from .server.context import ServerConfig
     from .server.credentials import load_or_create_credentials
@@ -89,10 +98,14 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
     from .server.workers import run_workers
     from .storage import Storage
     from .storage.dirlock import DataDirInUse, lock_data_dir
+    from .storage.metadata import MetadataUnavailable, SchemaMismatch, default_metadata_url, open_metadata
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    url = metadata_url or default_metadata_url(data_dir)
+    shared = not url.startswith("sqlite:")  # several nodes may serve this data directory at once
     try:
-        data_dir_lock = lock_data_dir(data_dir)  # held, by every worker too, until the server exits
+        # held, by every worker too, until the server exits; nodes sharing PostgreSQL coordinate through it
+        data_dir_lock = contextlib.nullcontext() if shared else lock_data_dir(data_dir)
     except DataDirInUse as error:
         raise click.ClickException(str(error)) from None
     try:
@@ -108,16 +121,23 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
     elif credentials.path:
         click.echo(f"Access key id {credentials.access_key_id} (secret in {credentials.path})")
     location = f"oss-{region}" if region else "oss-cn-hangzhou"
+
+    def open_storage(migrate: bool = False) -> Storage:
+        metadata = open_metadata(url, defer_release=reclaim_delay > 0, migrate=migrate)
+        return Storage(data_dir, metadata, location=location, reclaim_delay=reclaim_delay)
+
     try:
-        storage = Storage(data_dir, location=location, reclaim_delay=reclaim_delay)
-        swept = storage.sweep_orphans()
-        storage.close()  # each worker opens its own: no SQLite connection may cross a fork
-    except (OSError, sqlite3.Error) as error:  # a full disk, a read-only file system, a corrupt database...
-        raise click.ClickException(f"cannot open the data directory {data_dir}: {error}") from None
-    if swept:
-        logging.getLogger("ossbox.storage").info("removed %d orphaned blob file(s)", swept)
+        storage = open_storage(migrate=True)
+        if not shared:
+            storage.reap_released(delay=0)  # the only node is starting: no reader is left on its way to them
+        storage.close()  # each worker opens its own: no database connection may cross a fork
+    # a full disk, a read-only file system, a corrupt database, an unreachable server...
+    except (OSError, sqlite3.Error, MetadataUnavailable, SchemaMismatch, ValueError) as error:
+        raise click.ClickException(f"cannot open the data directory {data_dir} and its metadata: {error}") from None
+    started = time.time()
     config = ServerConfig({credentials.access_key_id: credentials.access_key_secret}, region, base_domain,
-                          body_timeout=body_timeout, idle_timeout=idle_timeout, header_timeout=header_timeout)
+                          body_timeout=body_timeout, idle_timeout=idle_timeout, header_timeout=header_timeout,
+                          shared=shared, sweep_interval=sweep_interval)
     try:
         sock = listen(host, port)
     except OSError as error:
@@ -128,15 +148,32 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
     sys.stdout.flush()
 
     def work() -> int:
-        run_server(Storage(data_dir, location=location, reclaim_delay=reclaim_delay), config, sock,
-                   shutdown_timeout=shutdown_timeout, access_log=access_log)
+        run_server(open_storage(), config, sock, shutdown_timeout=shutdown_timeout, access_log=access_log)
         return 0
 
+    def sweep_leftovers() -> None:
+        """What the previous run left (a crash's temporary files and unreferenced blobs), removed in the
+        background: the server listens at once, however many objects it holds."""
+        try:
+            storage = open_storage()
+            try:
+                removed = storage.sweep_orphans(before=started)
+            finally:
+                storage.close()
+        except Exception:
+            logging.getLogger("ossbox.storage").exception("the start-up sweep failed")
+            return
+        logging.getLogger("ossbox.storage").info("start-up sweep done: removed %d orphaned file(s)", removed)
+
+    # With shared metadata other nodes' writes are in flight: their sweep waits for files to age instead.
+    beside = None if shared else threading.Thread(target=sweep_leftovers, name="ossbox-start-up-sweep", daemon=True)
     with data_dir_lock:
         if workers == 1:
+            if beside is not None:
+                beside.start()
             work()
         else:
-            sys.exit(run_workers(workers, work))
+            sys.exit(run_workers(workers, work, beside))
 
 
 @main.command()

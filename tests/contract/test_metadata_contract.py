@@ -280,6 +280,18 @@ def test_iterating_and_copying_everything(store, tmp_path):
         target.close()
 
 
+def test_leases_are_held_by_one_holder_until_they_expire(store):
+    assert store.claim_lease("sweep", "node-a", 0.5)
+    assert store.claim_lease("sweep", "node-a", 0.5)  # renewed by its holder
+    assert not store.claim_lease("sweep", "node-b", 0.5)
+    assert store.claim_lease("other", "node-b", 0.5)
+    time.sleep(0.6)
+    assert store.claim_lease("sweep", "node-b", 60)
+    assert not store.claim_lease("sweep", "node-a", 60)
+    winners = _race(8, lambda i: store.claim_lease("raced", f"node-{i}", 60))
+    assert winners.count(True) == 1 and winners.count(False) == 7
+
+
 # ---- conflicts ----
 
 def _race(workers: int, work) -> list:

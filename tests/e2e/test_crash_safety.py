@@ -337,6 +337,27 @@ def data_files(data_dir: str) -> tuple[dict[str, int], list[str], list[str]]:
     return blobs, misplaced, sorted(os.listdir(os.path.join(data_dir, "tmp")))
 
 
+def referenced_blobs(data_dir: str) -> set[str]:
+    uri = pathlib.Path(data_dir, "metadata.sqlite3").resolve().as_uri() + "?mode=ro"
+    db = sqlite3.connect(uri, uri=True)
+    try:
+        ids = {blob_id for (extents,) in db.execute("SELECT extents FROM objects") for blob_id, _ in json.loads(extents)}
+        return ids | {blob_id for (blob_id,) in db.execute("SELECT blob_id FROM parts")}
+    finally:
+        db.close()
+
+
+def wait_for_start_up_sweep(data_dir: str, timeout: float = 60) -> None:
+    """The sweep of what the crash left runs in the background once the server listens: wait until no
+    temporary file and no unreferenced blob is left (the server is idle, so nothing new appears)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        blobs, _, tmp = data_files(data_dir)
+        if not tmp and blobs.keys() <= referenced_blobs(data_dir):
+            return
+        time.sleep(0.1)
+
+
 def check_data_dir(data_dir: str) -> list[str]:
     """Problems `ossbox check --deep` reports, and those found comparing blob files with the metadata."""
     problems = []
@@ -516,7 +537,8 @@ def test_acknowledged_writes_survive_sigkill_during_concurrent_traffic(tmp_path)
             figures.kills += 1
 
             blobs_before, _, tmp_before = data_files(data_dir)
-            server = start_server(data_dir)  # sweeps before it listens
+            server = start_server(data_dir)
+            wait_for_start_up_sweep(data_dir)
             blobs_after, _, _ = data_files(data_dir)
             figures.swept_tmp_files += len(tmp_before)
             figures.swept_blobs += len(blobs_before.keys() - blobs_after.keys())

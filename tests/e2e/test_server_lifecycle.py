@@ -110,6 +110,9 @@ def test_kill_during_upload_leaves_no_object_and_no_orphan(tmp_path):
     try:
         bucket = oss2.Bucket(oss2.Auth(ACCESS_KEY_ID, ACCESS_KEY_SECRET), restarted.endpoint, "crash")
         assert bucket.get_object("object").read() == b"old version"
+        deadline = time.monotonic() + 30  # the start-up sweep runs in the background, once the server listens
+        while len(_blob_files(data_dir)) > 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert len(_blob_files(data_dir)) == 1
     finally:
         assert restarted.stop() == 0

@@ -6,6 +6,7 @@ import random
 import pathlib
 import shutil
 import tempfile
+import time
 
 import pytest
 
@@ -352,7 +353,8 @@ def test_sweep_orphans_removes_unreferenced_blobs_and_tmp_files(storage):
     unfinished = storage.new_blob()
     unfinished.write(b"partial")
     assert len(blob_files(root)) == 2 and len(tmp_files(root)) == 1
-    assert storage.sweep_orphans() == 2
+    assert storage.sweep_orphans(before=time.time() - 60) == 0  # young enough to be a write in flight
+    assert storage.sweep_orphans(before=time.time() + 1) == 2
     assert blob_files(root) == kept
     assert tmp_files(root) == []
     with storage.open_object(BUCKET, "kept") as snapshot:
@@ -361,7 +363,7 @@ def test_sweep_orphans_removes_unreferenced_blobs_and_tmp_files(storage):
 
 def test_sweep_orphans_with_nothing_to_do(storage):
     put(storage, "k", b"x")
-    assert storage.sweep_orphans() == 0
+    assert storage.sweep_orphans(before=time.time() + 1) == 0
     assert len(blob_files(storage.blobs.root)) == 1
 
 
@@ -391,7 +393,7 @@ def test_reopening_the_data_directory_keeps_everything(tmp_path):
         with second.open_object(BUCKET, "k") as snapshot:
             assert read(snapshot) == b"persisted"
             assert snapshot.record.user_meta == {"x": "y"}
-        assert second.sweep_orphans() == 0
+        assert second.sweep_orphans(before=time.time() + 1) == 0
     finally:
         second.close()
 
@@ -757,10 +759,11 @@ def test_a_replaced_multipart_version_stays_readable_until_its_blobs_are_reaped(
     assert all(e.blob_id not in map(os.path.basename, blob_files(root)) for e in old.extents)
 
 
-def test_deleting_a_multipart_object_releases_its_later_parts_and_sweeping_reaps_them(storage, monkeypatch):
+def test_deleting_a_multipart_object_releases_its_later_parts_until_reaped(storage, monkeypatch):
     monkeypatch.setattr("ossbox.storage.engine.MIN_PART_SIZE", 1)
     make_multipart(storage, "k", [b"p1", b"p2", b"p3"])
     storage.delete_objects(BUCKET, ["k"])
     assert len(blob_files(storage.blobs.root)) == 2
-    assert storage.sweep_orphans() == 2  # start-up: no reader is left, every released blob goes
+    assert storage.sweep_orphans(before=time.time() + 1) == 0  # released, not orphaned: the sweep keeps them
+    assert storage.reap_released(delay=0) == 2  # as `ossbox serve` does at start-up: no reader is left
     assert blob_files(storage.blobs.root) == []

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import random
 import secrets
+import socket
 import time
 
 from aiohttp import HttpVersion11, web
@@ -16,10 +19,12 @@ from ..protocol.errors import OssError
 from ..protocol.signing import SignedParts
 from ..storage import errors as storage_errors
 from ..storage.engine import Storage
+from ..storage.metadata import MetadataUnavailable
 from .addressing import Address, parse_target
 from .authorize import Access, denied
 from .context import Call, ServerConfig
 from .handlers.objects import copy_source
+from .occasional import OccasionalWarning
 from .offload import AsyncStorage, Offload
 from .registry import OPERATIONS
 from .responses import NotModified, empty_response, error_response
@@ -28,9 +33,13 @@ from .router import route
 __all__ = ["create_app", "InFlight", "IN_FLIGHT"]
 
 log = logging.getLogger("ossbox.server")
+_outage_log = OccasionalWarning(log)
 
 # Seconds between two passes that unlink the blobs of replaced versions once no reader can need them.
 _REAP_INTERVAL = 60.0
+# The orphan sweep removes only unreferenced files older than this: a write in flight anywhere (its blob
+# written, its metadata not yet committed) is far younger.
+ORPHAN_GRACE = 3600.0
 
 # Headers a client may legitimately send more than once, which nothing signs or stores. Any other header
 # sent twice is refused: a signature checks one value, and a second must not be what gets stored or used.
@@ -195,6 +204,11 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
                             request.raw_path, request_id, failure)
                 error = OssError("InsufficientStorage", _DISK_FULL_MESSAGE)
                 await _reclaim_now()
+            elif isinstance(failure, MetadataUnavailable):
+                _outage_log.warning("metadata database unavailable: %s %s (request %s): %s", request.method,
+                                    request.raw_path, request_id, failure)
+                error = OssError("ServiceUnavailable", "The metadata database is unavailable at the moment. "
+                                                       "Please try again.")
             elif storage_errors.is_out_of_descriptors(failure):
                 log.warning("out of file descriptors: %s %s (request %s): %s", request.method, request.raw_path,
                             request_id, failure)
@@ -245,6 +259,26 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
         yield
         task.cancel()
 
+    async def sweep_orphans_in_turn(_app: web.Application):
+        """With nodes sharing the data, one at a time (the holder of the lease) sweeps orphans."""
+        async def sweep() -> None:
+            holder = f"{socket.gethostname()}:{os.getpid()}"
+            await asyncio.sleep(random.uniform(0, min(config.sweep_interval, 60)))
+            while True:
+                try:
+                    if await offload(storage.metadata.claim_lease, "orphan-sweep", holder, config.sweep_interval):
+                        removed = await offload(storage.sweep_orphans, time.time() - ORPHAN_GRACE)
+                        log.info("orphan sweep: removed %d unreferenced file(s) older than %g s", removed,
+                                 ORPHAN_GRACE)
+                except Exception:
+                    log.exception("the orphan sweep failed (will try again)")
+                await asyncio.sleep(config.sweep_interval)
+
+        task = asyncio.create_task(sweep()) if config.shared else None
+        yield
+        if task is not None:
+            task.cancel()
+
     async def close_storage(_app: web.Application) -> None:
         offload.shutdown()
         storage.close()
@@ -257,5 +291,6 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
     # [\s\S], not ".": a key may contain a newline (%0A), which "." would leave to aiohttp's plain-text 404
     app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch, expect_handler=_expect)
     app.cleanup_ctx.append(reap_released_blobs)
+    app.cleanup_ctx.append(sweep_orphans_in_turn)
     app.on_cleanup.append(close_storage)
     return app

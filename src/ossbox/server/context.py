@@ -26,6 +26,10 @@ class ServerConfig:
     # before the server closes it, and seconds a request's headers may take once its first byte arrived.
     idle_timeout: float = 75.0
     header_timeout: float = 30.0
+    # Whether other nodes share the metadata and blobs (PostgreSQL): then this one takes its turn, by lease,
+    # at sweeping orphans every `sweep_interval` seconds.
+    shared: bool = False
+    sweep_interval: float = 3600.0
 
     @functools.cached_property
     def owner_id(self) -> str:

@@ -23,6 +23,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from ..storage.engine import Storage
 from .app import IN_FLIGHT, create_app
 from .context import ServerConfig
+from .occasional import OccasionalWarning
 
 __all__ = ["STOP_SIGNALS", "listen", "serve"]
 
@@ -135,19 +136,14 @@ def _quiet_accept_errors(loop: asyncio.AbstractEventLoop) -> None:
     """Out of file descriptors, asyncio logs a traceback for every failed accept(), and Python 3.11 retries once
     per queued connection each second: hundreds of tracebacks a second while the shortage lasts. Log one line
     every 10 s instead; the server keeps running and accepts again once descriptors are free."""
-    last_logged, suppressed = -_ACCEPT_ERROR_INTERVAL, 0
+    report = OccasionalWarning(log, _ACCEPT_ERROR_INTERVAL)
 
     def handle(loop: asyncio.AbstractEventLoop, context: dict) -> None:
-        nonlocal last_logged, suppressed
         error = context.get("exception")
         if not (isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE) and "socket" in context):
             loop.default_exception_handler(context)
             return
-        suppressed += 1
-        if loop.time() - last_logged >= _ACCEPT_ERROR_INTERVAL:
-            log.warning("cannot accept connections (%d time(s) since the last report): %s; raise the open files "
-                        "limit (ulimit -n)", suppressed, error.strerror)
-            last_logged, suppressed = loop.time(), 0
+        report.warning("cannot accept connections: %s; raise the open files limit (ulimit -n)", error.strerror)
 
     loop.set_exception_handler(handle)
 

@@ -32,9 +32,10 @@ _MAX_QUICK_DEATHS = 3
 _PARENT_POLL_SECONDS = 1.0
 
 
-def run_workers(count: int, work: Callable[[], int]) -> int:
+def run_workers(count: int, work: Callable[[], int], beside: threading.Thread | None = None) -> int:
     """Run `work` in `count` forked processes until SIGTERM/SIGINT; returns the exit code for the parent
-    (0 when every worker stopped cleanly). Call it with the stop signals blocked."""
+    (0 when every worker stopped cleanly). `beside`, if given, is started in the parent once the workers are
+    forked (a thread must not be running while the parent forks). Call it with the stop signals blocked."""
     workers: dict[int, float] = {}  # pid -> start time
     stopping = False
 
@@ -54,6 +55,8 @@ def run_workers(count: int, work: Callable[[], int]) -> int:
     try:
         for _ in range(count):
             start()
+        if beside is not None:
+            beside.start()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         code, quick_deaths = 0, 0
         while workers:

@@ -2,7 +2,8 @@
 
 Strategy: a blob is written to `tmp/`, hashed (MD5 and CRC64) as it goes, fsynced, then renamed to
 `blobs/<2 hex>/<2 hex>/<id>` and the directory fsynced; only then may metadata refer to it. A crash
-leaves at most unreferenced files, which `sweep()` removes at start-up. Keys never reach the file
+leaves at most unreferenced files, which `sweep()` removes once they are old enough not to belong to a
+write still in flight. Keys never reach the file
 system, so a key like `../../etc/passwd` cannot touch anything outside the data directory.
 """
 
@@ -43,6 +44,17 @@ def _copy_file_range(source_fd: int, target_fd: int, length: int) -> None:
                 raise OSError(f"blob shorter than its recorded length ({offset} < {length})") from error
             os.write(target_fd, chunk)
             offset += len(chunk)
+
+
+def _remove_if_older(path: str, before: float) -> int:
+    """1 if the file at `path` was last modified before `before` and is now removed, else 0."""
+    try:
+        if os.stat(path).st_mtime >= before:
+            return 0
+        os.unlink(path)
+    except FileNotFoundError:
+        return 0
+    return 1
 
 
 def _remove(path: str) -> None:
@@ -169,12 +181,13 @@ class BlobStore:
         """The names of files left in `tmp/` (blobs being written, or left by a crash)."""
         return sorted(entry.name for entry in os.scandir(self._tmp))
 
-    def sweep(self, referenced: set[str]) -> int:
-        """Remove temporary files and blobs no metadata refers to; returns how many were removed."""
+    def sweep(self, referenced: set[str], before: float) -> int:
+        """Remove the temporary files, and the blobs not in `referenced`, last modified before `before`
+        (epoch seconds); returns how many were removed."""
         removed = 0
         for entry in os.scandir(self._tmp):
-            os.unlink(entry.path)
-            removed += 1
-        orphans = [blob_id for blob_id in self.stored_ids() if blob_id not in referenced]
-        self.delete(orphans)
-        return removed + len(orphans)
+            removed += _remove_if_older(entry.path, before)
+        for blob_id in self.stored_ids():
+            if blob_id not in referenced:
+                removed += _remove_if_older(self.path(blob_id), before)
+        return removed

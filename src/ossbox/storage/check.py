@@ -13,6 +13,7 @@ a running server's in-flight writes look like orphans.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 
 from ..protocol.crc64 import Crc64
@@ -168,7 +169,7 @@ def repair(data_dir: str, report: Report, metadata_url: str | None = None) -> li
         for bucket, key in unreadable:
             metadata.delete_objects(bucket, [key])  # its remaining blobs become orphans, swept below
             actions.append(f"deleted-object\t{_printable(f'{bucket}/{key}')}\tmetadata removed (bytes missing)")
-        removed = BlobStore(data_dir).sweep(metadata.referenced_blob_ids())
+        removed = BlobStore(data_dir).sweep(metadata.referenced_blob_ids(), before=time.time())
         actions.append(f"swept\t-\tremoved {removed} orphan blob(s) and temporary file(s)")
     finally:
         metadata.close()

@@ -32,7 +32,7 @@ from .errors import (AccessRefused, BucketNotFound, InvalidPart, InvalidPartOrde
 from .listing import Page, grouped_scan
 from .records import (BlobInfo, BucketRecord, ClassUsage, Extent, Listing, ObjectRecord, PartRecord, Permit,
                       UploadRecord)
-from .metadata import MetadataStore, default_metadata_url, open_metadata
+from .metadata import MetadataStore, MetadataUnavailable, default_metadata_url, open_metadata
 
 __all__ = ["Storage", "ObjectSnapshot", "Permit", "RECLAIM_DELAY", "MIN_PART_SIZE", "MAX_EXTENTS", "md5_etag", "multipart_etag"]
 
@@ -114,10 +114,12 @@ class Storage:
     def close(self) -> None:
         self.metadata.close()
 
-    def sweep_orphans(self) -> int:
-        """Remove blobs no object refers to (left by a crash) and every released blob; call only while
-        nothing is reading or writing (at start-up)."""
-        return self.reap_released(delay=0) + self.blobs.sweep(self.metadata.referenced_blob_ids())
+    def sweep_orphans(self, before: float) -> int:
+        """Remove the temporary files and blobs that no metadata refers to and that were last written before
+        `before` (epoch seconds): what a crash left, or a write whose commit was lost with its database
+        connection. Anything younger may belong to a write still in flight, on this node or another, and
+        stays. Returns how many files were removed."""
+        return self.blobs.sweep(self.metadata.referenced_blob_ids(), before)
 
     def reap_released(self, delay: float | None = None) -> int:
         """Unlink the blobs released more than `delay` (default: the reclaim delay) seconds ago; until then a
@@ -182,14 +184,20 @@ class Storage:
         )
         return self._swap_in(record, overwrite, permit)
 
+    def _drop_unless_committed(self, error: BaseException, blob_ids: list[str]) -> None:
+        """Unlink the new blobs of a write that failed, unless the database became unreachable: its commit
+        may have happened, and they may be referenced now. The orphan sweep removes them if not."""
+        if not isinstance(error, MetadataUnavailable):
+            self.blobs.delete(blob_ids)
+
     def discard_blob(self, blob: BlobInfo) -> None:
         self.blobs.delete([blob.blob_id])
 
     def _swap_in(self, record: ObjectRecord, overwrite: bool, permit: Permit | None) -> ObjectRecord:
         try:
             released = self.metadata.put_object(record, overwrite, permit)
-        except BaseException:
-            self.blobs.delete(e.blob_id for e in record.extents)
+        except BaseException as error:
+            self._drop_unless_committed(error, [e.blob_id for e in record.extents])
             raise
         self.blobs.delete(released)
         return record
@@ -256,7 +264,7 @@ class Storage:
                 )
             released = self.metadata.replace_object_if(record, current)
         except BaseException as error:
-            self.blobs.delete([blob.blob_id] + ([merged] if merged else []))
+            self._drop_unless_committed(error, [blob.blob_id] + ([merged] if merged else []))
             if isinstance(error, ObjectChanged):
                 raise PositionMismatch(key, error.current.size if error.current else 0) from None
             raise
@@ -389,8 +397,8 @@ class Storage:
         try:
             self.get_upload(bucket, key, upload_id)
             released = self.metadata.put_part(upload_id, part)
-        except BaseException:
-            self.blobs.delete([blob.blob_id])
+        except BaseException as error:
+            self._drop_unless_committed(error, [blob.blob_id])
             raise
         self.blobs.delete(released)
         return part

@@ -133,6 +133,12 @@ class MetadataStore(Protocol):
     def referenced_blob_ids(self) -> set[str]:
         """Every blob id an object version, a part or a pending release refers to."""
 
+    # ---- coordination between nodes ----
+    def claim_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Whether `holder` now holds the lease `name` for `seconds`: taken if nobody holds it or it
+        expired, renewed if `holder` held it; False while another holder's lease runs. Background work that
+        one node at a time must do (the orphan sweep) runs under one."""
+
     # ---- the whole store, for `ossbox check` and `ossbox metadata copy` ----
     def iter_buckets(self) -> Iterator[BucketRecord]: ...
 
@@ -158,9 +164,12 @@ def default_metadata_url(data_dir: str) -> str:
     return "sqlite://" + os.path.abspath(os.path.join(data_dir, "metadata.sqlite3"))
 
 
-def open_metadata(url: str, *, defer_release: bool = True, read_only: bool = False) -> MetadataStore:
+def open_metadata(url: str, *, defer_release: bool = True, read_only: bool = False,
+                  migrate: bool = True) -> MetadataStore:
     """The store at `url`: `sqlite:///abs/path` or `postgresql://user@host:port/db`. Migrates its schema to
-    this version's (not with `read_only`, which refuses a store that would need it)."""
+    this version's (not with `read_only`, which refuses a store that would need it). Without `migrate` the
+    schema is taken to be current already, and a PostgreSQL store opens even while the server is unreachable
+    (a server's workers: their requests answer 503 until it is back)."""
     if url.startswith("sqlite:///"):
         from .sqlite import SqliteMetadata
 
@@ -169,7 +178,7 @@ def open_metadata(url: str, *, defer_release: bool = True, read_only: bool = Fal
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresMetadata
 
-        return PostgresMetadata(url, defer_release=defer_release, read_only=read_only)
+        return PostgresMetadata(url, defer_release=defer_release, read_only=read_only, migrate=migrate)
     raise ValueError(f"unsupported metadata URL {url!r}: use sqlite:///ABSOLUTE/PATH or postgresql://USER@HOST/DB")
 
 

@@ -57,6 +57,7 @@ CREATE TABLE parts (upload_id TEXT COLLATE "C" NOT NULL, part_number INTEGER NOT
     size BIGINT NOT NULL, etag TEXT NOT NULL, crc64 TEXT NOT NULL, mtime BIGINT NOT NULL,
     PRIMARY KEY (upload_id, part_number));
 CREATE TABLE released_blobs (blob_id TEXT COLLATE "C" PRIMARY KEY, released DOUBLE PRECISION NOT NULL);
+CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires DOUBLE PRECISION NOT NULL);
 """
 
 # (version, DDL): applied in order, in one transaction, to a database whose version is below it.
@@ -92,7 +93,7 @@ class PostgresMetadata(SqlMetadata):
     _LOCK = " FOR UPDATE"
     _SHARE = " FOR SHARE"
 
-    def __init__(self, url: str, defer_release: bool = True, read_only: bool = False) -> None:
+    def __init__(self, url: str, defer_release: bool = True, read_only: bool = False, migrate: bool = True) -> None:
         super().__init__(defer_release)
         self._url = url
         self._pool = ConnectionPool(
@@ -102,6 +103,9 @@ class PostgresMetadata(SqlMetadata):
                     "options": "-c lock_timeout=5000 -c statement_timeout=30000",
                     "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3},
         )
+        if not migrate:
+            self._pool.open(wait=False)  # connects in the background, and again after an outage
+            return
         try:
             self._pool.open(wait=True, timeout=RETRY_SECONDS)
         except PoolTimeout as error:

@@ -11,7 +11,7 @@ Strategy: the methods here hold all the logic: which rows a mutation reads, lock
   UPDATE`, `FOR SHARE`); SQLite, whose writer holds the whole database, needs none.
 
 Tables: buckets; objects, a row per version, keyed (bucket, key, version_id), with at most one `latest`
-row per key; uploads and parts; released_blobs. Keys are stored as UTF-8 bytes, so that the database's
+row per key; uploads and parts; released_blobs; leases. Keys are stored as UTF-8 bytes, so that the database's
 order is OSS's listing order and a prefix is the byte range [prefix, prefix + 0xFF). CRC-64 values exceed
 signed 64-bit integers and are stored as decimal text; headers, metadata, tags and extents as JSON text.
 """
@@ -386,6 +386,19 @@ class SqlMetadata:
         ids.update(blob_id for (blob_id,) in self._read("SELECT blob_id FROM parts"))
         ids.update(blob_id for (blob_id,) in self._read("SELECT blob_id FROM released_blobs"))
         return ids
+
+    def claim_lease(self, name: str, holder: str, seconds: float) -> bool:
+        def work(db) -> bool:
+            now = time.time()
+            row = db.execute(f"SELECT holder, expires FROM leases WHERE name = ?{self._LOCK}", (name,)).fetchone()
+            if row is None:
+                db.execute("INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?)", (name, holder, now + seconds))
+                return True
+            if row[0] != holder and row[1] > now:
+                return False
+            db.execute("UPDATE leases SET holder = ?, expires = ? WHERE name = ?", (holder, now + seconds, name))
+            return True
+        return self._write(work)
 
     # ---- the whole store ----
 

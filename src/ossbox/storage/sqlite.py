@@ -60,7 +60,8 @@ def _v3(db: sqlite3.Connection) -> None:
 
 
 def _v4(db: sqlite3.Connection) -> None:
-    """A row per object version (version id, latest, delete marker, record format), and buckets' versioning."""
+    """A row per object version (version id, latest, delete marker, record format), buckets' versioning, and
+    leases, by which nodes take turns at background work."""
     _run(db, """
         CREATE TABLE objects_v4 (bucket TEXT NOT NULL, key BLOB NOT NULL, version_id TEXT NOT NULL,
             latest INTEGER NOT NULL, delete_marker INTEGER NOT NULL, format INTEGER NOT NULL,
@@ -74,6 +75,7 @@ def _v4(db: sqlite3.Connection) -> None:
         ALTER TABLE objects_v4 RENAME TO objects;
         CREATE UNIQUE INDEX objects_latest ON objects (bucket, key) WHERE latest = 1;
         ALTER TABLE buckets ADD COLUMN versioning TEXT;
+        CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL) WITHOUT ROWID
     """)
 
 
