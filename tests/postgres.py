@@ -14,6 +14,7 @@ import glob
 import os
 import shutil
 import socket
+import subprocess
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
@@ -64,3 +65,65 @@ def fresh_database(admin_url: str):
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class PrivateCluster:
+    """A PostgreSQL server of one test's own, which the test may stop, start and restart while ossbox
+    nodes use it: Debian's pg_createcluster when running as root (initdb refuses root), else
+    pytest-postgresql's executor from the installed binaries."""
+
+    def __init__(self, workdir: str) -> None:
+        self.port = _free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self._name = "ossbox" + uuid.uuid4().hex[:8]
+        if os.geteuid() == 0 and shutil.which("pg_createcluster"):
+            self._version = sorted(os.listdir("/etc/postgresql"), key=lambda v: [int(p) for p in v.split(".")])[-1]
+            subprocess.run(["pg_createcluster", self._version, self._name, "-p", str(self.port), "--",
+                            "--auth=trust"], check=True, capture_output=True)
+            self._executor = None
+        else:
+            from pytest_postgresql.executors.proc import PostgreSQLExecutor
+
+            if pg_ctl() is None:
+                raise RuntimeError("a private PostgreSQL needs its binaries: apt-get install postgresql")
+            self._executor = PostgreSQLExecutor(
+                executable=pg_ctl(), host="127.0.0.1", port=self.port, datadir=os.path.join(workdir, "pgdata"),
+                unixsocketdir=workdir, logfile=os.path.join(workdir, "postgresql.log"), startparams="-w",
+                dbname="postgres")
+        self.start()
+
+    def _ctl(self, action: str) -> None:
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", self._version, self._name, action],
+                       check=True, capture_output=True)
+
+    def start(self) -> None:
+        if self._executor is None:
+            self._ctl("start")
+        else:
+            self._executor.start()
+
+    def stop(self) -> None:
+        if self._executor is None:
+            self._ctl("stop")
+        else:
+            self._executor.stop()
+
+    def restart(self) -> None:
+        if self._executor is None:
+            self._ctl("restart")
+        else:
+            self._executor.stop()
+            self._executor.start()
+
+    def destroy(self) -> None:
+        if self._executor is None:
+            subprocess.run(["pg_dropcluster", "--stop", self._version, self._name], check=False, capture_output=True)
+        else:
+            with contextlib.suppress(Exception):
+                self._executor.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -179,22 +179,28 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
 @main.command()
 @click.option("--data-dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="The data directory to check (as given to `ossbox serve`).")
+@click.option("--metadata", "metadata_url", envvar="OSSBOX_METADATA_URL", default=None,
+              help="The metadata's URL, as given to `ossbox serve` [env: OSSBOX_METADATA_URL; default: SQLite in "
+                   "--data-dir].")
 @click.option("--deep", is_flag=True, help="Also read every blob and compare CRC-64s (reads all stored bytes).")
 @click.option("--repair", is_flag=True,
               help="Delete objects whose blobs are missing or short, and remove orphan blobs and temporary files.")
-def check(data_dir: str, deep: bool, repair: bool) -> None:
-    """Verify the storage metadata against its blob files; run it while the server is stopped.
+def check(data_dir: str, metadata_url: str | None, deep: bool, repair: bool) -> None:
+    """Verify the storage metadata against its blob files.
 
-    Prints one line per problem (kind, subject, detail, tab-separated) and a summary. Exits 0 when clean,
-    1 when problems were found (even if --repair fixed them), 2 on a usage error."""
+    Run it while the server is stopped; with shared (PostgreSQL) metadata nodes may keep running, and their
+    writes in flight may show as orphans or temporary files, which --repair then leaves for an hour. Prints
+    one line per problem (kind, subject, detail, tab-separated) and a summary. Exits 0 when clean, 1 when
+    problems were found (even if --repair fixed them), 2 on a usage error."""
     from .storage.check import CheckError
     from .storage.check import check as run_check
     from .storage.check import repair as run_repair
     from .storage.dirlock import DataDirInUse, lock_data_dir
 
+    shared = metadata_url is not None and not metadata_url.startswith("sqlite:")
     try:
-        lock = lock_data_dir(data_dir) if repair else contextlib.nullcontext()
-        report = run_check(data_dir, deep=deep)
+        lock = lock_data_dir(data_dir) if repair and not shared else contextlib.nullcontext()
+        report = run_check(data_dir, deep=deep, metadata_url=metadata_url)
     except (CheckError, DataDirInUse) as error:
         raise click.UsageError(str(error)) from None
     for problem in report.problems:
@@ -203,9 +209,41 @@ def check(data_dir: str, deep: bool, repair: bool) -> None:
                f"{' (deep)' if deep else ''}: {len(report.problems)} problem(s)")
     if repair:
         with lock:
-            for action in run_repair(data_dir, report):
+            for action in run_repair(data_dir, report, metadata_url, shared=shared):
                 click.echo(action)
     sys.exit(0 if report.clean else 1)
+
+
+@main.group()
+def metadata() -> None:
+    """Moving metadata between stores."""
+
+
+@metadata.command("copy")
+@click.argument("source_url")
+@click.argument("target_url")
+def metadata_copy(source_url: str, target_url: str) -> None:
+    """Copy every bucket, object version, upload, part and pending release from SOURCE_URL into the empty store
+    at TARGET_URL (created if needed), for example a data directory's SQLite into PostgreSQL:
+
+        ossbox metadata copy sqlite:///srv/data/metadata.sqlite3 postgresql://ossbox@db/ossbox
+
+    Stop the servers using SOURCE_URL first; then start them with --metadata TARGET_URL on the same --data-dir."""
+    from .storage.metadata import MetadataUnavailable, SchemaMismatch, copy_metadata, open_metadata
+
+    try:
+        source = open_metadata(source_url, read_only=True)
+        try:
+            target = open_metadata(target_url)
+            try:
+                counts = copy_metadata(source, target)
+            finally:
+                target.close()
+        finally:
+            source.close()
+    except (MetadataUnavailable, SchemaMismatch, ValueError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo("copied " + ", ".join(f"{count} {kind}" for kind, count in counts.items()))
 
 
 if __name__ == "__main__":

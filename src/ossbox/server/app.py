@@ -18,7 +18,7 @@ from ..protocol.authentication import authenticate
 from ..protocol.errors import OssError
 from ..protocol.signing import SignedParts
 from ..storage import errors as storage_errors
-from ..storage.engine import Storage
+from ..storage.engine import ORPHAN_AGE, Storage
 from ..storage.metadata import MetadataUnavailable
 from .addressing import Address, parse_target
 from .authorize import Access, denied
@@ -37,9 +37,6 @@ _outage_log = OccasionalWarning(log)
 
 # Seconds between two passes that unlink the blobs of replaced versions once no reader can need them.
 _REAP_INTERVAL = 60.0
-# The orphan sweep removes only unreferenced files older than this: a write in flight anywhere (its blob
-# written, its metadata not yet committed) is far younger.
-ORPHAN_GRACE = 3600.0
 
 # Headers a client may legitimately send more than once, which nothing signs or stores. Any other header
 # sent twice is refused: a signature checks one value, and a second must not be what gets stored or used.
@@ -252,6 +249,8 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
                 await asyncio.sleep(_REAP_INTERVAL)
                 try:
                     await offload(storage.reap_released)
+                except MetadataUnavailable as error:
+                    log.warning("unlinking released blobs waits for the metadata database: %s", error)
                 except Exception:
                     log.exception("could not unlink released blobs (will try again)")
 
@@ -267,9 +266,10 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
             while True:
                 try:
                     if await offload(storage.metadata.claim_lease, "orphan-sweep", holder, config.sweep_interval):
-                        removed = await offload(storage.sweep_orphans, time.time() - ORPHAN_GRACE)
-                        log.info("orphan sweep: removed %d unreferenced file(s) older than %g s", removed,
-                                 ORPHAN_GRACE)
+                        removed = await offload(storage.sweep_orphans, time.time() - ORPHAN_AGE)
+                        log.info("orphan sweep: removed %d unreferenced file(s) older than %g s", removed, ORPHAN_AGE)
+                except MetadataUnavailable as error:
+                    log.warning("the orphan sweep waits for the metadata database: %s", error)
                 except Exception:
                     log.exception("the orphan sweep failed (will try again)")
                 await asyncio.sleep(config.sweep_interval)

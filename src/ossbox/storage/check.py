@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from ..protocol.crc64 import Crc64
 from .blobs import BlobStore
+from .engine import ORPHAN_AGE
 from .metadata import MetadataStore, MetadataUnavailable, SchemaMismatch, default_metadata_url, open_metadata
 
 __all__ = ["CheckError", "Problem", "Report", "check", "repair", "METADATA_FILE"]
@@ -156,7 +157,7 @@ def check(data_dir: str, deep: bool = False, metadata_url: str | None = None) ->
         metadata.close()
 
 
-def repair(data_dir: str, report: Report, metadata_url: str | None = None) -> list[str]:
+def repair(data_dir: str, report: Report, metadata_url: str | None = None, shared: bool = False) -> list[str]:
     """Fix what `report` found that can be fixed: delete the metadata of objects whose blobs are missing
     or short, then remove blobs nothing refers to and temporary files. Returns one line per action."""
     actions: list[str] = []
@@ -169,7 +170,9 @@ def repair(data_dir: str, report: Report, metadata_url: str | None = None) -> li
         for bucket, key in unreadable:
             metadata.delete_objects(bucket, [key])  # its remaining blobs become orphans, swept below
             actions.append(f"deleted-object\t{_printable(f'{bucket}/{key}')}\tmetadata removed (bytes missing)")
-        removed = BlobStore(data_dir).sweep(metadata.referenced_blob_ids(), before=time.time())
+        # With other nodes running, a young unreferenced file may be their write in flight: it stays.
+        before = time.time() - (ORPHAN_AGE if shared else 0)
+        removed = BlobStore(data_dir).sweep(metadata.referenced_blob_ids(), before=before)
         actions.append(f"swept\t-\tremoved {removed} orphan blob(s) and temporary file(s)")
     finally:
         metadata.close()

@@ -34,13 +34,16 @@ from .records import (BlobInfo, BucketRecord, ClassUsage, Extent, Listing, Objec
                       UploadRecord)
 from .metadata import MetadataStore, MetadataUnavailable, default_metadata_url, open_metadata
 
-__all__ = ["Storage", "ObjectSnapshot", "Permit", "RECLAIM_DELAY", "MIN_PART_SIZE", "MAX_EXTENTS", "md5_etag", "multipart_etag"]
+__all__ = ["Storage", "ObjectSnapshot", "Permit", "RECLAIM_DELAY", "ORPHAN_AGE", "MIN_PART_SIZE", "MAX_EXTENTS", "md5_etag", "multipart_etag"]
 
 # How often open_object() retries when a blob vanishes between reading metadata and opening it.
 _OPEN_RETRIES = 5
 # Seconds a replaced or deleted version's blobs after the first stay on disk, for readers still on their
 # way to them (the first blob they hold open from the start): the default of `--reclaim-delay`.
 RECLAIM_DELAY = 600.0
+# Seconds an unreferenced file must have gone unmodified before a sweep may take it for an orphan while other
+# nodes run: a write in flight anywhere (its blob written, its metadata not yet committed) is far younger.
+ORPHAN_AGE = 3600.0
 
 
 class ObjectSnapshot:

@@ -22,6 +22,7 @@ first node alone.
 from __future__ import annotations
 
 import functools
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -39,6 +40,9 @@ RETRY_SECONDS = 10.0  # how long a transaction is retried through conflicts and 
 POOL_SIZE = 20  # at least the server's offload threads, plus the background passes
 _CONNECT_TIMEOUT = 5
 _MIGRATION_LOCK = 0x055B0C5  # pg_advisory_xact_lock key: one migrating node at a time
+
+# The pool logs every failed reconnection attempt; an outage is reported by the server, once every 10 s.
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 _V1 = """
 CREATE TABLE buckets (name TEXT COLLATE "C" PRIMARY KEY, created BIGINT NOT NULL, location TEXT NOT NULL,
@@ -97,7 +101,9 @@ class PostgresMetadata(SqlMetadata):
         super().__init__(defer_release)
         self._url = url
         self._pool = ConnectionPool(
-            url, min_size=1, max_size=POOL_SIZE, timeout=RETRY_SECONDS, open=False,
+            # A failed reconnection is given up after 2 s, not retried with a backoff growing for minutes: the
+            # next request starts a fresh attempt at once, so service resumes as soon as the database is back.
+            url, min_size=1, max_size=POOL_SIZE, timeout=RETRY_SECONDS, reconnect_timeout=2.0, open=False,
             kwargs={"autocommit": True, "connect_timeout": _CONNECT_TIMEOUT,
                     # a query that waits on a lock or a stalled server is given up, not waited on for ever
                     "options": "-c lock_timeout=5000 -c statement_timeout=30000",
