@@ -96,6 +96,7 @@ class _Connection:
 class PostgresMetadata(SqlMetadata):
     _LOCK = " FOR UPDATE"
     _SHARE = " FOR SHARE"
+    _OPEN_BLOBS_SURVIVE_UNLINK = False  # the blobs are on a file system other nodes read too
 
     def __init__(self, url: str, defer_release: bool = True, read_only: bool = False, migrate: bool = True) -> None:
         super().__init__(defer_release)

@@ -107,6 +107,10 @@ class SqlMetadata:
 
     _LOCK = ""
     _SHARE = ""
+    # Whether a blob unlinked while a reader holds it open stays readable, as on a local file system: then a
+    # replaced version's first blob (which readers open up front) may go at once. Not so on the shared file
+    # systems several nodes use (NFS and the like), where a reader on another node would fail mid-read.
+    _OPEN_BLOBS_SURVIVE_UNLINK = True
 
     def __init__(self, defer_release: bool) -> None:
         """With `defer_release` false, every released blob id is returned for unlinking at once."""
@@ -233,9 +237,9 @@ class SqlMetadata:
     def _release(self, db, extents: tuple[Extent, ...], kept: set[str] = frozenset()) -> list[str]:
         """Within the transaction that stops a version referring to `extents` (but for the blob ids in
         `kept`): the blob ids to unlink after the commit. That is the first extent's, which a reader
-        holds open from the start; the others are recorded as released, for readers that have yet to
-        reach them."""
-        first = extents[0].blob_id if extents else None
+        holds open from the start (where an open file survives its unlink); the others are recorded as
+        released, for readers that have yet to reach them."""
+        first = extents[0].blob_id if extents and self._OPEN_BLOBS_SURVIVE_UNLINK else None
         dropped = [extent.blob_id for extent in extents if extent.blob_id not in kept]
         if not self._defer_release:
             return dropped
