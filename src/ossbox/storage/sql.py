@@ -39,6 +39,7 @@ BUCKET_COLUMNS = "name, created, location, acl, storage_class, tags, versioning"
 UPLOAD_COLUMNS = "upload_id, bucket, key, initiated, attributes"
 PART_COLUMNS = "part_number, blob_id, size, etag, crc64, mtime"
 _OBJECT_PLACEHOLDERS = ", ".join("?" * len(OBJECT_COLUMNS.split(", ")))
+_JOINED_OBJECT_COLUMNS = ", ".join(f"o.{column}" for column in OBJECT_COLUMNS.split(", "))
 _LATEST = "latest = 1 AND delete_marker = 0"
 _AFTER_EVERY_NAME = "\U0010ffff"  # sorts after every character a bucket name may continue its prefix with
 
@@ -191,9 +192,8 @@ class SqlMetadata:
         return _object_from_row(rows[0]) if rows else None
 
     def get_bucket_acl_and_object(self, bucket: str, key: str) -> tuple[str | None, ObjectRecord | None]:
-        columns = ", ".join(f"o.{column}" for column in OBJECT_COLUMNS.split(", "))
         rows = self._read(
-            f"SELECT b.acl, {columns} FROM buckets b LEFT JOIN objects o "
+            f"SELECT b.acl, {_JOINED_OBJECT_COLUMNS} FROM buckets b LEFT JOIN objects o "
             "ON o.bucket = b.name AND o.key = ? AND o.latest = 1 AND o.delete_marker = 0 WHERE b.name = ?",
             (key.encode("utf-8"), bucket),
         )
