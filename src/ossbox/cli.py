@@ -87,7 +87,6 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
           header_timeout: float, idle_timeout: float, access_log: bool, workers: int, reclaim_delay: float,
           metadata_url: str | None, sweep_interval: float) -> None:
     """Run the OSS-compatible server: metadata in SQLite (the default) or PostgreSQL, blobs in --data-dir."""
-    import sqlite3
     import threading
     import time
 
@@ -132,7 +131,7 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
             storage.reap_released(delay=0)  # the only node is starting: no reader is left on its way to them
         storage.close()  # each worker opens its own: no database connection may cross a fork
     # a full disk, a read-only file system, a corrupt database, an unreachable server...
-    except (OSError, sqlite3.Error, MetadataUnavailable, SchemaMismatch, ValueError) as error:
+    except (OSError, MetadataUnavailable, SchemaMismatch, ValueError) as error:
         raise click.ClickException(f"cannot open the data directory {data_dir} and its metadata: {error}") from None
     started = time.time()
     config = ServerConfig({credentials.access_key_id: credentials.access_key_secret}, region, base_domain,

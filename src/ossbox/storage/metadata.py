@@ -52,7 +52,8 @@ Assemble = Callable[[UploadRecord, list[PartRecord]], ObjectRecord]
 
 
 class MetadataUnavailable(Exception):
-    """The database cannot be reached (or did not answer in time): the request may be retried later."""
+    """The database cannot be reached or opened (or did not answer in time): the request may be retried
+    later, once whatever stands in the way is fixed."""
 
 
 class SchemaMismatch(Exception):
@@ -171,10 +172,15 @@ def open_metadata(url: str, *, defer_release: bool = True, read_only: bool = Fal
     schema is taken to be current already, and a PostgreSQL store opens even while the server is unreachable
     (a server's workers: their requests answer 503 until it is back)."""
     if url.startswith("sqlite:///"):
+        import sqlite3
+
         from .sqlite import SqliteMetadata
 
         path = "/" + url[len("sqlite://"):].lstrip("/")  # sqlite:///abs/path, or SQLAlchemy's sqlite:////abs/path
-        return SqliteMetadata(path, defer_release=defer_release, read_only=read_only)
+        try:
+            return SqliteMetadata(path, defer_release=defer_release, read_only=read_only)
+        except sqlite3.Error as error:  # not a database, a corrupt one, a full disk...
+            raise MetadataUnavailable(f"{path}: {error}") from error
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresMetadata
 
