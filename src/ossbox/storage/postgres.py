@@ -25,6 +25,7 @@ import functools
 import logging
 import random
 import time
+import weakref
 from collections.abc import Callable
 
 import psycopg
@@ -100,7 +101,7 @@ class PostgresMetadata(SqlMetadata):
 
     def __init__(self, url: str, defer_release: bool = True, read_only: bool = False, migrate: bool = True) -> None:
         super().__init__(defer_release)
-        self._url = url
+        self._cursors: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._pool = ConnectionPool(
             # A failed reconnection is given up after 2 s, not retried with a backoff growing for minutes: the
             # next request starts a fresh attempt at once, so service resumes as soon as the database is back.
@@ -166,7 +167,11 @@ class PostgresMetadata(SqlMetadata):
     def _read(self, sql: str, params: tuple = ()) -> list:
         def attempt() -> list:
             with self._pool.connection() as connection:
-                return connection.execute(_placeholders(sql), params).fetchall()
+                # One cursor kept per connection: making one per query was a third of the driver's CPU time.
+                cursor = self._cursors.get(connection)
+                if cursor is None:
+                    cursor = self._cursors[connection] = connection.cursor()
+                return cursor.execute(_placeholders(sql), params).fetchall()
         return self._retrying(attempt)
 
     def _write(self, work: Callable):
