@@ -24,9 +24,11 @@ with atheris.instrument_imports():
     from ossbox.protocol.signing import SignedParts
     from ossbox.protocol.xmlparse import parse_xml
     from ossbox.server.addressing import parse_target
-    from ossbox.server.handlers.multipart import parse_complete_request
-    from ossbox.server.handlers.objects import parse_delete_request
-    from ossbox.server.handlers.tags import OBJECT_TAG_RULES, parse_tagging_document, tags_from_header
+    from ossbox.server.operations.tags import OBJECT_TAG_RULES, validate_tags
+    from ossbox.server.oss.configuration import tag_pairs
+    from ossbox.server.oss.multipart import parse_complete_document
+    from ossbox.server.oss.objects import parse_delete_request
+    from ossbox.server.oss.requests import tags_from_header
 
 SECRETS = {"LTAItestaccesskey000000": "testsecret"}.get
 NOW = 1702743657  # 2023-12-16T16:20:57Z
@@ -74,8 +76,8 @@ def _dates(data: bytes) -> None:
 
 PARSERS = [
     parse_delete_request,
-    parse_complete_request,
-    lambda data: parse_tagging_document(data, OBJECT_TAG_RULES),
+    parse_complete_document,
+    lambda data: validate_tags(tag_pairs(data), OBJECT_TAG_RULES),
     lambda data: parse_xml(data, "Delete", max_elements=4000),
     _authorization,
     _presigned,

@@ -20,8 +20,8 @@ from ossbox.protocol.ranges import parse_range
 from ossbox.protocol.signing import SignedParts
 from ossbox.protocol.xmlparse import parse_xml
 from ossbox.server.addressing import parse_target
-from ossbox.server.handlers.objects import parse_delete_request
-from ossbox.server.handlers.tags import tags_from_header
+from ossbox.server.oss.objects import parse_delete_request
+from ossbox.server.oss.requests import tags_from_header
 
 GROWTH = 8
 MAX_RATIO = 24

@@ -1,1 +1,2 @@
-"""The OSS-compatible HTTP server: addressing, routing, authentication and handlers over storage."""
+"""The OSS-compatible HTTP server: the OSS codec (server/oss/), the operations (server/operations/) and the
+dispatcher between them (server/dispatch.py), over storage."""

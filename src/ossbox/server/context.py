@@ -1,4 +1,4 @@
-"""What a handler gets: the server's state and one parsed, authenticated request."""
+"""The server's settings, and one request as the codec sees it."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from ..storage.records import Permit
 from .addressing import Address
-from .authorize import Access, permit
-from .offload import AsyncStorage, Offload
+from .offload import Offload
 
 __all__ = ["ServerConfig", "Call"]
 
@@ -44,16 +42,14 @@ class ServerConfig:
         return f"oss-{self.region}" if self.region else "oss-cn-hangzhou"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Call:
+    """One HTTP request as a codec reads it: the request, its decoded address, the server's settings."""
+
     request: web.Request
-    storage: AsyncStorage
-    offload: Offload  # for blocking work other than storage calls: parsing and rendering large documents
-    config: ServerConfig
-    operation: str
-    access: Access
     address: Address
-    access_key_id: str | None
+    config: ServerConfig
+    offload: Offload  # for blocking work: parsing large documents
     request_id: str
 
     @property
@@ -72,12 +68,3 @@ class Call:
 
     def param(self, name: str, default: str | None = None) -> str | None:
         return self.address.param(name, default)
-
-    def permit(self, access: Access | None = None) -> Permit | None:
-        """What storage must check on the records this request acts on, for its operation's access class
-        or, for the other object a request touches (a copy's source), for `access`."""
-        return permit(self.access_key_id, access or self.access)
-
-    @property
-    def owner_id(self) -> str:
-        return self.config.owner_id

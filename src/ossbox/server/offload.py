@@ -2,7 +2,7 @@
 a thread pool of its own.
 
 Strategy: `Offload` runs any blocking call in the pool; `AsyncStorage` presents the storage engine's
-methods as coroutines that do exactly that, so handlers `await call.storage.head_object(...)` and cannot
+methods as coroutines that do exactly that, so operations `await context.storage.head_object(...)` and cannot
 call the engine on the loop by mistake. A pool separate from asyncio's default one keeps metadata reads
 from queueing behind the blob writes that run there.
 """

@@ -1,8 +1,9 @@
-"""The operations ossbox serves: each one's handler and access class, in one table.
+"""The operations ossbox serves, in one table: each one's function, its access class, and whether it reads
+through symlinks.
 
 Strategy: the router names an operation as OSS names it; this table says who may call it (see
-`authorize.Access`) and which `handle_<operation>` serves it. An operation missing here answers 501
-NotImplemented.
+`authorize.Access`) and which function of `server/operations/` carries it out. A codec (`server/oss/`)
+gives each its parser and renderer. An operation missing here answers 501 NotImplemented.
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from aiohttp import web
-
 from .authorize import Access
-from .context import Call
-from .handlers import acl, append, buckets, listing, multipart, objects, symlink, tags
+from .operations import acl, append, buckets, listing, multipart, objects, symlink, tags
+from .operations.context import Context
 
 __all__ = ["Operation", "OPERATIONS"]
 
@@ -22,55 +21,57 @@ __all__ = ["Operation", "OPERATIONS"]
 @dataclass(frozen=True)
 class Operation:
     name: str
-    handler: Callable[[Call], Awaitable[web.StreamResponse]]
+    run: Callable[[Context, object], Awaitable[object]]
     access: Access
+    follows_symlinks: bool = False
 
 
-def _table(access: Access, handlers: dict[str, Callable]) -> dict[str, Operation]:
-    return {name: Operation(name, handler, access) for name, handler in handlers.items()}
+def _table(access: Access, operations: dict[str, Callable], following: frozenset[str] = frozenset()
+           ) -> dict[str, Operation]:
+    return {name: Operation(name, run, access, name in following) for name, run in operations.items()}
 
 
 OPERATIONS: dict[str, Operation] = {
     **_table(Access.READ, {
-        "GetObject": objects.handle_get_object,
-        "HeadObject": objects.handle_head_object,
-        "GetObjectMeta": objects.handle_get_object_meta,
-        "GetSymlink": symlink.handle_get_symlink,
-        "ListObjects": listing.handle_list_objects,
-        "ListObjectsV2": listing.handle_list_objects_v2,
-    }),
+        "GetObject": objects.get_object,
+        "HeadObject": objects.head_object,
+        "GetObjectMeta": objects.get_object_meta,
+        "GetSymlink": symlink.get_symlink,
+        "ListObjects": listing.list_objects,
+        "ListObjectsV2": listing.list_objects,
+    }, following=frozenset({"GetObject", "HeadObject"})),
     **_table(Access.WRITE, {
-        "PutObject": objects.handle_put_object,
-        "CopyObject": objects.handle_copy_object,
-        "AppendObject": append.handle_append_object,
-        "PutSymlink": symlink.handle_put_symlink,
-        "DeleteObject": objects.handle_delete_object,
-        "DeleteMultipleObjects": objects.handle_delete_multiple_objects,
-        "InitiateMultipartUpload": multipart.handle_initiate_multipart_upload,
-        "UploadPart": multipart.handle_upload_part,
-        "UploadPartCopy": multipart.handle_upload_part_copy,
-        "CompleteMultipartUpload": multipart.handle_complete_multipart_upload,
-        "AbortMultipartUpload": multipart.handle_abort_multipart_upload,
-        "ListParts": multipart.handle_list_parts,
+        "PutObject": objects.put_object,
+        "CopyObject": objects.copy_object,
+        "AppendObject": append.append_object,
+        "PutSymlink": symlink.put_symlink,
+        "DeleteObject": objects.delete_object,
+        "DeleteMultipleObjects": objects.delete_multiple_objects,
+        "InitiateMultipartUpload": multipart.initiate_multipart_upload,
+        "UploadPart": multipart.upload_part,
+        "UploadPartCopy": multipart.upload_part_copy,
+        "CompleteMultipartUpload": multipart.complete_multipart_upload,
+        "AbortMultipartUpload": multipart.abort_multipart_upload,
+        "ListParts": multipart.list_parts,
     }),
     **_table(Access.OWNER, {
-        "ListBuckets": buckets.handle_list_buckets,
-        "PutBucket": buckets.handle_put_bucket,
-        "DeleteBucket": buckets.handle_delete_bucket,
-        "GetBucketInfo": buckets.handle_get_bucket_info,
-        "GetBucketLocation": buckets.handle_get_bucket_location,
-        "GetBucketStat": buckets.handle_get_bucket_stat,
-        "ListLiveChannel": buckets.handle_list_live_channel,
-        "ListMultipartUploads": multipart.handle_list_multipart_uploads,
-        "PutBucketAcl": acl.handle_put_bucket_acl,
-        "GetBucketAcl": acl.handle_get_bucket_acl,
-        "PutObjectAcl": acl.handle_put_object_acl,
-        "GetObjectAcl": acl.handle_get_object_acl,
-        "PutObjectTagging": tags.handle_put_object_tagging,
-        "GetObjectTagging": tags.handle_get_object_tagging,
-        "DeleteObjectTagging": tags.handle_delete_object_tagging,
-        "PutBucketTags": tags.handle_put_bucket_tags,
-        "GetBucketTags": tags.handle_get_bucket_tags,
-        "DeleteBucketTags": tags.handle_delete_bucket_tags,
+        "ListBuckets": buckets.list_buckets,
+        "PutBucket": buckets.put_bucket,
+        "DeleteBucket": buckets.delete_bucket,
+        "GetBucketInfo": buckets.get_bucket_info,
+        "GetBucketLocation": buckets.get_bucket_location,
+        "GetBucketStat": buckets.get_bucket_stat,
+        "ListLiveChannel": buckets.list_live_channel,
+        "ListMultipartUploads": multipart.list_multipart_uploads,
+        "PutBucketAcl": acl.put_bucket_acl,
+        "GetBucketAcl": acl.get_bucket_acl,
+        "PutObjectAcl": acl.put_object_acl,
+        "GetObjectAcl": acl.get_object_acl,
+        "PutObjectTagging": tags.put_object_tagging,
+        "GetObjectTagging": tags.get_object_tagging,
+        "DeleteObjectTagging": tags.delete_object_tagging,
+        "PutBucketTags": tags.put_bucket_tags,
+        "GetBucketTags": tags.get_bucket_tags,
+        "DeleteBucketTags": tags.delete_bucket_tags,
     }),
 }

@@ -1,4 +1,4 @@
-"""Turning protocol values into aiohttp responses: XML bodies, errors, and file bodies via sendfile.
+"""aiohttp responses any codec builds: XML bodies, empty ones, 304, and file bodies via sendfile.
 
 Strategy: `BlobResponse` sends an object's byte range straight from its blob files to the socket with
 the kernel's sendfile (offset and count per extent), falling back to chunked reads only where the
@@ -8,7 +8,6 @@ transport cannot sendfile (TLS). It owns the snapshot's open files and closes th
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import os
 
@@ -16,25 +15,18 @@ from aiohttp import web
 from aiohttp.web import ContentCoding
 
 from ..protocol.dates import http_date
-from ..protocol.errors import OssError, render_error_xml
 from ..storage.engine import ObjectSnapshot
 
-__all__ = ["xml_response", "error_response", "empty_response", "blob_response", "BlobResponse", "NotModified"]
+__all__ = ["xml_response", "empty_response", "not_modified_response", "BlobResponse"]
 
 log = logging.getLogger("ossbox.server")
 
 _FALLBACK_CHUNK = 1 << 20
-# Bodies up to this size are read into memory and sent with the headers in one write: for small objects
-# the sendfile round trips cost more than the copy (4 KiB GETs: see bench/README.md).
-SMALL_BODY = 64 << 10
 
 
-class NotModified(Exception):
-    """304: answered with the object's validators and no body."""
-
-    def __init__(self, record) -> None:
-        super().__init__("not modified")
-        self.headers = {"ETag": record.etag, "Last-Modified": http_date(record.mtime)}
+def not_modified_response(record) -> web.Response:
+    """304: the object's validators, no body."""
+    return empty_response(304, {"ETag": record.etag, "Last-Modified": http_date(record.mtime)})
 
 
 def xml_response(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -43,30 +35,6 @@ def xml_response(body: bytes, status: int = 200, headers: dict[str, str] | None 
 
 def empty_response(status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(status=status, headers=headers)
-
-
-def error_response(error: OssError, request_id: str, host_id: str, method: str) -> web.Response:
-    body = render_error_xml(error, request_id, host_id)
-    headers = dict(error.headers)
-    if error.ec:
-        headers["x-oss-ec"] = error.ec
-    if method == "HEAD":
-        headers["x-oss-err"] = base64.b64encode(body).decode()
-        return web.Response(status=error.status, headers=headers)
-    return xml_response(body, error.status, headers)
-
-
-def blob_response(snapshot: ObjectSnapshot, first: int, length: int, *, status: int, headers: dict[str, str],
-                  gzip: bool = False) -> web.StreamResponse:
-    """Bytes first..first+length-1 of a snapshot's object: from memory when small, else by sendfile."""
-    if gzip or length > SMALL_BODY:
-        return BlobResponse(snapshot, first, length, status=status, headers=headers, gzip=gzip)
-    with snapshot:
-        pieces = snapshot.pieces(first, length)
-        body = b"".join(os.pread(file.fileno(), count, offset) for file, offset, count in pieces)
-    if len(body) != length:
-        raise OSError("blob shorter than its recorded length")
-    return web.Response(body=body, status=status, headers=headers)
 
 
 class BlobResponse(web.StreamResponse):

@@ -1,4 +1,5 @@
-"""ListObjects (v1) and ListObjectsV2: prefix, delimiter, marker / continuation token, url encoding."""
+"""The OSS codec of ListObjects (v1) and ListObjectsV2: prefix, delimiter, marker or continuation token,
+url encoding, and their result documents."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from ...protocol.errors import OssError
 from ...protocol.xmlutil import xml_document
 from ...storage.records import Listing, ObjectRecord
 from ..context import Call
+from ..operations.listing import MAX_KEYS, ListObjectsRequest
 from ..responses import xml_response
-from .common import encoder, int_param, owner_xml
-
-MAX_KEYS = 1000
+from .render import encoder, owner_xml
+from .requests import int_param
 
 
 def _token(marker: str) -> str:
@@ -50,52 +51,54 @@ def _entries(listing: Listing, encode, owner_id: str | None) -> list[tuple[str, 
     return entries
 
 
-async def _list(call: Call, marker: str) -> tuple[Listing, str, str, int]:
-    prefix = call.param("prefix") or ""
-    delimiter = call.param("delimiter") or ""
-    max_keys = int_param(call.param("max-keys"), "max-keys", 100, 1, MAX_KEYS)
-    listing = await call.storage.list_objects(call.bucket, prefix, delimiter, marker, max_keys, call.permit())
-    return listing, prefix, delimiter, max_keys
+def _request(call: Call, marker: str) -> ListObjectsRequest:
+    encoder(call.param("encoding-type"))  # refused before any work
+    return ListObjectsRequest(call.bucket, call.param("prefix") or "", call.param("delimiter") or "", marker,
+                              int_param(call.param("max-keys"), "max-keys", 100, 1, MAX_KEYS))
 
 
-async def handle_list_objects(call: Call) -> web.StreamResponse:
+async def parse_list_objects(call: Call) -> ListObjectsRequest:
+    return _request(call, call.param("marker") or "")
+
+
+def render_list_objects(call: Call, request: ListObjectsRequest, listing: Listing) -> web.StreamResponse:
     encoding_type = call.param("encoding-type")
     encode = encoder(encoding_type)
-    marker = call.param("marker") or ""
-    listing, prefix, delimiter, max_keys = await _list(call, marker)
     children: list[tuple[str, object]] = [
-        ("Name", call.bucket),
-        ("Prefix", encode(prefix)),
-        ("Marker", encode(marker)),
-        ("MaxKeys", max_keys),
-        ("Delimiter", encode(delimiter)),
+        ("Name", request.bucket),
+        ("Prefix", encode(request.prefix)),
+        ("Marker", encode(request.marker)),
+        ("MaxKeys", request.max_keys),
+        ("Delimiter", encode(request.delimiter)),
         ("EncodingType", encoding_type or None),
         ("IsTruncated", listing.is_truncated),
         ("NextMarker", encode(listing.next_marker) if listing.is_truncated else None),
-        *_entries(listing, encode, call.owner_id),
+        *_entries(listing, encode, call.config.owner_id),
     ]
     return xml_response(xml_document("ListBucketResult", children))
 
 
-async def handle_list_objects_v2(call: Call) -> web.StreamResponse:
+async def parse_list_objects_v2(call: Call) -> ListObjectsRequest:
+    token = call.param("continuation-token")
+    return _request(call, _marker_from_token(token) if token else (call.param("start-after") or ""))
+
+
+def render_list_objects_v2(call: Call, request: ListObjectsRequest, listing: Listing) -> web.StreamResponse:
     encoding_type = call.param("encoding-type")
     encode = encoder(encoding_type)
-    token = call.param("continuation-token")
     start_after = call.param("start-after")
-    marker = _marker_from_token(token) if token else (start_after or "")
-    listing, prefix, delimiter, max_keys = await _list(call, marker)
     fetch_owner = (call.param("fetch-owner") or "").lower() == "true"
     children: list[tuple[str, object]] = [
-        ("Name", call.bucket),
-        ("Prefix", encode(prefix)),
-        ("ContinuationToken", token),
+        ("Name", request.bucket),
+        ("Prefix", encode(request.prefix)),
+        ("ContinuationToken", call.param("continuation-token")),
         ("StartAfter", encode(start_after) if start_after is not None else None),
-        ("MaxKeys", max_keys),
-        ("Delimiter", encode(delimiter)),
+        ("MaxKeys", request.max_keys),
+        ("Delimiter", encode(request.delimiter)),
         ("EncodingType", encoding_type or None),
         ("IsTruncated", listing.is_truncated),
         ("NextContinuationToken", _token(listing.next_marker) if listing.is_truncated else None),
         ("KeyCount", len(listing.objects) + len(listing.common_prefixes)),
-        *_entries(listing, encode, call.owner_id if fetch_owner else None),
+        *_entries(listing, encode, call.config.owner_id if fetch_owner else None),
     ]
     return xml_response(xml_document("ListBucketResult", children))

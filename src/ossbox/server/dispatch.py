@@ -1,0 +1,123 @@
+"""The path every request takes, in one direction: the codec reads it, access is checked, the operation
+runs, the codec writes the result. And the one place where failures become error responses.
+
+Strategy: `dispatch()` is a plain module-level function of an aiohttp request and the server's `Services`,
+so a test can drive it without a socket. The codec (`server/oss/`) identifies the request (address,
+signature, operation) and turns it into the operation's typed request; an anonymous caller's right to the
+operation is checked before any body is read (and again by storage, on the very record served or replaced);
+the operation (`server/operations/`) runs; the codec renders its result. `respond()` adds the request id
+and turns whatever went wrong into an OSS error: 4xx for the request's faults, 503 for a full descriptor
+table or an unreachable database, 507 for a full disk, and 500, logged once, for anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from ..protocol.errors import OssError
+from ..storage import errors as storage_errors
+from ..storage.metadata import MetadataUnavailable
+from .addressing import Address
+from .authorize import Access, denied
+from .context import Call, ServerConfig
+from .occasional import OccasionalWarning
+from .offload import AsyncStorage, Offload
+from .operations.context import Context
+from .operations.values import NotModified
+from .oss import CODECS
+from .oss.entry import identify
+from .oss.render import as_oss_error, error_response, stamp
+from .registry import OPERATIONS
+from .responses import not_modified_response
+
+__all__ = ["Services", "dispatch", "respond"]
+
+log = logging.getLogger("ossbox.server")
+_outage_log = OccasionalWarning(log)
+
+_DISK_FULL_MESSAGE = ("The disk holding the server's data directory is full, so the request changed nothing. Free "
+                      "space on it (or delete objects) and try again.")
+
+
+@dataclass(frozen=True)
+class Services:
+    storage: AsyncStorage
+    offload: Offload
+    config: ServerConfig
+
+
+async def _check_anonymous_access(context: Context, address: Address) -> None:
+    """Refuse what an anonymous caller may not do before any work is done (or any body read). Reads are
+    decided by storage on the record served; writes are also decided again on the version they replace."""
+    if context.principal is not None or context.access is Access.READ:
+        return
+    if context.access is Access.OWNER or address.bucket is None:
+        raise denied()
+    permit = context.permit()
+    assert permit is not None
+    if not permit(*await context.storage.bucket_acl_and_object(address.bucket, address.key)):
+        raise denied()
+
+
+async def dispatch(request: web.Request, services: Services, request_id: str) -> web.StreamResponse:
+    identified = identify(request, services.config)
+    operation = OPERATIONS.get(identified.operation)
+    if operation is None:
+        raise OssError("NotImplemented", "ossbox does not implement this operation.")
+    context = Context(services.storage, services.offload, identified.principal, operation.access,
+                      services.config.owner_id, operation.follows_symlinks)
+    await _check_anonymous_access(context, identified.address)
+    codec = CODECS[operation.name]
+    call = Call(request, identified.address, services.config, services.offload, request_id)
+    typed = await codec.parse(call)
+    try:
+        result = await operation.run(context, typed)
+    except NotModified as outcome:
+        return not_modified_response(outcome.record)
+    return codec.render(call, typed, result)
+
+
+async def respond(request: web.Request, services: Services, reclaim) -> web.StreamResponse:
+    """`dispatch()`'s response, or the error response for what went wrong; `reclaim()` frees released blobs
+    at once when the disk is full."""
+    request_id = secrets.token_hex(12).upper()
+    # aiohttp decodes header bytes that are not UTF-8 to lone surrogates, which cannot be encoded back
+    host_id = request.host.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    try:
+        response = await dispatch(request, services, request_id)
+    except OssError as error:
+        response = error_response(error, request_id, host_id, request.method)
+    except storage_errors.StorageError as error:
+        response = error_response(as_oss_error(error), request_id, host_id, request.method)
+    except ConnectionError:
+        log.debug("client left during %s %s (request %s)", request.method, request.raw_path, request_id)
+        error = OssError("InvalidArgument", "The connection closed before the request body was complete.")
+        response = error_response(error, request_id, host_id, request.method)
+    except web.HTTPRequestEntityTooLarge:
+        error = OssError("EntityTooLarge", "The request body is too large.")
+        response = error_response(error, request_id, host_id, request.method)
+    except Exception as failure:
+        if storage_errors.is_disk_full(failure):
+            log.warning("disk full: %s %s (request %s) changed nothing: %s", request.method,
+                        request.raw_path, request_id, failure)
+            error = OssError("InsufficientStorage", _DISK_FULL_MESSAGE)
+            await reclaim()
+        elif isinstance(failure, MetadataUnavailable):
+            _outage_log.warning("metadata database unavailable: %s %s (request %s): %s", request.method,
+                                request.raw_path, request_id, failure)
+            error = OssError("ServiceUnavailable", "The metadata database is unavailable at the moment. "
+                                                   "Please try again.")
+        elif storage_errors.is_out_of_descriptors(failure):
+            log.warning("out of file descriptors: %s %s (request %s): %s", request.method, request.raw_path,
+                        request_id, failure)
+            error = OssError("ServiceUnavailable", "The server has too many connections or open files at "
+                                                   "the moment. Please try again.")
+        else:
+            log.exception("internal error in %s %s (request %s)", request.method, request.raw_path, request_id)
+            error = OssError("InternalError", "We encountered an internal error. Please try again.")
+        response = error_response(error, request_id, host_id, request.method)
+    return stamp(response, request_id)

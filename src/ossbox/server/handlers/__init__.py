@@ -1,1 +1,0 @@
-"""Request handlers, one module per family of OSS operations, named `handle_<operation>`."""

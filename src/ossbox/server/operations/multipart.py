@@ -1,0 +1,153 @@
+"""Multipart upload: InitiateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload,
+AbortMultipartUpload, ListParts, ListMultipartUploads.
+
+Strategy: parts are blobs like any object body; Complete checks the chosen parts in one metadata
+transaction and turns their blobs into the object's extents, so no byte is copied again and GET streams
+across the parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...protocol.errors import OssError
+from ...protocol.names import check_object_key
+from ...protocol.ranges import ByteRange, resolve_range
+from ...storage.listing import Page
+from ...storage.records import ObjectRecord, PartRecord, UploadRecord
+from ..authorize import Access
+from .context import Context
+from .objects import check_copy_conditions
+from .values import Attributes, Conditions, Upload, receive_blob
+
+__all__ = ["MAX_PART_NUMBER", "InitiateRequest", "UploadRef", "UploadPartRequest", "UploadPartCopyRequest",
+           "CompleteRequest", "ListPartsRequest", "PartList", "ListUploadsRequest", "initiate_multipart_upload",
+           "upload_part", "upload_part_copy", "complete_multipart_upload", "abort_multipart_upload", "list_parts",
+           "list_multipart_uploads"]
+
+MAX_PART_NUMBER = 10000
+
+
+@dataclass(frozen=True)
+class InitiateRequest:
+    bucket: str
+    key: str
+    attributes: Attributes
+
+
+@dataclass(frozen=True)
+class UploadRef:
+    bucket: str
+    key: str
+    upload_id: str
+
+
+@dataclass
+class UploadPartRequest:
+    bucket: str
+    key: str
+    upload_id: str
+    part_number: int
+    upload: Upload
+
+
+@dataclass(frozen=True)
+class UploadPartCopyRequest:
+    bucket: str
+    key: str
+    upload_id: str
+    part_number: int
+    source_bucket: str
+    source_key: str
+    source_range: str | None  # `bytes=a-b` of the source; None: all of it
+    source_conditions: Conditions
+
+
+@dataclass(frozen=True)
+class CompleteRequest:
+    bucket: str
+    key: str
+    upload_id: str
+    parts: list[tuple[int, str]] | None  # (part number, ETag) in the order given; None: every part uploaded
+    overwrite: bool = True
+
+
+@dataclass(frozen=True)
+class ListPartsRequest:
+    bucket: str
+    key: str
+    upload_id: str
+    marker: int
+    max_parts: int
+
+
+@dataclass(frozen=True)
+class PartList:
+    upload: UploadRecord
+    parts: list[PartRecord]
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class ListUploadsRequest:
+    bucket: str
+    prefix: str
+    delimiter: str
+    key_marker: str
+    upload_id_marker: str
+    max_uploads: int
+
+
+async def initiate_multipart_upload(context: Context, request: InitiateRequest) -> UploadRecord:
+    check_object_key(request.key)
+    bucket = await context.storage.get_bucket(request.bucket)
+    return await context.storage.create_upload(request.bucket, request.key,
+                                               **request.attributes.record_fields(bucket.storage_class))
+
+
+async def upload_part(context: Context, request: UploadPartRequest) -> PartRecord:
+    await context.storage.get_upload(request.bucket, request.key, request.upload_id)
+    blob = await receive_blob(context, request.upload)
+    return await context.storage.commit_part(request.bucket, request.key, request.upload_id, request.part_number, blob)
+
+
+def _source_range(header: str | None, size: int) -> tuple[int, int]:
+    """(first byte, length) of the source's range, the whole source when absent."""
+    if header is None:
+        return 0, size
+    decision = resolve_range(header, size, standard=True)
+    if not isinstance(decision, ByteRange):
+        raise OssError("InvalidArgument", f"The copy source range {header!r} is not a satisfiable range of the "
+                       "source.")
+    return decision.first, decision.length
+
+
+async def upload_part_copy(context: Context, request: UploadPartCopyRequest) -> PartRecord:
+    await context.storage.get_upload(request.bucket, request.key, request.upload_id)
+    with await context.storage.open_object(request.source_bucket, request.source_key,
+                                           context.permit(Access.READ)) as snapshot:
+        check_copy_conditions(request.source_conditions, snapshot.record)
+        first, length = _source_range(request.source_range, snapshot.record.size)
+        blob = await context.storage.copy_range_to_blob(snapshot, first, length)
+    return await context.storage.commit_part(request.bucket, request.key, request.upload_id, request.part_number, blob)
+
+
+async def complete_multipart_upload(context: Context, request: CompleteRequest) -> ObjectRecord:
+    return await context.storage.complete_upload(request.bucket, request.key, request.upload_id, request.parts,
+                                                 request.overwrite, context.permit())
+
+
+async def abort_multipart_upload(context: Context, request: UploadRef) -> None:
+    await context.storage.abort_upload(request.bucket, request.key, request.upload_id)
+
+
+async def list_parts(context: Context, request: ListPartsRequest) -> PartList:
+    upload = await context.storage.get_upload(request.bucket, request.key, request.upload_id)
+    parts = await context.storage.list_parts(request.bucket, request.key, upload.upload_id, request.marker,
+                                             request.max_parts + 1)
+    return PartList(upload, parts[:request.max_parts], len(parts) > request.max_parts)
+
+
+async def list_multipart_uploads(context: Context, request: ListUploadsRequest) -> Page[UploadRecord]:
+    return await context.storage.list_uploads(request.bucket, request.prefix, request.delimiter, request.key_marker,
+                                              request.upload_id_marker, request.max_uploads)

@@ -1,0 +1,148 @@
+"""Values the operations share: conditions, the attributes a write stores, a body to receive, and the
+outcomes that are not errors."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+
+from ...protocol import preconditions
+from ...protocol.errors import OssError
+from ...storage.records import BlobInfo, ObjectRecord
+from .context import Context
+
+__all__ = ["BucketRef", "ObjectRef", "Conditions", "Attributes", "Upload", "NotModified", "MAX_OBJECT_SIZE",
+           "check_conditions", "receive_blob", "check_body_md5"]
+
+MAX_OBJECT_SIZE = 5 << 30
+_WRITE_BATCH = 1 << 20
+
+
+@dataclass(frozen=True)
+class BucketRef:
+    """A request about a bucket and nothing else."""
+
+    bucket: str
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """A request about an object and nothing else."""
+
+    bucket: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """If-Match, If-Unmodified-Since, If-None-Match and If-Modified-Since, as given (None: absent)."""
+
+    if_match: str | None = None
+    if_unmodified_since: str | None = None
+    if_none_match: str | None = None
+    if_modified_since: str | None = None
+
+
+class NotModified(Exception):
+    """304: the object (its validators are `record`'s) was not modified."""
+
+    def __init__(self, record: ObjectRecord) -> None:
+        super().__init__("not modified")
+        self.record = record
+
+
+def check_conditions(conditions: Conditions, record: ObjectRecord) -> None:
+    """Raise PreconditionFailed (412) or NotModified (304) as the conditions decide, in RFC 9110's order."""
+    outcome = preconditions.evaluate(record.etag, record.mtime, **asdict(conditions))
+    if outcome is preconditions.Outcome.PRECONDITION_FAILED:
+        raise OssError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
+    if outcome is preconditions.Outcome.NOT_MODIFIED:
+        raise NotModified(record)
+
+
+@dataclass(frozen=True)
+class Attributes:
+    """What a write stores besides the bytes: the ObjectRecord fields a request sets. `storage_class`
+    None means the bucket's default."""
+
+    content_type: str = "application/octet-stream"
+    headers: dict[str, str] = field(default_factory=dict)  # Cache-Control, Content-Disposition, ...
+    user_meta: dict[str, str] = field(default_factory=dict)
+    storage_class: str | None = None
+    acl: str = "default"
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def record_fields(self, bucket_storage_class: str) -> dict:
+        """The ObjectRecord fields, the storage class resolved against the bucket's."""
+        return {**asdict(self), "storage_class": self.storage_class or bucket_storage_class}
+
+
+@dataclass
+class Upload:
+    """A request body to store: its chunks as they arrive, the length announced (None: not announced) and
+    the MD5 the client expects of it (None: not checked)."""
+
+    chunks: AsyncIterator[bytes]
+    length: int | None
+    md5: bytes | None
+
+
+async def receive_blob(context: Context, upload: Upload, limit: int = MAX_OBJECT_SIZE) -> BlobInfo:
+    """Stream `upload` (at most `limit` bytes) into a new durable blob, checking its length and MD5."""
+    if upload.length is not None and upload.length > limit:
+        raise OssError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.")
+    writer = await context.storage.new_blob()
+    in_flight: asyncio.Future | None = None
+    try:
+        batch: list[bytes] = []
+        batch_size = received = 0
+        async for chunk in upload.chunks:
+            batch.append(chunk)
+            batch_size += len(chunk)
+            received += len(chunk)
+            if received > limit:
+                raise OssError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.")
+            if batch_size >= _WRITE_BATCH:
+                if in_flight is not None:
+                    await in_flight
+                in_flight = _hash_and_store(writer, batch)
+                batch, batch_size = [], 0
+        if in_flight is not None:
+            await in_flight
+            in_flight = None
+        await _hash_and_store(writer, batch)
+        if upload.length is not None and received != upload.length:
+            raise OssError("InvalidArgument", "The request body is shorter than its Content-Length.")
+        blob = await asyncio.to_thread(writer.commit)
+    except BaseException:
+        if in_flight is not None:
+            await asyncio.gather(in_flight, return_exceptions=True)
+        await asyncio.to_thread(writer.abort)
+        raise
+    if upload.md5 is not None and blob.md5 != upload.md5:
+        await context.storage.discard_blob(blob)
+        raise OssError("InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+    return blob
+
+
+def _hash_and_store(writer, chunks: list[bytes]) -> asyncio.Future:
+    """Hash and store a batch in two threads at once (both release the GIL); the batch before it must
+    be finished, so each half still sees the bytes in order. The chunks are used as received: joining
+    them would allocate a batch-sized buffer per batch."""
+    def hash_all() -> None:
+        for chunk in chunks:
+            writer.hash(chunk)
+
+    def store_all() -> None:
+        for chunk in chunks:
+            writer.store(chunk)
+
+    return asyncio.gather(asyncio.to_thread(hash_all), asyncio.to_thread(store_all))
+
+
+def check_body_md5(body: bytes, md5: bytes | None) -> None:
+    """Raise InvalidDigest unless `body` has the MD5 expected (None: nothing expected)."""
+    if md5 is not None and hashlib.md5(body).digest() != md5:
+        raise OssError("InvalidDigest", "The Content-MD5 you specified did not match what we received.")

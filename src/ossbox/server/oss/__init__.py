@@ -1,0 +1,66 @@
+"""The OSS codec: how each operation's request is read off an OSS request, and its result written back.
+
+Strategy: `CODECS` gives every operation of `server/registry.py` a parser (`await parse(call)`, the typed
+request) and a renderer (`render(call, request, result)`, the HTTP response). Everything OSS writes on
+the wire (`x-oss-*` headers, query parameters, XML documents, error codes) lives in this package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from ..context import Call
+from . import buckets, configuration, listing, multipart, objects
+
+__all__ = ["Codec", "CODECS"]
+
+
+@dataclass(frozen=True)
+class Codec:
+    parse: Callable[[Call], Awaitable[object]]
+    render: Callable[[Call, object, object], web.StreamResponse]
+
+
+CODECS: dict[str, Codec] = {
+    "GetObject": Codec(objects.parse_get_object, objects.render_get_object),
+    "HeadObject": Codec(objects.parse_head_object, objects.render_head_object),
+    "GetObjectMeta": Codec(objects.parse_get_object_meta, objects.render_get_object_meta),
+    "PutObject": Codec(objects.parse_put_object, objects.render_put_object),
+    "CopyObject": Codec(objects.parse_copy_object, objects.render_copy_object),
+    "DeleteObject": Codec(objects.parse_delete_object, objects.render_delete_object),
+    "DeleteMultipleObjects": Codec(objects.parse_delete_multiple_objects, objects.render_delete_multiple_objects),
+    "ListObjects": Codec(listing.parse_list_objects, listing.render_list_objects),
+    "ListObjectsV2": Codec(listing.parse_list_objects_v2, listing.render_list_objects_v2),
+    "ListBuckets": Codec(buckets.parse_list_buckets, buckets.render_list_buckets),
+    "PutBucket": Codec(buckets.parse_put_bucket, buckets.render_put_bucket),
+    "DeleteBucket": Codec(buckets.parse_bucket, buckets.render_no_content),
+    "GetBucketInfo": Codec(buckets.parse_bucket, buckets.render_get_bucket_info),
+    "GetBucketLocation": Codec(buckets.parse_bucket, buckets.render_get_bucket_location),
+    "GetBucketStat": Codec(buckets.parse_bucket, buckets.render_get_bucket_stat),
+    "ListLiveChannel": Codec(buckets.parse_list_live_channel, buckets.render_list_live_channel),
+    "InitiateMultipartUpload": Codec(multipart.parse_initiate_multipart_upload,
+                                     multipart.render_initiate_multipart_upload),
+    "UploadPart": Codec(multipart.parse_upload_part, multipart.render_upload_part),
+    "UploadPartCopy": Codec(multipart.parse_upload_part_copy, multipart.render_upload_part_copy),
+    "CompleteMultipartUpload": Codec(multipart.parse_complete_multipart_upload,
+                                     multipart.render_complete_multipart_upload),
+    "AbortMultipartUpload": Codec(multipart.parse_upload_ref, multipart.render_abort_multipart_upload),
+    "ListParts": Codec(multipart.parse_list_parts, multipart.render_list_parts),
+    "ListMultipartUploads": Codec(multipart.parse_list_multipart_uploads, multipart.render_list_multipart_uploads),
+    "AppendObject": Codec(configuration.parse_append_object, configuration.render_append_object),
+    "PutSymlink": Codec(configuration.parse_put_symlink, configuration.render_put_symlink),
+    "GetSymlink": Codec(configuration.parse_object, configuration.render_get_symlink),
+    "PutBucketAcl": Codec(configuration.parse_put_bucket_acl, configuration.render_ok),
+    "GetBucketAcl": Codec(buckets.parse_bucket, configuration.render_acl),
+    "PutObjectAcl": Codec(configuration.parse_put_object_acl, configuration.render_ok),
+    "GetObjectAcl": Codec(configuration.parse_object, configuration.render_acl),
+    "PutObjectTagging": Codec(configuration.parse_put_object_tagging, configuration.render_ok),
+    "GetObjectTagging": Codec(configuration.parse_object, configuration.render_tagging),
+    "DeleteObjectTagging": Codec(configuration.parse_object, configuration.render_no_content),
+    "PutBucketTags": Codec(configuration.parse_put_bucket_tags, configuration.render_ok),
+    "GetBucketTags": Codec(buckets.parse_bucket, configuration.render_tagging),
+    "DeleteBucketTags": Codec(configuration.parse_delete_bucket_tags, configuration.render_no_content),
+}

@@ -1,0 +1,123 @@
+"""The OSS codec of ACLs, tags, symlinks and appends: PutBucketAcl, GetBucketAcl, PutObjectAcl, GetObjectAcl,
+the six tagging operations, PutSymlink, GetSymlink and AppendObject."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, unquote
+
+from aiohttp import web
+
+from ...protocol.dates import http_date
+from ...protocol.errors import OssError
+from ...protocol.xmlutil import xml_document
+from ...storage.records import ObjectRecord
+from ..context import Call
+from ..operations import acl, append, symlink, tags
+from ..operations.values import MAX_OBJECT_SIZE, ObjectRef
+from ..responses import empty_response, xml_response
+from .render import owner_xml, write_headers
+from .requests import (BUCKET_ACLS, OBJECT_ACLS, USER_META_PREFIX, attributes, checked_acl, int_param,
+                       overwrite_allowed, parse_xml_body, read_body, upload)
+
+__all__ = ["parse_object", "render_ok", "render_no_content", "parse_put_bucket_acl", "parse_put_object_acl",
+           "render_acl", "tag_pairs", "parse_put_object_tagging", "parse_put_bucket_tags", "parse_delete_bucket_tags",
+           "render_tagging", "parse_put_symlink", "render_put_symlink", "render_get_symlink", "parse_append_object",
+           "render_append_object"]
+
+
+async def parse_object(call: Call) -> ObjectRef:
+    return ObjectRef(call.bucket, call.key)
+
+
+def render_ok(call: Call, request: object, _result: None) -> web.StreamResponse:
+    return empty_response()
+
+
+def render_no_content(call: Call, request: object, _result: None) -> web.StreamResponse:
+    return empty_response(204)
+
+
+# ---- ACLs ----
+
+def _policy(call: Call, grant: str) -> web.StreamResponse:
+    children = [("Owner", owner_xml(call.config.owner_id)), ("AccessControlList", [("Grant", grant)])]
+    return xml_response(xml_document("AccessControlPolicy", children))
+
+
+async def parse_put_bucket_acl(call: Call) -> acl.BucketAcl:
+    return acl.BucketAcl(call.bucket, checked_acl(call.headers.get("x-oss-acl"), BUCKET_ACLS, "x-oss-acl"))
+
+
+async def parse_put_object_acl(call: Call) -> acl.ObjectAcl:
+    value = checked_acl(call.headers.get("x-oss-object-acl"), OBJECT_ACLS, "x-oss-object-acl")
+    return acl.ObjectAcl(call.bucket, call.key, value)
+
+
+def render_acl(call: Call, request: object, grant: str) -> web.StreamResponse:
+    return _policy(call, grant)
+
+
+# ---- tags ----
+
+def tag_pairs(body: bytes) -> list[tuple[str, str]]:
+    """The (key, value) pairs of a `<Tagging>` document, unchecked."""
+    root = parse_xml_body(body, "Tagging")
+    return [(tag.findtext("Key") or "", tag.findtext("Value") or "") for tag in root.iterfind("TagSet/Tag")]
+
+
+async def parse_put_object_tagging(call: Call) -> tags.ObjectTagging:
+    return tags.ObjectTagging(call.bucket, call.key, await call.offload(tag_pairs, await read_body(call)))
+
+
+async def parse_put_bucket_tags(call: Call) -> tags.BucketTagging:
+    return tags.BucketTagging(call.bucket, await call.offload(tag_pairs, await read_body(call)))
+
+
+async def parse_delete_bucket_tags(call: Call) -> tags.BucketTagsDeletion:
+    keys = call.param("tagging") or ""  # `?tagging=k1,k2` deletes those tags; a bare `?tagging`, all of them
+    return tags.BucketTagsDeletion(call.bucket, keys.split(",") if keys else None)
+
+
+def render_tagging(call: Call, request: object, tagging: dict[str, str]) -> web.StreamResponse:
+    tag_set = [("Tag", [("Key", key), ("Value", value)]) for key, value in tagging.items()]
+    return xml_response(xml_document("Tagging", [("TagSet", tag_set)]))
+
+
+# ---- symlinks ----
+
+async def parse_put_symlink(call: Call) -> symlink.PutSymlinkRequest:
+    target = unquote(call.headers.get("x-oss-symlink-target", ""))
+    if not target:
+        raise OssError("InvalidArgument", "PutSymlink needs x-oss-symlink-target.", ArgumentName="x-oss-symlink-target")
+    return symlink.PutSymlinkRequest(call.bucket, call.key, target, attributes(call), overwrite_allowed(call))
+
+
+def render_put_symlink(call: Call, request: symlink.PutSymlinkRequest, record: ObjectRecord) -> web.StreamResponse:
+    return empty_response(headers={"ETag": record.etag})
+
+
+def render_get_symlink(call: Call, request: ObjectRef, record: ObjectRecord) -> web.StreamResponse:
+    headers = {
+        "x-oss-symlink-target": quote(record.symlink_target, safe=""),
+        "ETag": record.etag,
+        "Last-Modified": http_date(record.mtime),
+    }
+    headers.update({USER_META_PREFIX + name: value for name, value in record.user_meta.items()})
+    return empty_response(headers=headers)
+
+
+# ---- appends ----
+
+async def parse_append_object(call: Call) -> append.AppendRequest:
+    position = int_param(call.param("position"), "position", -1, 0, MAX_OBJECT_SIZE)
+    if position < 0:
+        raise OssError("InvalidArgument", "AppendObject needs a position.", ArgumentName="position")
+    # Metadata, ACL and tags count on the first append only; later appends ignore them, even invalid ones.
+    return append.AppendRequest(call.bucket, call.key, position, attributes(call) if position == 0 else None,
+                                upload(call))
+
+
+def render_append_object(call: Call, request: append.AppendRequest, record: ObjectRecord) -> web.StreamResponse:
+    headers = write_headers(record.etag, record.crc64)
+    headers["x-oss-next-append-position"] = str(record.size)
+    return empty_response(headers=headers)
