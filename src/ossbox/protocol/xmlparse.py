@@ -67,13 +67,25 @@ def _malformed(message: str = "The XML you provided was not well-formed.") -> Os
 
 
 def _stand_ins(text: str) -> dict[int, str] | None:
-    """A private-use character for each code point below 0x20, none of them in `text`."""
+    """A private-use character for each code point below 0x20, none of them in `text`, raw or referenced
+    (`&#xE001;` is the character too, once parsed)."""
     present = set(_PRIVATE_USE_CHARACTER.findall(text))
+    present.update(chr(code) for _, code, _ in _references(text) if 0xE000 <= code <= 0xF8FF)
     for base in _PRIVATE_USE:
         candidates = {code: chr(base + code) for code in range(0x20)}
         if present.isdisjoint(candidates.values()):
             return candidates
     return None
+
+
+def _references(text: str):
+    """(start, code point, end) of each well-formed character reference in `text`."""
+    found = text.find("&#")
+    while found >= 0:
+        reference = _referenced_code(text, found)
+        if reference is not None:
+            yield found, *reference
+        found = text.find("&#", found + 2)
 
 
 def _referenced_code(text: str, start: int) -> tuple[int, int] | None:
@@ -96,13 +108,10 @@ def _shield(text: str, stand_ins: dict[int, str]) -> str:
     for code in _SHIELDED_RAW:
         text = text.replace(chr(code), stand_ins[code])
     pieces, position = [], 0
-    found = text.find("&#")
-    while found >= 0:
-        reference = _referenced_code(text, found)
-        if reference is not None and reference[0] in _SHIELDED_REFERENCED:
-            pieces += [text[position:found], stand_ins[reference[0]]]
-            position = reference[1]
-        found = text.find("&#", found + 2)
+    for start, code, end in _references(text):
+        if code in _SHIELDED_REFERENCED:
+            pieces += [text[position:start], stand_ins[code]]
+            position = end
     pieces.append(text[position:])
     return "".join(pieces)
 
