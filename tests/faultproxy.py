@@ -12,6 +12,8 @@ it forwards from the server to the client, in all and per connection, and can, a
   closed with RST before a byte is read: the request never reaches the server, as with a refused
   connection; a listener that stays open can count them);
 - `throttle(bytes_per_second)`: slow each connection down, server to client;
+- `lose_reply_to(marker)`: forward the next client data holding `marker` to the server, then cut that
+  connection: the server acts on the request, its reply is lost (a COMMIT whose answer never comes);
 - `pass_through()`: drop every fault and forward normally.
 
 Bounded: every thread is a daemon, the listener polls a stop flag, stalls and throttling wait on it, and
@@ -50,6 +52,7 @@ class FaultProxy:
         self._stall: tuple[float, int, int] | None = None  # (seconds, after, stalls left)
         self._refuse = (0, 0)  # (to let through first, to refuse)
         self._rate: float | None = None
+        self._lose_reply_to: bytes | None = None
         #: Set when a stall begins (clear it to wait for the next one).
         self.stalled = threading.Event()
 
@@ -129,10 +132,16 @@ class FaultProxy:
         with self._changed:
             self._rate = bytes_per_second
 
+    def lose_reply_to(self, marker: bytes) -> None:
+        """Cut the next connection whose client sends `marker` once the server has it: the client gets
+        no reply, only the end of its connection, whatever the server did."""
+        with self._changed:
+            self._lose_reply_to = marker
+
     def pass_through(self) -> None:
         """Forget every fault and the throttle: forward normally from now on."""
         with self._changed:
-            self._cut = self._stall = None
+            self._cut = self._stall = self._lose_reply_to = None
             self._refuse = (0, 0)
             self._rate = None
 
@@ -221,22 +230,34 @@ class FaultProxy:
         try:
             self._pump_responses(number, upstream, client, cut_at)
         except OSError:
-            pass  # either side went away
+            pass  # either side went away (or the client was cut by `lose_reply_to`)
         finally:
             with self._changed:
                 self._sockets.difference_update((client, upstream))
             _shut(client)
             _shut(upstream)
 
-    @staticmethod
-    def _pump_requests(client: socket.socket, upstream: socket.socket) -> None:
+    def _pump_requests(self, client: socket.socket, upstream: socket.socket) -> None:
         """Client to server, unaltered, until either side ends."""
         try:
             while data := client.recv(1 << 16):
                 upstream.sendall(data)
+                if self._claim_lost_reply(data):
+                    # The client end goes now; the server's end stays until its reply, which the responses'
+                    # pump then fails to send: the server has acted on the request before it is cut.
+                    _shut(client)
+                    return
         except OSError:
             pass
         _shut(upstream)  # ends the responses' pump too
+
+    def _claim_lost_reply(self, data: bytes) -> bool:
+        with self._changed:
+            if self._lose_reply_to is None or self._lose_reply_to not in data:
+                return False
+            self._lose_reply_to = None
+            self._cuts += 1
+            return True
 
     def _pump_responses(self, number: int, upstream: socket.socket, client: socket.socket,
                         cut_at: int | None) -> None:

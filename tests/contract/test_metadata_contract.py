@@ -255,6 +255,36 @@ def test_a_failed_assembly_changes_nothing(store):
     assert store.get_upload("U1") is not None and len(store.list_parts("U1")) == 1
 
 
+def test_a_blob_completed_into_an_object_while_referenced_blobs_are_read_is_never_missed(store):
+    """The orphan sweep deletes what referenced_blob_ids() misses: it must see parts and objects at one
+    moment, not a part's blob after its upload completed (objects read already) and before (parts not yet)."""
+    committed: list[str] = []  # blob ids whose part is committed; each stays referenced for ever after
+    stop = threading.Event()
+
+    def complete_uploads() -> None:
+        number = 0
+        while not stop.is_set():
+            upload_id, blob_id = f"race{number}", blob()
+            store.create_upload(UploadRecord(upload_id, BUCKET, f"completed/{number}", 1))
+            store.put_part(upload_id, part(1, blob_id))
+            committed.append(blob_id)
+            store.complete_upload(upload_id, assemble)
+            number += 1
+
+    completer = threading.Thread(target=complete_uploads)
+    completer.start()
+    try:
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            before = list(committed)
+            missing = set(before) - store.referenced_blob_ids()
+            assert not missing
+    finally:
+        stop.set()
+        completer.join()
+    assert len(committed) > 20
+
+
 # ---- the whole store ----
 
 def test_iterating_and_copying_everything(store, tmp_path):

@@ -10,7 +10,7 @@ import sqlite3
 
 __all__ = ["StorageError", "AccessRefused", "BucketNotFound", "BucketExists", "BucketNotEmpty", "ObjectNotFound", "ObjectExists", "UploadNotFound",
            "InvalidPart", "InvalidPartOrder", "PartTooSmall", "ObjectChanged", "ObjectNotAppendable",
-           "PositionMismatch", "is_disk_full", "is_out_of_descriptors"]
+           "PositionMismatch", "UnstorableValue", "is_disk_full", "is_out_of_descriptors"]
 
 
 class StorageError(Exception):
@@ -75,6 +75,11 @@ class PositionMismatch(StorageError):
     def __init__(self, key: str, next_position: int) -> None:
         super().__init__(key)
         self.next_position = next_position
+
+
+class UnstorableValue(StorageError):
+    """A name or value the metadata database cannot hold: a NUL character (PostgreSQL's text) or a lone
+    surrogate (not UTF-8). Nothing was written."""
 
 
 _DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})

@@ -10,8 +10,9 @@ one after the other: of two writes of one key, exactly one replaces the other's 
 cannot be deleted while a write into it commits. Reads see committed data only; a read of one record is
 consistent, a listing page is not a snapshot of the whole bucket. A transaction that meets a conflict or a
 lost connection is retried whole, a bounded number of times (PostgreSQL), so the callbacks a method takes
-(`permit`, `assemble`) must be pure. A mutation that finds its own effect already committed (its
-connection died during COMMIT) reports success instead of applying it twice.
+(`permit`, `assemble`) must be pure. A transaction whose COMMIT got no answer is not retried blindly: the
+backend asks whether it committed (PostgreSQL's `txid_status`), and reports its result if so, so that no
+mutation is applied twice.
 
 Compare-and-swap. `replace_object_if(record, expected)` replaces the object only if its current version
 is still exactly `expected` (None: absent), else raises ObjectChanged with what it found: appends are

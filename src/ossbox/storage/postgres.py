@@ -7,8 +7,8 @@ replaces, `FOR SHARE` on its bucket's row (so the bucket cannot be deleted under
 no row to lock (a new key) relies on the primary key: of two concurrent inserts one waits and then fails
 with a unique violation, and is retried, now seeing the winner's row. Serialization failures, deadlocks,
 lock timeouts and lost connections are retried too, with a short backoff, for about RETRY_SECONDS in all;
-then the request fails with MetadataUnavailable (503). storage/sql.py's mutations detect their own
-already committed effect, so retrying a transaction whose COMMIT was lost is safe.
+then the request fails with MetadataUnavailable (503). A transaction records its id first; when the
+connection is lost during COMMIT, `txid_status` tells whether it committed, so it is never applied twice.
 
 Schema migrations run at start-up inside one transaction holding an advisory lock, so that nodes starting
 together apply each once; `ossbox_schema` records the version.
@@ -25,13 +25,13 @@ import functools
 import logging
 import random
 import time
-import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from .errors import UnstorableValue
 from .metadata import MetadataUnavailable, SchemaMismatch
 from .sql import SqlMetadata
 
@@ -101,7 +101,7 @@ class PostgresMetadata(SqlMetadata):
 
     def __init__(self, url: str, defer_release: bool = True, read_only: bool = False, migrate: bool = True) -> None:
         super().__init__(defer_release)
-        self._cursors: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._read_only = read_only
         self._pool = ConnectionPool(
             # A failed reconnection is given up after 2 s, not retried with a backoff growing for minutes: the
             # next request starts a fresh attempt at once, so service resumes as soon as the database is back.
@@ -125,20 +125,25 @@ class PostgresMetadata(SqlMetadata):
             self._pool.close()
             raise
 
+    def _schema_version(self) -> int:
+        rows = self._read("SELECT to_regclass('ossbox_schema') IS NOT NULL")
+        return self._read("SELECT version FROM ossbox_schema")[0][0] if rows[0][0] else 0
+
     def _migrate(self, read_only: bool) -> None:
+        version = self._schema_version()  # read without writing: a read-only opening may be on a standby
+        if version > SCHEMA_VERSION:
+            raise SchemaMismatch(f"metadata schema version {version} is newer than this ossbox's ({SCHEMA_VERSION})")
+        if version == SCHEMA_VERSION:
+            return
+        if read_only:
+            raise SchemaMismatch(f"metadata schema version {version} is older than this ossbox's "
+                                 f"({SCHEMA_VERSION}); `ossbox serve` upgrades it when it starts")
+
         def work(db) -> None:
             db.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
             db.execute("CREATE TABLE IF NOT EXISTS ossbox_schema (version INTEGER NOT NULL)")
             row = db.execute("SELECT version FROM ossbox_schema").fetchone()
-            version = row[0] if row else 0
-            if version > SCHEMA_VERSION:
-                raise SchemaMismatch(f"metadata schema version {version} is newer than this ossbox's "
-                                     f"({SCHEMA_VERSION})")
-            if version == SCHEMA_VERSION:
-                return
-            if read_only:
-                raise SchemaMismatch(f"metadata schema version {version} is older than this ossbox's "
-                                     f"({SCHEMA_VERSION}); `ossbox serve` upgrades it when it starts")
+            version = row[0] if row else 0  # another node may have migrated meanwhile
             for target, ddl in _MIGRATIONS:
                 if version < target:
                     for statement in ddl.split(";"):
@@ -161,6 +166,8 @@ class PostgresMetadata(SqlMetadata):
                 if time.monotonic() > deadline:
                     raise MetadataUnavailable(f"the metadata database is unavailable: {error}") from None
                 self._pool.check()  # drop the connections the outage broke before taking another
+            except (psycopg.DataError, UnicodeEncodeError):
+                raise UnstorableValue("a NUL character, a lone surrogate or a number out of range") from None
             time.sleep(pause * (1 + random.random()))
             pause = min(pause * 2, 0.5)
 
@@ -168,18 +175,57 @@ class PostgresMetadata(SqlMetadata):
         def attempt() -> list:
             with self._pool.connection() as connection:
                 # One cursor kept per connection: making one per query was a third of the driver's CPU time.
-                cursor = self._cursors.get(connection)
+                # An attribute, not a weak-keyed map: the cursor refers to its connection, which would keep
+                # the map's entry alive for ever; as a cycle, both go when the pool drops the connection.
+                cursor = getattr(connection, "_ossbox_cursor", None)
                 if cursor is None:
-                    cursor = self._cursors[connection] = connection.cursor()
+                    cursor = connection._ossbox_cursor = connection.cursor()
                 return cursor.execute(_placeholders(sql), params).fetchall()
         return self._retrying(attempt)
 
+    def _stream(self, sql: str) -> Iterator[tuple]:
+        try:
+            with self._pool.connection() as connection, connection.transaction():
+                # A server-side cursor, fetched a page at a time: each fetch has the statement timeout.
+                with connection.cursor(name="ossbox_stream") as cursor:
+                    cursor.itersize = 2000
+                    yield from cursor.execute(sql)
+        except _OUTAGES as error:
+            raise MetadataUnavailable(f"the metadata database is unavailable: {error}") from None
+
     def _write(self, work: Callable):
+        if self._read_only:
+            raise SchemaMismatch("the metadata store was opened read-only")
+
         def attempt():
             with self._pool.connection() as connection:
-                with connection.transaction():
-                    return work(_Connection(connection))
+                xid, finished, result = None, False, None
+                try:
+                    with connection.transaction():
+                        xid = connection.execute("SELECT txid_current()").fetchone()[0]
+                        result = work(_Connection(connection))
+                        finished = True
+                except _OUTAGES:
+                    # Lost during COMMIT, the transaction may have committed: ask, rather than run it twice.
+                    if finished and self._committed(xid):
+                        return result
+                    raise
+                return result
         return self._retrying(attempt)
+
+    def _committed(self, xid: int) -> bool:
+        """Whether transaction `xid`, whose COMMIT got no answer, committed; MetadataUnavailable if that
+        cannot be known in time (the caller then keeps whatever the transaction may refer to)."""
+        deadline = time.monotonic() + RETRY_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                status = self._read("SELECT txid_status(?)", (xid,))[0][0]
+            except MetadataUnavailable:
+                break
+            if status != "in progress":
+                return status == "committed"
+            time.sleep(0.05)
+        raise MetadataUnavailable(f"whether transaction {xid} committed cannot be known now")
 
     def close(self) -> None:
         self._pool.close()

@@ -5,8 +5,9 @@ Strategy: the methods here hold all the logic: which rows a mutation reads, lock
 (sqlite.py, postgres.py) supplies only connections and the little SQL that differs:
 
 - `_write(work)` runs `work(db)` as one transaction, retrying it where the database asks to; `_read(sql,
-  params)` runs one statement outside any write transaction. `db.execute(sql, params)` takes `?`
-  placeholders in both backends and returns a cursor.
+  params)` runs one statement outside any write transaction; `_stream(sql)` iterates over one statement's
+  rows without holding them all (the whole of one table or more: one statement sees one snapshot).
+  `db.execute(sql, params)` takes `?` placeholders in both backends and returns a cursor.
 - `_LOCK` and `_SHARE` are appended to the SELECTs that must hold their rows until the commit (`FOR
   UPDATE`, `FOR SHARE`); SQLite, whose writer holds the whole database, needs none.
 
@@ -125,6 +126,9 @@ class SqlMetadata:
     def _read(self, sql: str, params: tuple = ()) -> list:
         raise NotImplementedError
 
+    def _stream(self, sql: str) -> Iterator[tuple]:
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -216,8 +220,6 @@ class SqlMetadata:
         accept and which, without `overwrite`, must not exist; the blob ids to unlink after the commit."""
         bucket_acl = self._require_bucket(db, record.bucket, self._SHARE)
         old = self._current(db, record.bucket, record.key)
-        if old is not None and old.extents == record.extents and record.extents:
-            return []  # this very write committed already (a retry after the connection died in COMMIT)
         if old is not None and old.delete_marker:
             old = None
         if permit is not None and not permit(bucket_acl, old):
@@ -268,8 +270,6 @@ class SqlMetadata:
         def work(db) -> list[str]:
             self._require_bucket(db, record.bucket, self._SHARE)
             current = self._current(db, record.bucket, record.key)
-            if current == record:
-                return []  # committed already (a retry after the connection died in COMMIT)
             if current != expected:
                 raise ObjectChanged(current)
             return self._replace_object(db, record, overwrite=True, permit=None)
@@ -305,8 +305,6 @@ class SqlMetadata:
     def create_upload(self, upload: UploadRecord) -> None:
         def work(db) -> None:
             self._require_bucket(db, upload.bucket, self._SHARE)
-            if db.execute("SELECT 1 FROM uploads WHERE upload_id = ?", (upload.upload_id,)).fetchone():
-                return  # upload ids are random: this very insert committed before a retry
             db.execute(f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?)", _upload_row(upload))
         self._write(work)
 
@@ -325,8 +323,6 @@ class SqlMetadata:
             self._require_upload(db, upload_id)
             old = db.execute(f"SELECT blob_id FROM parts WHERE upload_id = ? AND part_number = ?{self._LOCK}",
                              (upload_id, part.part_number)).fetchone()
-            if old is not None and old[0] == part.blob_id:
-                return []  # committed already (a retry after the connection died in COMMIT)
             if old is None:
                 db.execute(f"INSERT INTO parts (upload_id, {PART_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                            _part_row(upload_id, part))
@@ -384,11 +380,16 @@ class SqlMetadata:
             "DELETE FROM released_blobs WHERE released < ? RETURNING blob_id", (before,)).fetchall()])
 
     def referenced_blob_ids(self) -> set[str]:
+        # One statement, so one snapshot: read table by table, a blob moving from a part to its completed
+        # object between two reads would be seen in neither, and swept.
         ids: set[str] = set()
-        for (extents,) in self._read("SELECT extents FROM objects"):
-            ids.update(extent.blob_id for extent in _extents(extents))
-        ids.update(blob_id for (blob_id,) in self._read("SELECT blob_id FROM parts"))
-        ids.update(blob_id for (blob_id,) in self._read("SELECT blob_id FROM released_blobs"))
+        for extents, blob_id in self._stream("SELECT extents, NULL FROM objects UNION ALL "
+                                             "SELECT NULL, blob_id FROM parts UNION ALL "
+                                             "SELECT NULL, blob_id FROM released_blobs"):
+            if extents is None:
+                ids.add(blob_id)
+            else:
+                ids.update(extent.blob_id for extent in _extents(extents))
         return ids
 
     def claim_lease(self, name: str, holder: str, seconds: float) -> bool:

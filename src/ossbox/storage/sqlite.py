@@ -14,8 +14,9 @@ import os
 import pathlib
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+from .errors import UnstorableValue
 from .metadata import SchemaMismatch
 from .sql import SqlMetadata
 
@@ -79,6 +80,8 @@ def _v4(db: sqlite3.Connection) -> None:
     """)
 
 
+_SURROGATE = "a lone surrogate, which is not UTF-8"
+
 # (version, migration): applied in order to a database whose user_version is below the version.
 _MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = ((2, _v2), (3, _v3), (4, _v4))
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
@@ -91,16 +94,23 @@ class SqliteMetadata(SqlMetadata):
         self._read_only = read_only
         if read_only and not os.path.isfile(path):
             raise FileNotFoundError(path)
-        self._writer = self._connect()
-        version = self._writer.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise SchemaMismatch(f"{path}: metadata schema version {version} is newer than this ossbox's "
-                                 f"({SCHEMA_VERSION})")
-        if read_only and version != SCHEMA_VERSION:
-            raise SchemaMismatch(f"{path}: metadata schema version {version} is older than this ossbox's "
-                                 f"({SCHEMA_VERSION}); `ossbox serve` upgrades it when it starts")
         self._write_lock = threading.Lock()
         self._local = threading.local()
+        self._writer = self._connect()
+        try:
+            self._upgrade()
+        except BaseException:
+            self._writer.close()
+            raise
+
+    def _upgrade(self) -> None:
+        version = self._writer.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise SchemaMismatch(f"{self._path}: metadata schema version {version} is newer than this ossbox's "
+                                 f"({SCHEMA_VERSION})")
+        if self._read_only and version != SCHEMA_VERSION:
+            raise SchemaMismatch(f"{self._path}: metadata schema version {version} is older than this ossbox's "
+                                 f"({SCHEMA_VERSION}); `ossbox serve` upgrades it when it starts")
         for target, migrate in _MIGRATIONS:
             if version < target:
                 self._migrate(target, migrate)
@@ -135,7 +145,17 @@ class SqliteMetadata(SqlMetadata):
         return connection
 
     def _read(self, sql: str, params: tuple = ()) -> list:
-        return self._reader().execute(sql, params).fetchall()
+        try:
+            return self._reader().execute(sql, params).fetchall()
+        except UnicodeEncodeError:
+            raise UnstorableValue(_SURROGATE) from None
+
+    def _stream(self, sql: str) -> Iterator[tuple]:
+        connection = self._connect()  # its own: the thread's reader may be used while this is iterated
+        try:
+            yield from connection.execute(sql)
+        finally:
+            connection.close()
 
     def _write(self, work: Callable):
         if self._read_only:
@@ -146,10 +166,12 @@ class SqliteMetadata(SqlMetadata):
                 result = work(self._writer)
                 self._writer.execute("COMMIT")
                 return result
-            except BaseException:
+            except BaseException as error:
                 # SQLite has rolled back by itself after some errors (a full disk); a failed COMMIT has not
                 if self._writer.in_transaction:
                     self._writer.execute("ROLLBACK")
+                if isinstance(error, UnicodeEncodeError):
+                    raise UnstorableValue(_SURROGATE) from None
                 raise
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from ...protocol.authentication import authenticate
 from ...protocol.errors import OssError
+from ...protocol.names import check_bucket_name
 from ...protocol.signing import SignedParts
 from ..addressing import Address, parse_target
 from ..context import ServerConfig
@@ -57,5 +58,7 @@ def signed_parts(request: web.Request, address: Address) -> SignedParts:
 
 def identify(request: web.Request, config: ServerConfig) -> Identified:
     address = parse_target(request.host, request.raw_path, config.base_domain)
+    if address.bucket is not None:
+        check_bucket_name(address.bucket)  # before any query: no name OSS refuses reaches the database
     principal = authenticate(signed_parts(request, address), config.credentials.get, time.time(), config.region)
     return Identified(address, principal, route(request.method, address, request.headers))

@@ -101,6 +101,8 @@ _STORAGE_ERRORS = {
     storage_errors.PartTooSmall: ("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed "
                                   "size.", "PartNumber"),
     storage_errors.ObjectNotAppendable: ("ObjectNotAppendable", "The object is not appendable.", "Key"),
+    storage_errors.UnstorableValue: ("InvalidArgument", "A name or value in the request holds a character that "
+                                     "cannot be stored (a NUL or a lone surrogate).", "ArgumentValue"),
 }
 
 

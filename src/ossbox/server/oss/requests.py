@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ElementTree
 from urllib.parse import parse_qsl, unquote
 
 from ...protocol.errors import OssError
+from ...protocol.names import check_bucket_name
 from ...protocol.numbers import parse_decimal
 from ...protocol.xmlparse import parse_xml
 from ..context import Call
@@ -168,4 +169,5 @@ def copy_source(call: Call) -> tuple[str, str]:
     bucket, _, key = source.lstrip("/").partition("/")
     if not bucket or not key:
         raise OssError("InvalidArgument", "x-oss-copy-source must be /bucket/key.", ArgumentName="x-oss-copy-source")
+    check_bucket_name(bucket)
     return bucket, key
