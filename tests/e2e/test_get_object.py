@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import os
 import time
 
 import alibabacloud_oss_v2 as oss
@@ -357,3 +358,19 @@ def test_v2_get_missing(v2, server):
     error = info.value.unwrap()
     assert error.status_code == 404 and error.code == "NoSuchKey"
     assert error.request_id and len(error.request_id) == 24
+
+
+def test_head_answers_from_the_record_without_opening_the_blob(server, bucket):
+    """HEAD and GetObjectMeta need no bytes: with the blob gone (a shared file system away) they still
+    answer, with the record's validators, and only a GET fails."""
+    data = random_bytes(3000, seed=99)
+    bucket.put_object("blobless", data)
+    blobs = [os.path.join(folder, name) for folder, _, names in os.walk(os.path.join(server.data_dir, "blobs"))
+             for name in names]
+    (path,) = [path for path in blobs if os.path.getsize(path) == len(data) and open(path, "rb").read() == data]
+    os.unlink(path)
+    head = bucket.head_object("blobless")
+    assert head.content_length == len(data) and head.etag == etag_of(data).strip('"')
+    assert bucket.get_object_meta("blobless").content_length == len(data)
+    with pytest.raises(oss2.exceptions.OssError):
+        bucket.get_object("blobless").read()

@@ -100,7 +100,7 @@ class BlobResponse(web.StreamResponse):
     @staticmethod
     async def _write_chunks(writer, file, offset: int, count: int) -> None:
         while count:
-            chunk = os.pread(file.fileno(), min(_FALLBACK_CHUNK, count), offset)
+            chunk = await asyncio.to_thread(os.pread, file.fileno(), min(_FALLBACK_CHUNK, count), offset)
             if not chunk:
                 raise OSError("blob shorter than its recorded length")
             await writer.write(chunk)

@@ -116,15 +116,36 @@ async def open_for_reading(context: Context, bucket: str, key: str) -> tuple[Obj
     if target is None or not context.follows_symlinks:
         return snapshot, snapshot.record.user_meta
     snapshot.close()
+    resolved = await _symlink_target(context.storage.open_object, bucket, target, permit)
+    if resolved.record.symlink_target is not None:
+        resolved.close()
+        raise _target_is_a_symlink(target)
+    return resolved, snapshot.record.user_meta
+
+
+async def head_for_reading(context: Context, bucket: str, key: str) -> tuple[ObjectRecord, dict[str, str]]:
+    """open_for_reading's records, without opening a blob: what HeadObject answers with."""
+    permit = context.permit()
+    record = await context.storage.head_object(bucket, key, permit)
+    target = record.symlink_target
+    if target is None or not context.follows_symlinks:
+        return record, record.user_meta
+    resolved = await _symlink_target(context.storage.head_object, bucket, target, permit)
+    if resolved.symlink_target is not None:
+        raise _target_is_a_symlink(target)
+    return resolved, record.user_meta
+
+
+async def _symlink_target(fetch, bucket: str, target: str, permit):
     try:
-        resolved = await context.storage.open_object(bucket, target, permit)
+        return await fetch(bucket, target, permit)
     except ObjectNotFound:
         raise OssError("SymlinkTargetNotExist", "The symlink target object does not exist.",
                        SymlinkTarget=target) from None
-    if resolved.record.symlink_target is not None:
-        resolved.close()
-        raise OssError("InvalidTargetType", "The symlink target object is itself a symlink.", SymlinkTarget=target)
-    return resolved, snapshot.record.user_meta
+
+
+def _target_is_a_symlink(target: str) -> OssError:
+    return OssError("InvalidTargetType", "The symlink target object is itself a symlink.", SymlinkTarget=target)
 
 
 def _decide_range(request: ObjectRead, record: ObjectRecord) -> ByteRange | None:
@@ -164,9 +185,7 @@ async def get_object(context: Context, request: ObjectRead) -> GetObjectResult:
 
 
 async def head_object(context: Context, request: ObjectRead) -> HeadObjectResult:
-    snapshot, user_meta = await open_for_reading(context, request.bucket, request.key)
-    with snapshot:
-        record = snapshot.record
+    record, user_meta = await head_for_reading(context, request.bucket, request.key)
     check_conditions(request.conditions, record)
     return HeadObjectResult(record, user_meta)
 
