@@ -165,14 +165,13 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
         logging.getLogger("ossbox.storage").info("start-up sweep done: removed %d orphaned file(s)", removed)
 
     # With shared metadata other nodes' writes are in flight: their sweep waits for files to age instead.
-    beside = None if shared else threading.Thread(target=sweep_leftovers, name="ossbox-start-up-sweep", daemon=True)
+    beside = None if shared else sweep_leftovers
     with data_dir_lock:
-        if workers == 1:
-            if beside is not None:
-                beside.start()
-            work()
-        else:
+        if workers > 1:
             sys.exit(run_workers(workers, work, beside))
+        if beside is not None:
+            threading.Thread(target=beside, name="ossbox-start-up-sweep", daemon=True).start()
+        work()
 
 
 @main.command()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import email.utils
+import threading
 import time
 from xml.etree import ElementTree
 
 import alibabacloud_oss_v2 as oss
 import oss2
 import pytest
+
+from server import start_server
 
 from .conftest import oss2_auth, unique_bucket_name
 from .helpers import crc64, etag_of, parse_error, random_bytes, signed_request
@@ -183,3 +186,51 @@ def test_v2_copy(make_v2_bucket):
     c.copy_object(oss.CopyObjectRequest(bucket=src.name, key="x", source_bucket=src.name, source_key="s k",
                                         if_none_match='"bad"', if_modified_since=PAST))
     assert c.get_object(oss.GetObjectRequest(bucket=src.name, key="x")).body.read() == DATA
+
+
+def test_copies_of_a_source_replaced_and_reclaimed_meanwhile_are_whole(tmp_path):
+    """With --reclaim-delay 0 a replaced multipart version's later parts are unlinked at once: a copy that
+    opened the old version and then finds its next part gone copies the version now current instead (as
+    a GET does), rather than failing with a 500. Every copy holds exactly one whole version."""
+    running = start_server(str(tmp_path / "data"), "--reclaim-delay", "0")
+    try:
+        auth = oss2_auth("v4", running)
+        bucket = oss2.Bucket(auth, running.endpoint, unique_bucket_name("copyrace"), region="cn-hangzhou")
+        bucket.create_bucket()
+        versions = {}
+        for generation in range(2):
+            parts = [random_bytes(2 << 20, seed=10 * generation + n) for n in range(4)]
+            versions[generation] = b"".join(parts)
+
+        def write(generation: int) -> None:
+            upload_id = bucket.init_multipart_upload("src").upload_id
+            data = versions[generation]
+            infos = [oss2.models.PartInfo(n + 1, bucket.upload_part("src", upload_id, n + 1,
+                                                                   data[n * (2 << 20):(n + 1) * (2 << 20)]).etag)
+                     for n in range(4)]
+            bucket.complete_multipart_upload("src", upload_id, infos)
+
+        write(0)
+        stop = threading.Event()
+
+        def overwrite() -> None:
+            generation = 1
+            while not stop.is_set():
+                write(generation)
+                generation = 1 - generation
+
+        writer = threading.Thread(target=overwrite)
+        writer.start()
+        try:
+            deadline = time.monotonic() + 4
+            copies = 0
+            while time.monotonic() < deadline:
+                bucket.copy_object(bucket.bucket_name, "src", "dst")
+                assert bucket.get_object("dst").read() in versions.values()
+                copies += 1
+        finally:
+            stop.set()
+            writer.join()
+        assert copies > 5
+    finally:
+        running.stop()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -42,6 +44,8 @@ def _alive(pid: int) -> bool:
 @pytest.fixture
 def workers(tmp_path):
     server = start_server(str(tmp_path / "data"), "--workers", "3")
+    _wait_for(lambda: len(_children(server.process.pid)) == 3)
+    time.sleep(0.3)  # the start-up sweep's process, forked right after the workers, is gone by then
     _wait_for(lambda: len(_children(server.process.pid)) == 3)
     yield server
     server.stop(signal.SIGKILL)
@@ -119,3 +123,49 @@ def test_workers_stop_when_the_parent_is_killed(workers):
     workers.stop(signal.SIGKILL)
     _wait_for(lambda: not any(_alive(child) for child in children))
     start_server(workers.data_dir).stop()
+
+
+def test_the_start_up_sweep_takes_what_the_last_run_left(tmp_path):
+    data_dir = tmp_path / "data"
+    start_server(str(data_dir)).stop()
+    leftover = data_dir / "tmp" / "left-by-a-crash"
+    leftover.write_bytes(b"partial upload")
+    os.utime(leftover, (time.time() - 60, time.time() - 60))
+    server = start_server(str(data_dir), "--workers", "2")
+    try:
+        _wait_for(lambda: not leftover.exists())
+    finally:
+        assert server.stop(signal.SIGTERM) == 0
+
+
+_BESIDE_SCRIPT = """
+import os, signal, sys
+from ossbox.server.runner import STOP_SIGNALS
+from ossbox.server.workers import run_workers
+
+def work():
+    signal.sigwait(STOP_SIGNALS)
+    return 0
+
+def beside():
+    with open(sys.argv[1], "w") as report:
+        report.write(f"{os.getpid()} {os.getppid()} {len(os.listdir('/proc/%d/task' % os.getppid()))}")
+
+signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+sys.exit(run_workers(2, work, beside))
+"""
+
+
+def test_the_parent_runs_no_thread_and_beside_work_runs_in_a_process_of_its_own(tmp_path):
+    """The parent forks replacement workers at any time, so it must run no thread (a fork copies the locks
+    a thread holds, and the child may wait on them for ever): `beside` runs in a process of its own."""
+    report = tmp_path / "beside"
+    parent = subprocess.Popen([sys.executable, "-c", _BESIDE_SCRIPT, str(report)])
+    try:
+        _wait_for(lambda: report.exists() and report.read_text())
+        pid, its_parent, parent_threads = map(int, report.read_text().split())
+        assert its_parent == parent.pid and pid != parent.pid and parent_threads == 1
+        _wait_for(lambda: len(_children(parent.pid)) == 2)  # the workers; beside's process is gone
+    finally:
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(15) == 0

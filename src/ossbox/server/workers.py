@@ -1,8 +1,8 @@
 """Running the server as several processes that share one listening socket (`ossbox serve --workers N`).
 
-Strategy: the parent binds the socket and sweeps storage, then forks the workers; each opens its own
-SQLite connections (none may cross a fork) and accepts from the shared socket, the kernel spreading
-connections among them. Every metadata change is one BEGIN IMMEDIATE transaction, so SQLite's locking
+Strategy: the parent binds the socket and opens storage (migrating it), then forks the workers and a
+process that sweeps what the previous run left. Each worker opens its own SQLite connections (none may
+cross a fork) and accepts from the shared socket, the kernel spreading connections among them. Every metadata change is one BEGIN IMMEDIATE transaction, so SQLite's locking
 serialises writers across processes exactly as it does across threads, and readers keep their snapshot
 (open blob files) whichever process replaces the object. The parent only supervises: it forwards SIGTERM
 and SIGINT, waits for every worker to drain, and replaces a worker that dies unexpectedly. A worker
@@ -11,6 +11,7 @@ whose parent disappears (kill -9) stops by itself, gracefully.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -32,17 +33,20 @@ _MAX_QUICK_DEATHS = 3
 _PARENT_POLL_SECONDS = 1.0
 
 
-def run_workers(count: int, work: Callable[[], int], beside: threading.Thread | None = None) -> int:
+def run_workers(count: int, work: Callable[[], int], beside: Callable[[], None] | None = None) -> int:
     """Run `work` in `count` forked processes until SIGTERM/SIGINT; returns the exit code for the parent
-    (0 when every worker stopped cleanly). `beside`, if given, is started in the parent once the workers are
-    forked (a thread must not be running while the parent forks). Call it with the stop signals blocked."""
+    (0 when every worker stopped cleanly). `beside`, if given, runs once in a process of its own, stopped
+    with the workers if it is still running: not in a thread of the parent, which forks replacement workers
+    later (a fork copies the locks another thread holds, and the child may wait on them for ever). Call it
+    with the stop signals blocked."""
     workers: dict[int, float] = {}  # pid -> start time
+    helper: int | None = None
     stopping = False
 
     def stop(signum, frame) -> None:
         nonlocal stopping
         stopping = True
-        for pid in list(workers):
+        for pid in [*workers, *([helper] if helper else [])]:
             _signal(pid, signal.SIGTERM)
 
     def start() -> None:
@@ -56,11 +60,14 @@ def run_workers(count: int, work: Callable[[], int], beside: threading.Thread | 
         for _ in range(count):
             start()
         if beside is not None:
-            beside.start()
+            helper = _fork(functools.partial(_interruptible, beside))
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         code, quick_deaths = 0, 0
-        while workers:
+        while workers or helper:
             pid, status = os.waitpid(-1, 0)
+            if pid == helper:
+                helper = None
+                continue
             started = workers.pop(pid, None)
             if started is None:
                 continue
@@ -104,6 +111,13 @@ def _fork(work: Callable[[], int]) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def _interruptible(task: Callable[[], None]) -> int:
+    """`task` in a process that a stop signal ends where it is (the workers block them until they can drain)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    task()
+    return 0
 
 
 def _stop_when_orphaned(parent: int) -> None:

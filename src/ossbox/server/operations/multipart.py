@@ -14,10 +14,10 @@ from ...protocol.errors import OssError
 from ...protocol.names import check_object_key
 from ...protocol.ranges import ByteRange, resolve_range
 from ...storage.listing import Page
-from ...storage.records import ObjectRecord, PartRecord, UploadRecord
+from ...storage.records import BlobInfo, ObjectRecord, PartRecord, UploadRecord
 from ..authorize import Access
 from .context import Context
-from .objects import check_copy_conditions
+from .objects import check_copy_conditions, on_current_version
 from .values import Attributes, Conditions, Upload, receive_blob
 
 __all__ = ["MAX_PART_NUMBER", "InitiateRequest", "UploadRef", "UploadPartRequest", "UploadPartCopyRequest",
@@ -124,11 +124,14 @@ def _source_range(header: str | None, size: int) -> tuple[int, int]:
 
 async def upload_part_copy(context: Context, request: UploadPartCopyRequest) -> PartRecord:
     await context.storage.get_upload(request.bucket, request.key, request.upload_id)
-    with await context.storage.open_object(request.source_bucket, request.source_key,
-                                           context.permit(Access.READ)) as snapshot:
-        check_copy_conditions(request.source_conditions, snapshot.record)
-        first, length = _source_range(request.source_range, snapshot.record.size)
-        blob = await context.storage.copy_range_to_blob(snapshot, first, length)
+
+    async def attempt() -> BlobInfo:
+        with await context.storage.open_object(request.source_bucket, request.source_key,
+                                               context.permit(Access.READ)) as snapshot:
+            check_copy_conditions(request.source_conditions, snapshot.record)
+            first, length = _source_range(request.source_range, snapshot.record.size)
+            return await context.storage.copy_range_to_blob(snapshot, first, length)
+    blob = await on_current_version(attempt)
     return await context.storage.commit_part(request.bucket, request.key, request.upload_id, request.part_number, blob)
 
 

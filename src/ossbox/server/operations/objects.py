@@ -10,7 +10,9 @@ streams the body into a new blob, then commits it in one metadata transaction.
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ...protocol.errors import OssError
 from ...protocol.names import check_object_key
@@ -25,14 +27,16 @@ from .values import Attributes, Conditions, NotModified, Upload, check_condition
 __all__ = ["ObjectRead", "ObjectMetaRead", "GetObjectResult", "HeadObjectResult", "PutObjectRequest",
            "CopyObjectRequest", "DeleteObjectRequest", "DeleteObjectsRequest", "SMALL_BODY",
            "get_object", "head_object", "get_object_meta", "put_object", "copy_object", "delete_object",
-           "delete_multiple_objects", "open_for_reading", "check_copy_conditions", "MAX_DELETE_KEYS"]
+           "delete_multiple_objects", "open_for_reading", "on_current_version", "check_copy_conditions", "MAX_DELETE_KEYS"]
 
 # Bodies up to this size are read whole and sent with the headers in one write: for small objects the
 # sendfile round trips cost more than the copy (4 KiB GETs: see bench/README.md).
 SMALL_BODY = 64 << 10
 MAX_DELETE_KEYS = 1000
-# How often a GET reads the object again when one of a small body's later extents vanished before it was read.
+# How often a GET or a copy reads the object again when one of its later extents vanished before it was read.
 _READ_ATTEMPTS = 5
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -163,8 +167,19 @@ def _read_whole(snapshot: ObjectSnapshot, first: int, length: int) -> bytes:
     return data
 
 
-async def get_object(context: Context, request: ObjectRead) -> GetObjectResult:
+async def on_current_version(attempt: Callable[[], Awaitable[T]]) -> T:
+    """`attempt()`, again while a later extent of the version it read vanishes under it (FileNotFoundError:
+    the version was replaced and its blobs reclaimed meanwhile), so that it reads the version now current."""
     for _ in range(_READ_ATTEMPTS):
+        try:
+            return await attempt()
+        except FileNotFoundError:
+            continue
+    raise OssError("ServiceUnavailable", "The object kept changing while it was read. Please try again.")
+
+
+async def get_object(context: Context, request: ObjectRead) -> GetObjectResult:
+    async def attempt() -> GetObjectResult:
         snapshot, user_meta = await open_for_reading(context, request.bucket, request.key)
         try:
             record = snapshot.record
@@ -176,12 +191,10 @@ async def get_object(context: Context, request: ObjectRead) -> GetObjectResult:
             with snapshot:
                 data = await context.offload(_read_whole, snapshot, byte_range.first if byte_range else 0, length)
             return GetObjectResult(record, user_meta, byte_range, data, None)
-        except FileNotFoundError:  # a later extent vanished: read the version now current
-            snapshot.close()
         except BaseException:
             snapshot.close()
             raise
-    raise OssError("ServiceUnavailable", "The object kept changing while it was read. Please try again.")
+    return await on_current_version(attempt)
 
 
 async def head_object(context: Context, request: ObjectRead) -> HeadObjectResult:
@@ -211,18 +224,20 @@ async def put_object(context: Context, request: PutObjectRequest) -> ObjectRecor
 async def copy_object(context: Context, request: CopyObjectRequest) -> ObjectRecord:
     check_object_key(request.key)
     bucket = await context.storage.get_bucket(request.bucket)
-    snapshot = await context.storage.open_object(request.source_bucket, request.source_key,
-                                                 context.permit(Access.READ))
-    with snapshot:
-        check_copy_conditions(request.source_conditions, snapshot.record)
-        given = request.attributes.record_fields(bucket.storage_class)
-        if request.replace_metadata:
-            fields = {**given, "object_type": "Normal"}
-        else:
-            fields = {"object_type": "Normal", "acl": given["acl"], "storage_class": given["storage_class"]}
-        fields["tags"] = given["tags"] if request.replace_tags else snapshot.record.tags
-        return await context.storage.copy_object(snapshot, request.bucket, request.key, overwrite=request.overwrite,
-                                                 permit=context.permit(), **fields)
+    given = request.attributes.record_fields(bucket.storage_class)
+
+    async def attempt() -> ObjectRecord:
+        with await context.storage.open_object(request.source_bucket, request.source_key,
+                                               context.permit(Access.READ)) as snapshot:
+            check_copy_conditions(request.source_conditions, snapshot.record)
+            if request.replace_metadata:
+                fields = {**given, "object_type": "Normal"}
+            else:
+                fields = {"object_type": "Normal", "acl": given["acl"], "storage_class": given["storage_class"]}
+            fields["tags"] = given["tags"] if request.replace_tags else snapshot.record.tags
+            return await context.storage.copy_object(snapshot, request.bucket, request.key,
+                                                     overwrite=request.overwrite, permit=context.permit(), **fields)
+    return await on_current_version(attempt)
 
 
 def check_copy_conditions(conditions: Conditions, source: ObjectRecord) -> None:
