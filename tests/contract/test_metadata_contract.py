@@ -172,6 +172,15 @@ def test_delete_objects(store):
         store.delete_objects("nobucket", ["a"])
 
 
+def test_deleting_a_key_deletes_its_current_version_only(store):
+    older = record("v", "1" * 32, version_id="CAEQ-older", latest=False)
+    store.load([], [older], [], [], [])
+    store.put_object(record("v", "2" * 32))
+    released, _ = store.delete_objects(BUCKET, ["v"])
+    assert freed(store, released) == ["2" * 32]
+    assert list(store.iter_objects()) == [older]
+
+
 # Byte-edge and Unicode keys, in UTF-8 byte order (not code unit, not collation order).
 KEYS = ["", "\x01", "\t", " ", "!", "/", "0", "A", "Z", "_", "a", "a/", "a/b", "a/b/c", "a0", "a\x7f", "z", "~",
         "\x7f", "\u0080", "\u00e9", "\u00ff", "\u0100", "\u07ff", "\u0800", "\u4e2d", "\ud7ff", "\ue000", "\uffff",

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing", "ClassUsage", "UploadRecord", "PartRecord",
-           "Permit"]
+__all__ = ["NULL_VERSION", "BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing", "ClassUsage",
+           "UploadRecord", "PartRecord", "Permit"]
+
+
+NULL_VERSION = "null"  # the version id of the one version of a key in a bucket without versioning
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class ObjectRecord:
     user_meta: dict[str, str] = field(default_factory=dict)  # x-oss-meta-* name (lowercase) -> value
     tags: dict[str, str] = field(default_factory=dict)
     symlink_target: str | None = None  # the key a Symlink object points to
-    version_id: str = "null"  # "null": the one version of a key in a bucket without versioning
+    version_id: str = NULL_VERSION
     latest: bool = True
     delete_marker: bool = False
 

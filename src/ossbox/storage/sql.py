@@ -27,10 +27,9 @@ from .errors import (AccessRefused, BucketExists, BucketNotEmpty, BucketNotFound
                      UploadNotFound)
 from .records import BucketRecord, ClassUsage, Extent, ObjectRecord, PartRecord, Permit, UploadRecord
 
-__all__ = ["SqlMetadata", "RECORD_FORMAT", "NULL_VERSION"]
+__all__ = ["SqlMetadata", "RECORD_FORMAT"]
 
 RECORD_FORMAT = 1  # the layout of an object row's JSON columns; a row says which it was written in
-NULL_VERSION = "null"  # the one version of a key in a bucket without versioning
 
 OBJECT_COLUMNS = (
     "bucket, key, version_id, latest, delete_marker, format, size, etag, crc64, mtime, content_type, object_type, "
@@ -285,7 +284,8 @@ class SqlMetadata:
                 if permit is not None and not permit(bucket_acl, current):
                     refused.add(key)
                 elif current is not None:
-                    db.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, key.encode("utf-8")))
+                    db.execute("DELETE FROM objects WHERE bucket = ? AND key = ? AND version_id = ?",
+                               (bucket, key.encode("utf-8"), current.version_id))
                     released.extend(self._release(db, current.extents))
             return released, refused
         return self._write(work)
