@@ -99,6 +99,23 @@ def bucket(make_bucket) -> oss2.Bucket:
 
 
 @pytest.fixture
+def bucket_with_acl(server):
+    """Factory: a new bucket with the ACL given, as its owner's handle (V1), removed with its objects at
+    teardown."""
+    created: list[oss2.Bucket] = []
+
+    def make(acl: str, prefix: str) -> oss2.Bucket:
+        owner = oss2_bucket(server, unique_bucket_name(prefix), "v1")
+        owner.create_bucket(acl)
+        created.append(owner)
+        return owner
+
+    yield make
+    for owner in created:
+        empty_and_delete_oss2(owner)
+
+
+@pytest.fixture
 def service(server, sig) -> oss2.Service:
     return oss2_service(server, sig)
 

@@ -71,13 +71,8 @@ class Race:
 
 
 @pytest.fixture
-def public_read_bucket(server):
-    owner = oss2.Bucket(oss2_auth("v1", server), server.endpoint, unique_bucket_name("race"), region=REGION)
-    owner.create_bucket(oss2.BUCKET_ACL_PUBLIC_READ)
-    yield owner
-    for obj in oss2.ObjectIterator(owner):
-        owner.delete_object(obj.key)
-    owner.delete_bucket()
+def public_read_bucket(bucket_with_acl):
+    return bucket_with_acl(oss2.BUCKET_ACL_PUBLIC_READ, "race")
 
 
 def multipart_etag(parts: list[bytes]) -> str:

@@ -60,13 +60,8 @@ def signed_headers(auth, method: str, server, bucket: str, key: str | None, head
 
 
 @pytest.fixture
-def open_bucket(server):
-    owner = oss2.Bucket(oss2_auth("v1", server), server.endpoint, unique_bucket_name("open"), region=REGION)
-    owner.create_bucket(oss2.BUCKET_ACL_PUBLIC_READ_WRITE)
-    yield owner
-    for obj in oss2.ObjectIterator(owner):
-        owner.delete_object(obj.key)
-    owner.delete_bucket()
+def open_bucket(bucket_with_acl):
+    return bucket_with_acl(oss2.BUCKET_ACL_PUBLIC_READ_WRITE, "open")
 
 
 def test_anonymous_batch_delete_refuses_each_key_a_single_delete_would(server, open_bucket):

@@ -144,27 +144,20 @@ def test_interrupted_upload_resumes_sending_only_the_missing_parts(remote, store
 
 
 def test_source_changed_between_runs_aborts_the_old_upload_and_starts_over(remote, store, tmp_path):
-    arranged, tested = remote
+    tested = remote[1]
     source = tmp_path / "in.bin"
     _write(source, 16 * PART)
     _interrupt_halfway(tested, source, store)
     old_upload = _checkpoint(store)["upload_id"]
     replacement = _write(source, 16 * PART)
     os.utime(source, ns=(1, 1_000_000_000))  # another mtime even on a coarse clock
-    numbers = _count_parts(tested)
-    client.resumable_upload(tested, "object", str(source), store=store, multipart_threshold=PART, part_size=PART,
-                            num_threads=2)
-    assert sorted(numbers) == list(range(1, 17))
-    assert arranged.get_object("object").read() == replacement
-    with pytest.raises(oss2.exceptions.NoSuchUpload):
-        arranged.list_parts("object", old_upload)
-    assert list(oss2.MultipartUploadIterator(arranged)) == []
+    _resume_expecting_a_fresh_upload(remote, source, store, old_upload, replacement)
 
 
 def test_source_replaced_with_the_same_size_and_mtime_starts_over(remote, store, tmp_path):
     """Size and mtime cannot tell a replaced file from the original: the recorded parts' CRC-64s can. The
     resumed upload must not complete from the old file's parts and the new file's rest."""
-    arranged, tested = remote
+    tested = remote[1]
     source = tmp_path / "in.bin"
     _write(source, 16 * PART)
     stat = os.stat(source)
@@ -174,13 +167,20 @@ def test_source_replaced_with_the_same_size_and_mtime_starts_over(remote, store,
     replacement = _write(source, 16 * PART)
     os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert (os.stat(source).st_size, os.stat(source).st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    _resume_expecting_a_fresh_upload(remote, source, store, recorded["upload_id"], replacement)
+
+
+def _resume_expecting_a_fresh_upload(remote, source, store, old_upload: str, expected: bytes) -> None:
+    """Resume the upload of `source` (16 parts): every part is sent again, into a new upload, and the one
+    the checkpoint named is aborted."""
+    arranged, tested = remote
     numbers = _count_parts(tested)
     client.resumable_upload(tested, "object", str(source), store=store, multipart_threshold=PART, part_size=PART,
                             num_threads=2)
     assert sorted(numbers) == list(range(1, 17))
-    assert arranged.get_object("object").read() == replacement
+    assert arranged.get_object("object").read() == expected
     with pytest.raises(oss2.exceptions.NoSuchUpload):
-        arranged.list_parts("object", recorded["upload_id"])
+        arranged.list_parts("object", old_upload)
     assert list(oss2.MultipartUploadIterator(arranged)) == []
 
 

@@ -86,6 +86,8 @@ GARBAGE = [
     "Mon, 32 Foo 2020 00:00:00 GMT",
     "1994-11-06T08:49:37.000Z",
     "19941106T084937Z",
+    "Sun, ٠٦ Nov 1994 08:49:37 GMT",  # Arabic-Indic digits, which int() reads
+    "Sun, 06 Nov １９９４ 08:49:37 GMT",  # full-width digits
 ]
 
 

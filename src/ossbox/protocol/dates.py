@@ -16,6 +16,8 @@ import re
 import time
 from email.utils import parsedate_tz
 
+from .numbers import is_ascii_digits
+
 __all__ = [
     "http_date",
     "parse_http_date",
@@ -45,7 +47,7 @@ def _http_date(epoch_seconds: int) -> str:
 
 def parse_http_date(value: str | None) -> int | None:
     """Epoch seconds of an HTTP date, or None when it is not one (such a header is then ignored)."""
-    if not value:
+    if not value or not value.isascii():  # parsedate_tz would read other scripts' digits
         return None
     try:
         parsed = parsedate_tz(value)
@@ -78,7 +80,7 @@ def v4_datetime(epoch_seconds: float) -> str:
 def parse_v4_datetime(value: str) -> int:
     """Epoch seconds of `YYYYMMDDTHHMMSSZ` (ASCII digits only); raises ValueError otherwise."""
     digits = value[:8] + value[9:15]
-    if len(value) != 16 or value[8] != "T" or value[15] != "Z" or not (digits.isascii() and digits.isdigit()):
+    if len(value) != 16 or value[8] != "T" or value[15] != "Z" or not is_ascii_digits(digits):
         raise ValueError(f"not an x-oss-date: {value!r}")
     fields = (int(digits[0:4]), int(digits[4:6]), int(digits[6:8]), int(digits[8:10]), int(digits[10:12]),
               int(digits[12:14]))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .numbers import is_ascii_digits
+
 __all__ = ["ByteRange", "RangeResult", "Whole", "Unsatisfiable", "parse_range", "resolve_range"]
 
 _WHITESPACE = " \t\n\r\f\v"
@@ -58,7 +60,7 @@ def _offset(digits: str) -> int:
 
 
 def _digits(text: str) -> bool:
-    return text == "" or (text.isascii() and text.isdigit())
+    return text == "" or is_ascii_digits(text)
 
 
 def parse_range(header: str | None) -> tuple[int | None, int | None] | None:

@@ -23,6 +23,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from .errors import OssError
+from .numbers import is_ascii_digits
 
 __all__ = ["parse_xml", "MAX_DEPTH"]
 
@@ -96,7 +97,7 @@ def _referenced_code(text: str, start: int) -> tuple[int, int] | None:
     digits, base = text[start + 2:end], 10
     if digits[:1] in ("x", "X"):
         digits, base = digits[1:], 16
-    if not digits or not digits.isascii() or not (digits.isalnum() if base == 16 else digits.isdigit()):
+    if not (digits.isascii() and digits.isalnum() if base == 16 else is_ascii_digits(digits)):
         return None
     try:
         return int(digits, base), end + 1

@@ -50,5 +50,5 @@ def permit(principal: str | None, access: Access) -> Permit | None:
     return functools.partial(_anonymous_permits, access)
 
 
-def denied() -> OssError:
-    return OssError("AccessDenied", "You have no right to access this object because of bucket acl.")
+def denied(**fields: str) -> OssError:
+    return OssError("AccessDenied", "You have no right to access this object because of bucket acl.", **fields)

@@ -1,9 +1,9 @@
 """Offline consistency check of a data directory: metadata against blob files (`ossbox check`).
 
 Strategy: the check reads the metadata through the store's interface, opened read-only (no schema
-upgrade, no write), and walks every object version's extents and every multipart part: the blob must exist and hold exactly the
-recorded length (every extent is a whole blob; a longer one still reads correctly but was altered), an
-object's size must be the sum of its extents, and with `deep` the CRC-64 of the bytes, streamed in bounded
+upgrade, no write), and walks every object version's extents and every multipart part: the blob must
+exist and hold exactly the recorded length (every extent is a whole blob; a longer one still reads
+correctly but was altered), an object's size must be the sum of its extents, and with `deep` the CRC-64 of the bytes, streamed in bounded
 chunks, must equal the recorded one. Blob files nothing refers to and leftover `tmp/` files are reported
 too. `repair()` then changes the directory: it deletes the metadata of objects whose blobs are missing or
 short and removes orphans and temporary files with `BlobStore.sweep`. Run it while the server is stopped:
@@ -168,7 +168,9 @@ def repair(data_dir: str, report: Report, metadata_url: str | None = None, share
     metadata = _open(data_dir, metadata_url, read_only=False)
     try:
         for bucket, key in unreadable:
-            metadata.delete_objects(bucket, [key])  # its remaining blobs become orphans, swept below
+            # Its remaining blobs: those it returns for unlinking are left unreferenced, and swept below;
+            # those it records as released (PostgreSQL) go with the servers' next reclaim pass.
+            metadata.delete_objects(bucket, [key])
             actions.append(f"deleted-object\t{_printable(f'{bucket}/{key}')}\tmetadata removed (bytes missing)")
         # With other nodes running, a young unreferenced file may be their write in flight: it stays.
         before = time.time() - (ORPHAN_AGE if shared else 0)

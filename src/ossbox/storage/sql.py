@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from .errors import (AccessRefused, BucketExists, BucketNotEmpty, BucketNotFound, ObjectChanged, ObjectExists,
                      UploadNotFound)
+from .metadata import Assemble
 from .records import BucketRecord, ClassUsage, Extent, ObjectRecord, PartRecord, Permit, UploadRecord
 
 __all__ = ["SqlMetadata", "RECORD_FORMAT"]
@@ -339,8 +340,8 @@ class SqlMetadata:
         )
         return [_part_from_row(row) for row in rows]
 
-    def complete_upload(self, upload_id: str, assemble: Callable[[UploadRecord, list[PartRecord]], ObjectRecord],
-                        overwrite: bool = True, permit: Permit | None = None) -> tuple[ObjectRecord, list[str]]:
+    def complete_upload(self, upload_id: str, assemble: Assemble, overwrite: bool = True,
+                        permit: Permit | None = None) -> tuple[ObjectRecord, list[str]]:
         def work(db) -> tuple[ObjectRecord, list[str]]:
             upload = self._require_upload(db, upload_id)
             parts = [_part_from_row(row) for row in db.execute(

@@ -15,6 +15,7 @@ from ...protocol.dates import http_date
 from ...protocol.errors import OssError, render_error_xml
 from ...storage import errors as storage_errors
 from ...storage.records import ObjectRecord
+from ..authorize import denied
 from ..responses import xml_response
 
 __all__ = ["object_headers", "write_headers", "encoder", "owner_xml", "as_oss_error", "error_response", "stamp"]
@@ -85,8 +86,6 @@ def stamp(response: web.StreamResponse, request_id: str) -> web.StreamResponse:
 
 # storage's errors -> (OSS code, message, the field naming the subject)
 _STORAGE_ERRORS = {
-    storage_errors.AccessRefused: ("AccessDenied", "You have no right to access this object because of bucket acl.",
-                                   "Key"),
     storage_errors.BucketNotFound: ("NoSuchBucket", "The specified bucket does not exist.", "BucketName"),
     storage_errors.ObjectNotFound: ("NoSuchKey", "The specified key does not exist.", "Key"),
     storage_errors.BucketExists: ("BucketAlreadyExists", "The requested bucket name is not available.", "BucketName"),
@@ -107,6 +106,8 @@ _STORAGE_ERRORS = {
 
 
 def as_oss_error(error: storage_errors.StorageError) -> OssError:
+    if isinstance(error, storage_errors.AccessRefused):
+        return denied(Key=str(error))
     if isinstance(error, storage_errors.PositionMismatch):
         return OssError("PositionNotEqualToLength", "Position is not equal to file length.",
                         headers={"x-oss-next-append-position": str(error.next_position)})
