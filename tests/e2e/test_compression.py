@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import alibabacloud_oss_v2 as oss
 import oss2
+import pytest
 import requests
 
 from .conftest import oss2_auth
@@ -18,14 +19,18 @@ def _get(server, sig, bucket, key, **headers):
                           headers=headers)
 
 
-def test_gzip_for_text_when_accepted(server, sig, bucket):
-    bucket.put_object("t.txt", TEXT, headers={"Content-Type": "text/plain"})
+@pytest.mark.parametrize("size", [1024, len(TEXT), 200 * 1024])  # the smallest, a small body, a streamed one
+def test_gzip_for_text_when_accepted(server, sig, bucket, size):
+    text = (TEXT * 40)[:size]
+    bucket.put_object("t.txt", text, headers={"Content-Type": "text/plain"})
     response = _get(server, sig, bucket, "t.txt", **{"Accept-Encoding": "gzip"})
     assert response.status_code == 200
-    assert response.content == TEXT  # requests decodes the gzip transparently
-    assert response.headers["ETag"] == etag_of(TEXT)
-    assert int(response.headers["x-oss-hash-crc64ecma"]) == crc64(TEXT)
+    assert response.content == text  # requests decodes the gzip transparently
+    assert response.headers["ETag"] == etag_of(text)
+    assert int(response.headers["x-oss-hash-crc64ecma"]) == crc64(text)
     assert response.headers.get("Content-Encoding") == "gzip"
+    # chunked, with no Content-Length, whatever the size: oss2 checks a Content-Length against the bytes
+    assert response.headers.get("Transfer-Encoding") == "chunked" and "Content-Length" not in response.headers
 
 
 def test_identity_when_not_accepted(server, sig, bucket):

@@ -666,10 +666,10 @@ def test_reads_judge_the_record_they_return(storage):
     for call in (storage.head_object, storage.open_object):
         with pytest.raises(AccessRefused):
             call(BUCKET, "closed", refuse_private)
-    # a missing key is judged by the bucket's ACL, a missing bucket counts as refusing
+    # a missing key is judged by the bucket's ACL; a missing bucket is said to be missing, as OSS does
     with pytest.raises(ObjectNotFound):
         storage.head_object(BUCKET, "absent", refuse_private)
-    with pytest.raises(AccessRefused):
+    with pytest.raises(BucketNotFound):
         storage.head_object("nobucket", "k", refuse_private)
 
 

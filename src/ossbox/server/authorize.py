@@ -3,7 +3,8 @@
 Strategy: pure functions of the principal (the access key id that signed the request, None when it is
 anonymous), the operation's access class and the ACLs involved. A signed request may do anything: there
 is one access key and no policies. An anonymous request is judged by the object's ACL, or by the bucket's
-where the object's is `default` or there is no object; a bucket that does not exist counts as `private`.
+where the object's is `default` or there is no object. (A bucket that does not exist is answered
+NoSuchBucket before any of this, by dispatch and storage.)
 
 `permit()` gives the predicate storage applies to the very record a call reads or replaces (inside the
 transaction, for a write), so a decision is never made on one version while another is served.

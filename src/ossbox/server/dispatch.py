@@ -20,6 +20,7 @@ from aiohttp import web
 
 from ..protocol.errors import OssError
 from ..storage import errors as storage_errors
+from ..storage.errors import BucketNotFound
 from ..storage.metadata import MetadataUnavailable
 from .addressing import Address
 from .authorize import Access, denied
@@ -29,7 +30,7 @@ from .offload import AsyncStorage, Offload
 from .operations.context import Context
 from .operations.values import NotModified
 from .oss import CODECS
-from .oss.entry import identify
+from .oss.entry import identify, locate
 from .oss.render import as_oss_error, error_response, stamp
 from .registry import OPERATIONS
 from .responses import not_modified_response
@@ -50,29 +51,52 @@ class Services:
     config: ServerConfig
 
 
-async def _check_anonymous_access(context: Context, address: Address) -> None:
+def _bucket_must_exist(address: Address, operation: str) -> bool:
+    """Whether a missing bucket is answered NoSuchBucket before access is judged, as OSS does: for every
+    operation on a bucket but its creation."""
+    return address.bucket is not None and operation != "PutBucket"
+
+
+async def _check_anonymous_access(context: Context, address: Address, operation: str) -> None:
     """Refuse what an anonymous caller may not do before any work is done (or any body read). Reads are
-    decided by storage on the record served; writes are also decided again on the version they replace."""
+    decided by storage on the record served; writes are also decided again on the version they replace.
+    A bucket that does not exist is said so first, as OSS does (SECURITY.md has the trade-off)."""
     if context.principal is not None or context.access is Access.READ:
         return
-    if context.access is Access.OWNER or address.bucket is None:
+    if not _bucket_must_exist(address, operation):
         raise denied()
+    bucket_acl, record = await context.storage.bucket_acl_and_object(address.bucket, address.key)
+    if bucket_acl is None:
+        raise BucketNotFound(address.bucket)
     permit = context.permit()
-    assert permit is not None
-    if not permit(*await context.storage.bucket_acl_and_object(address.bucket, address.key)):
+    assert permit is not None  # anonymous
+    if not permit(bucket_acl, record):
         raise denied()
+
+
+async def _refuse_unauthenticated(storage: AsyncStorage, address: Address, operation: str,
+                                  refusal: OssError) -> None:
+    """A request whose signature does not hold gets NoSuchBucket for a bucket that does not exist (what
+    the SDKs' bucket and object existence checks rely on), else `refusal`."""
+    if _bucket_must_exist(address, operation):
+        await storage.get_bucket(address.bucket)
+    raise refusal
 
 
 async def dispatch(request: web.Request, services: Services, request_id: str) -> web.StreamResponse:
-    identified = identify(request, services.config)
-    operation = OPERATIONS.get(identified.operation)
+    address, name = locate(request, services.config)
+    try:
+        principal = identify(request, address, services.config)
+    except OssError as refusal:
+        await _refuse_unauthenticated(services.storage, address, name, refusal)
+    operation = OPERATIONS.get(name)
     if operation is None:
         raise OssError("NotImplemented", "ossbox does not implement this operation.")
-    context = Context(services.storage, services.offload, identified.principal, operation.access,
+    context = Context(services.storage, services.offload, principal, operation.access,
                       services.config.owner_id, operation.follows_symlinks)
-    await _check_anonymous_access(context, identified.address)
+    await _check_anonymous_access(context, address, operation.name)
     codec = CODECS[operation.name]
-    call = Call(request, identified.address, services.config, services.offload, request_id)
+    call = Call(request, address, services.config, services.offload, request_id)
     typed = await codec.parse(call)
     try:
         result = await operation.run(context, typed)

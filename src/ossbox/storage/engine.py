@@ -320,12 +320,13 @@ class Storage:
         return self.metadata.get_bucket_acl_and_object(bucket, key)
 
     def _lookup(self, bucket: str, key: str, permit: Permit | None) -> ObjectRecord | None:
-        """The object's record (None if absent), once `permit` has accepted it with its bucket's ACL."""
+        """The object's record (None if absent), once `permit` has accepted it with its bucket's ACL. A
+        missing bucket is reported as such to anyone, as OSS does."""
         bucket_acl, record = self.metadata.get_bucket_acl_and_object(bucket, key)
-        if permit is not None and not permit(bucket_acl, record):
-            raise AccessRefused(key)
         if bucket_acl is None:
             raise BucketNotFound(bucket)
+        if permit is not None and not permit(bucket_acl, record):
+            raise AccessRefused(key)
         return record
 
     def head_object(self, bucket: str, key: str, permit: Permit | None = None) -> ObjectRecord:
@@ -364,10 +365,10 @@ class Storage:
         A common prefix is listed once, only if it sorts after `marker`; listing resumes after all its
         keys, so NextMarker may be a common prefix."""
         bucket_record = self.metadata.get_bucket(bucket)
-        if permit is not None and not permit(bucket_record.acl if bucket_record else None, None):
-            raise AccessRefused(bucket)
         if bucket_record is None:
             raise BucketNotFound(bucket)
+        if permit is not None and not permit(bucket_record.acl, None):
+            raise AccessRefused(bucket)
         prefix_bytes = prefix.encode("utf-8")
         page = grouped_scan(
             scan=lambda after, limit: self.metadata.scan_objects(bucket, after, prefix_bytes, limit),

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["NULL_VERSION", "BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing", "ClassUsage",
-           "UploadRecord", "PartRecord", "Permit"]
+__all__ = ["DEFAULT_CONTENT_TYPE", "NULL_VERSION", "BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing",
+           "ClassUsage", "UploadRecord", "PartRecord", "Permit"]
 
 
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
 NULL_VERSION = "null"  # the version id of the one version of a key in a bucket without versioning
 
 
@@ -50,7 +51,7 @@ class ObjectRecord:
     crc64: int
     mtime: int  # epoch seconds
     extents: tuple[Extent, ...]
-    content_type: str = "application/octet-stream"
+    content_type: str = DEFAULT_CONTENT_TYPE
     object_type: str = "Normal"
     storage_class: str = "Standard"
     acl: str = "default"

@@ -230,8 +230,9 @@ async def copy_object(context: Context, request: CopyObjectRequest) -> ObjectRec
         with await context.storage.open_object(request.source_bucket, request.source_key,
                                                context.permit(Access.READ)) as snapshot:
             check_copy_conditions(request.source_conditions, snapshot.record)
-            if request.replace_metadata:
-                fields = {**given, "object_type": "Normal"}
+            if request.replace_metadata:  # what the request does not give is not copied, but its type is
+                fields = {**given, "object_type": "Normal",
+                          "content_type": request.attributes.content_type or snapshot.record.content_type}
             else:
                 fields = {"object_type": "Normal", "acl": given["acl"], "storage_class": given["storage_class"]}
             fields["tags"] = given["tags"] if request.replace_tags else snapshot.record.tags

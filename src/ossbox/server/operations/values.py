@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from ...protocol import preconditions
 from ...protocol.errors import OssError
-from ...storage.records import BlobInfo, ObjectRecord
+from ...storage.records import DEFAULT_CONTENT_TYPE, BlobInfo, ObjectRecord
 from .context import Context
 
 __all__ = ["BucketRef", "ObjectRef", "Conditions", "Attributes", "Upload", "NotModified", "MAX_OBJECT_SIZE",
@@ -64,10 +64,10 @@ def check_conditions(conditions: Conditions, record: ObjectRecord) -> None:
 
 @dataclass(frozen=True)
 class Attributes:
-    """What a write stores besides the bytes: the ObjectRecord fields a request sets. `storage_class`
-    None means the bucket's default."""
+    """What a write stores besides the bytes: the ObjectRecord fields a request sets. `content_type` None:
+    none was given (application/octet-stream, or a copy's source's); `storage_class` None: the bucket's."""
 
-    content_type: str = "application/octet-stream"
+    content_type: str | None = None
     headers: dict[str, str] = field(default_factory=dict)  # Cache-Control, Content-Disposition, ...
     user_meta: dict[str, str] = field(default_factory=dict)
     storage_class: str | None = None
@@ -76,7 +76,8 @@ class Attributes:
 
     def record_fields(self, bucket_storage_class: str) -> dict:
         """The ObjectRecord fields, the storage class resolved against the bucket's."""
-        return {**asdict(self), "storage_class": self.storage_class or bucket_storage_class}
+        return {**asdict(self), "content_type": self.content_type or DEFAULT_CONTENT_TYPE,
+                "storage_class": self.storage_class or bucket_storage_class}
 
 
 @dataclass

@@ -9,7 +9,6 @@ router. Nothing here reads a body.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -21,7 +20,7 @@ from ..addressing import Address, parse_target
 from ..context import ServerConfig
 from ..router import route
 
-__all__ = ["Identified", "identify", "signed_parts"]
+__all__ = ["locate", "identify", "signed_parts"]
 
 # Headers a client may legitimately send more than once, which nothing signs or stores. Any other header
 # sent twice is refused: a signature checks one value, and a second must not be what gets stored or used.
@@ -29,13 +28,6 @@ _REPEATABLE_HEADERS = frozenset({
     "accept", "accept-charset", "accept-encoding", "accept-language", "connection", "cookie", "forwarded", "te",
     "via", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
 })
-
-
-@dataclass(frozen=True)
-class Identified:
-    address: Address
-    principal: str | None  # the access key id that signed the request; None for an anonymous one
-    operation: str  # as the router names it; "NotImplemented" for what ossbox does not do
 
 
 def signed_parts(request: web.Request, address: Address) -> SignedParts:
@@ -56,9 +48,15 @@ def signed_parts(request: web.Request, address: Address) -> SignedParts:
     return SignedParts(request.method, address.bucket, address.key, address.params, headers)
 
 
-def identify(request: web.Request, config: ServerConfig) -> Identified:
+def locate(request: web.Request, config: ServerConfig) -> tuple[Address, str]:
+    """The request's address and the operation it names, before authentication."""
     address = parse_target(request.host, request.raw_path, config.base_domain)
     if address.bucket is not None:
         check_bucket_name(address.bucket)  # before any query: no name OSS refuses reaches the database
-    principal = authenticate(signed_parts(request, address), config.credentials.get, time.time(), config.region)
-    return Identified(address, principal, route(request.method, address, request.headers))
+    return address, route(request.method, address, request.headers)
+
+
+def identify(request: web.Request, address: Address, config: ServerConfig) -> str | None:
+    """The access key id that signed the request, None for an anonymous one; OssError if the signature
+    does not hold."""
+    return authenticate(signed_parts(request, address), config.credentials.get, time.time(), config.region)

@@ -84,8 +84,9 @@ def render_get_object(call: Call, request: objects.ObjectRead, result: objects.G
     if result.snapshot is not None:
         return BlobResponse(result.snapshot, first, length, status=status, headers=headers, gzip=gzip)
     response = web.Response(body=result.data, status=status, headers=headers)
-    if gzip:
+    if gzip:  # chunked, as OSS sends a compressed body whatever its size (oss2 checks)
         response.enable_compression(ContentCoding.gzip)
+        response.enable_chunked_encoding()
     return response
 
 

@@ -88,7 +88,7 @@ def attributes(call: Call) -> Attributes:
         raise OssError("InvalidArgument", f"The user metadata (x-oss-meta-* names and values) exceeds "
                        f"{MAX_USER_META_SIZE} bytes in total.", ec="0011-00000002", ArgumentName="x-oss-meta-*")
     return Attributes(
-        content_type=utf8("Content-Type", headers.get("Content-Type")) or "application/octet-stream",
+        content_type=utf8("Content-Type", headers.get("Content-Type")) or None,
         headers={name: utf8(name, headers[name]) for name in STORED_HEADERS if name in headers},
         user_meta=user_meta,
         storage_class=utf8("x-oss-storage-class", headers.get("x-oss-storage-class")),
