@@ -9,6 +9,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import postgres  # noqa: E402
 from server import start_server  # noqa: E402
 
+pytest_plugins = ["pytester"]  # tests/e2e/test_testing_plugin.py runs users' test suites
+
 # Started only when no other PostgreSQL is available (tests/postgres.py).
 postgresql_throwaway = factories.postgresql_proc(executable=postgres.pg_ctl(), port=None)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import signal
 import sys
@@ -82,11 +83,20 @@ def main(**connection) -> None:
 @click.option("--sweep-interval", default=3600.0, show_default=True, type=click.FloatRange(min=1),
               help="With shared (PostgreSQL) metadata: seconds between two sweeps for orphaned files, one node at a "
                    "time.")
-def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access_key_secret: str | None,
-          region: str | None, base_domain: str | None, shutdown_timeout: float, body_timeout: float,
-          header_timeout: float, idle_timeout: float, access_log: bool, workers: int, reclaim_delay: float,
-          metadata_url: str | None, sweep_interval: float) -> None:
+@click.option("--ephemeral", is_flag=True,
+              help="A throwaway server for tests: its data in a new temporary directory removed when it stops, a free "
+                   "port unless --port is given, one JSON line on stdout (endpoint, access key id and secret, region, "
+                   "data directory), and it stops by itself when the process that started it ends.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, data_dir: str, access_key_id: str | None,
+          access_key_secret: str | None, region: str | None, base_domain: str | None, shutdown_timeout: float,
+          body_timeout: float, header_timeout: float, idle_timeout: float, access_log: bool, workers: int,
+          reclaim_delay: float, metadata_url: str | None, sweep_interval: float, ephemeral: bool) -> None:
     """Run the OSS-compatible server: metadata in SQLite (the default) or PostgreSQL, blobs in --data-dir."""
+    import json
+    import os
+    import shutil
+    import tempfile
     import threading
     import time
 
@@ -94,12 +104,28 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
     from .server.credentials import load_or_create_credentials
     from .server.runner import STOP_SIGNALS, listen
     from .server.runner import serve as run_server
-    from .server.workers import run_workers
+    from .server.workers import run_workers, stop_when_orphaned
     from .storage import Storage
     from .storage.dirlock import DataDirInUse, lock_data_dir
     from .storage.metadata import MetadataUnavailable, SchemaMismatch, default_metadata_url, open_metadata
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    announce = functools.partial(click.echo, err=ephemeral)  # an ephemeral server's stdout is its JSON line
+    if ephemeral:
+        for given in ("data_dir", "metadata_url"):
+            if ctx.get_parameter_source(given) is click.core.ParameterSource.COMMANDLINE:
+                raise click.UsageError(f"--ephemeral keeps everything in a temporary directory: drop "
+                                       f"--{given.replace('_', '-')}")
+        if ctx.get_parameter_source("port") is click.core.ParameterSource.DEFAULT:
+            port = 0
+        metadata_url = None  # OSSBOX_METADATA_URL, if set, is some other server's
+        data_dir = tempfile.mkdtemp(prefix="ossbox-ephemeral-")
+        creator = os.getpid()
+
+        def remove_data_dir() -> None:  # however serving ends; by the process that made it, not its workers
+            if os.getpid() == creator:
+                shutil.rmtree(data_dir, ignore_errors=True)
+        ctx.call_on_close(remove_data_dir)
     url = metadata_url or default_metadata_url(data_dir)
     shared = not url.startswith("sqlite:")  # several nodes may serve this data directory at once
     try:
@@ -114,11 +140,11 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
     except OSError as error:
         raise click.ClickException(f"cannot keep credentials in {data_dir}: {error}") from None
     if credentials.generated:
-        click.echo(f"Generated credentials (saved to {credentials.path}, mode 0600; the secret is shown only now):")
-        click.echo(f"  OSSBOX_ACCESS_KEY_ID={credentials.access_key_id}")
-        click.echo(f"  OSSBOX_ACCESS_KEY_SECRET={credentials.access_key_secret}")
+        announce(f"Generated credentials (saved to {credentials.path}, mode 0600; the secret is shown only now):")
+        announce(f"  OSSBOX_ACCESS_KEY_ID={credentials.access_key_id}")
+        announce(f"  OSSBOX_ACCESS_KEY_SECRET={credentials.access_key_secret}")
     elif credentials.path:
-        click.echo(f"Access key id {credentials.access_key_id} (secret in {credentials.path})")
+        announce(f"Access key id {credentials.access_key_id} (secret in {credentials.path})")
     location = f"oss-{region}" if region else "oss-cn-hangzhou"
 
     def open_storage(migrate: bool = False) -> Storage:
@@ -143,7 +169,15 @@ def serve(host: str, port: int, data_dir: str, access_key_id: str | None, access
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     bound_host, bound_port = sock.getsockname()[:2]
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    click.echo(f"ossbox {__version__} listening on http://{bound_host}:{bound_port} (data: {data_dir})")
+    announce(f"ossbox {__version__} listening on http://{bound_host}:{bound_port} (data: {data_dir})")
+    if ephemeral:
+        click.echo(json.dumps({
+            "endpoint": f"http://{bound_host}:{bound_port}", "host": bound_host, "port": bound_port,
+            "access_key_id": credentials.access_key_id, "access_key_secret": credentials.access_key_secret,
+            "region": region or location.removeprefix("oss-"), "data_dir": data_dir, "pid": os.getpid(),
+        }))
+        # A thread that only polls: harmless to the forks of --workers, which copy no lock of its.
+        threading.Thread(target=stop_when_orphaned, args=(os.getppid(),), daemon=True).start()
     sys.stdout.flush()
 
     def work() -> int:

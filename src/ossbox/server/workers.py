@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from .runner import STOP_SIGNALS
 
-__all__ = ["run_workers"]
+__all__ = ["run_workers", "stop_when_orphaned"]
 
 log = logging.getLogger("ossbox.server")
 
@@ -103,7 +103,7 @@ def _fork(work: Callable[[], int]) -> int:
     try:
         for signum in STOP_SIGNALS:
             signal.signal(signum, signal.SIG_DFL)
-        threading.Thread(target=_stop_when_orphaned, args=(parent,), daemon=True).start()
+        threading.Thread(target=stop_when_orphaned, args=(parent,), daemon=True).start()
         code = work()
     except BaseException:
         log.exception("worker %d failed", os.getpid())
@@ -120,8 +120,8 @@ def _interruptible(task: Callable[[], None]) -> int:
     return 0
 
 
-def _stop_when_orphaned(parent: int) -> None:
-    """Ask this worker to stop gracefully once its parent is gone (its SIGTERM handler does the rest)."""
+def stop_when_orphaned(parent: int) -> None:
+    """Ask this process to stop gracefully once its parent is gone (its SIGTERM handler does the rest)."""
     while os.getppid() == parent:
         time.sleep(_PARENT_POLL_SECONDS)
     os.kill(os.getpid(), signal.SIGTERM)
