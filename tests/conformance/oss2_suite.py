@@ -165,7 +165,14 @@ NEXT_TESTS = [
     "tests/test_bucket.py::TestBucket::test_list_bucket_with_tagging",
 ]
 
-SELECTIONS = {"core": CORE_TESTS, "next": NEXT_TESTS, "all": CORE_TESTS + NEXT_TESTS}
+# The files of the cloud features ossbox has grown since: whole, but for NOT_YET.
+FEATURE_TESTS = [
+    "tests/test_bucket_versioning.py",
+    "tests/test_object_versioning.py",
+]
+
+SELECTIONS = {"core": CORE_TESTS, "next": NEXT_TESTS, "features": FEATURE_TESTS,
+              "all": CORE_TESTS + NEXT_TESTS + FEATURE_TESTS}
 
 # Deselected from every run, by exact node id.
 IMPOSSIBLE_LOCALLY = [
@@ -180,6 +187,12 @@ IMPOSSIBLE_LOCALLY = [
     # cloud-only: live channels beyond the empty listing, and Archive objects' restore state
     "tests/test_iterator.py::TestIterator::test_live_channel_iterator",
     "tests/test_list_objects_v2.py::TestIteratorV2::test_normal_list_objects_restore_info",
+]
+# Deselected from every run until ossbox has what they need.
+NOT_YET = [
+    # Archive objects' restore
+    "tests/test_object_versioning.py::TestObjectVersioning::test_restore_object_with_version",
+    "tests/test_object_versioning.py::TestObjectVersioning::test_list_objects_versioning",
 ]
 # They treat the endpoint as a bare host: socket.gethostbyname("127.0.0.1:9000") and a port of "9000\\" fail.
 NEEDS_PORTLESS_ENDPOINT = [
@@ -197,7 +210,8 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     ours, pytest_args = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="Arguments after -- go to pytest.")
     parser.add_argument("selection", nargs="*", default=["core"],
-                        help="core, next, all (= core + next) and/or pytest node ids under tests/ (default: core)")
+                        help="core, next, features, all (= all three) and/or pytest node ids under tests/ "
+                             "(default: core)")
     parser.add_argument("--auth", choices=["v1", "v2", "v4"], default="v1", help="signing of the tests' main bucket")
     parser.add_argument("--endpoint", help="test this server instead of starting ossbox")
     parser.add_argument("--access-key-id")
@@ -253,7 +267,7 @@ def has_locale(name: str) -> bool:
 
 
 def deselected(endpoint: str) -> list[str]:
-    nodes = list(IMPOSSIBLE_LOCALLY)
+    nodes = IMPOSSIBLE_LOCALLY + NOT_YET
     if urlparse(endpoint if "://" in endpoint else f"http://{endpoint}").port is not None:
         nodes += NEEDS_PORTLESS_ENDPOINT
     if not has_locale("zh_CN.UTF-8"):

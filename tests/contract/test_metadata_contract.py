@@ -14,13 +14,14 @@ import multiprocessing
 import secrets
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
 from ossbox.storage.errors import (AccessRefused, BucketExists, BucketNotEmpty, BucketNotFound, ObjectChanged,
                                    ObjectExists, UploadNotFound)
 from ossbox.storage.metadata import copy_metadata, open_metadata
-from ossbox.storage.records import BucketRecord, Extent, ObjectRecord, PartRecord, UploadRecord
+from ossbox.storage.records import BucketRecord, Deletion, Extent, ObjectRecord, PartRecord, UploadRecord
 
 BUCKET = "contract"
 
@@ -96,18 +97,20 @@ def test_bucket_usage_and_upload_count(store):
 # ---- objects ----
 
 def test_put_get_overwrite_and_release(store):
-    first = record("k", "a" * 32, "b" * 32, "c" * 32, content_type="text/plain", user_meta={"m": "v"},
+    given = record("k", "a" * 32, "b" * 32, "c" * 32, content_type="text/plain", user_meta={"m": "v"},
                    headers={"Cache-Control": "no"}, tags={"t": "1"}, acl="private")
-    assert store.put_object(first) == []
-    assert store.get_object(BUCKET, "k") == first
+    first, released = store.put_object(given)
+    assert released == [] and first == replace(given, seq=1)  # without versioning: the null version
+    assert store.get_object(BUCKET, "k") == first == store.get_object(BUCKET, "k", "null")
     assert store.get_bucket_acl_and_object(BUCKET, "k") == ("private", first)
     assert store.get_bucket_acl_and_object(BUCKET, "none") == ("private", None)
     assert store.get_bucket_acl_and_object("nobucket", "k") == (None, None)
-    second = record("k")
+    second, released = store.put_object(record("k"))
     # released exactly once: returned to unlink, or recorded and claimed once
-    assert freed(store, store.put_object(second)) == ["a" * 32, "b" * 32, "c" * 32]
+    assert freed(store, released) == ["a" * 32, "b" * 32, "c" * 32]
     assert store.claim_released(time.time() + 1) == []
-    assert store.get_object(BUCKET, "k") == second
+    assert store.get_object(BUCKET, "k") == second and second.version_id == "null"
+    assert [version.seq for version in store.list_versions(BUCKET, b"", b"", None, 10)] == [2]
     with pytest.raises(BucketNotFound):
         store.put_object(record("k", bucket="nobucket"))
 
@@ -125,8 +128,7 @@ def test_forbid_overwrite_and_permit(store):
     store.put_object(record("k", acl="private"))
     with pytest.raises(ObjectExists):
         store.put_object(record("k"), overwrite=False)
-    new = record("new")
-    assert store.put_object(new, overwrite=False) == []
+    assert store.put_object(record("new"), overwrite=False)[1] == []
     seen = []
 
     def refuse_private(bucket_acl, current):
@@ -135,50 +137,139 @@ def test_forbid_overwrite_and_permit(store):
 
     with pytest.raises(AccessRefused):
         store.put_object(record("k"), permit=refuse_private)
-    assert store.put_object(record("other"), permit=refuse_private) == []
+    assert store.put_object(record("other"), permit=refuse_private)[1] == []
     assert seen[-2:] == [("private", "private"), ("private", None)]
     assert store.get_object(BUCKET, "k").acl == "private"
 
 
 def test_update_object(store):
-    store.put_object(record("k"))
-    assert store.update_object(BUCKET, "k", acl="public-read", tags={"a": "b"})
+    stored, _ = store.put_object(record("k"))
+    assert store.update_object(BUCKET, "k", acl="public-read", tags={"a": "b"}) == stored
     assert (store.get_object(BUCKET, "k").acl, store.get_object(BUCKET, "k").tags) == ("public-read", {"a": "b"})
-    assert not store.update_object(BUCKET, "missing", acl="private")
+    assert store.update_object(BUCKET, "missing", acl="private") is None
+    assert store.update_object(BUCKET, "k", "CAEQ-none", acl="private") is None
 
 
 def test_compare_and_swap(store):
-    first = record("log", "1" * 32)
-    assert store.replace_object_if(first, None) == []
+    first, released = store.replace_object_if(record("log", "1" * 32), None)
+    assert released == []
     with pytest.raises(ObjectChanged) as changed:
         store.replace_object_if(record("log"), None)
     assert changed.value.current == first
-    second = record("log", "1" * 32, "2" * 32)
-    assert freed(store, store.replace_object_if(second, first)) == []  # the kept blob is not released
+    second, released = store.replace_object_if(replace(first, extents=first.extents + (Extent("2" * 32, 10),)),
+                                               first)
+    assert freed(store, released) == []  # the kept blob is not released
+    assert (second.version_id, second.seq) == (first.version_id, first.seq)  # changed in place
     with pytest.raises(ObjectChanged):
         store.replace_object_if(record("log"), first)
-    assert freed(store, store.replace_object_if(record("log", "3" * 32), second)) == ["1" * 32, "2" * 32]
+    third, released = store.replace_object_if(record("log", "3" * 32), second)
+    assert freed(store, released) == ["1" * 32, "2" * 32]
 
 
 def test_delete_objects(store):
     a, b = record("a", "a" * 32, "b" * 32), record("b", acl="private")
     store.put_object(a)
-    store.put_object(b)
-    released, refused = store.delete_objects(BUCKET, ["a", "b", "missing"],
-                                             lambda bucket_acl, current: current is None or current.acl != "private")
-    assert refused == {"b"} and freed(store, released) == ["a" * 32, "b" * 32]
-    assert store.get_object(BUCKET, "a") is None and store.get_object(BUCKET, "b") == b
+    stored_b, _ = store.put_object(b)
+    outcomes, released = store.delete_objects(BUCKET, [("a", None), ("b", None), ("missing", None)],
+                                              lambda bucket_acl, current: current is None or current.acl != "private")
+    assert outcomes == [Deletion("a"), Deletion("b", refused=True), Deletion("missing")]
+    assert freed(store, released) == ["a" * 32, "b" * 32]
+    assert store.get_object(BUCKET, "a") is None and store.get_object(BUCKET, "b") == stored_b
     with pytest.raises(BucketNotFound):
-        store.delete_objects("nobucket", ["a"])
+        store.delete_objects("nobucket", [("a", None)])
 
 
 def test_deleting_a_key_deletes_its_current_version_only(store):
     older = record("v", "1" * 32, version_id="CAEQ-older", latest=False)
     store.load([], [older], [], [], [])
     store.put_object(record("v", "2" * 32))
-    released, _ = store.delete_objects(BUCKET, ["v"])
+    _, released = store.delete_objects(BUCKET, [("v", None)])
     assert freed(store, released) == ["2" * 32]
     assert list(store.iter_objects()) == [older]
+
+
+# ---- versions ----
+
+def versions(store, key: str) -> list[tuple[str, bool, bool]]:
+    """(version id, latest, delete marker) of each of `key`'s versions, newest first."""
+    return [(v.version_id, v.latest, v.delete_marker) for v in store.list_versions(BUCKET, key.encode(), b"", None, 100)
+            if v.key == key]
+
+
+def test_with_versioning_enabled_every_write_and_delete_is_a_new_version(store):
+    store.update_bucket(BUCKET, versioning="Enabled")
+    assert store.get_bucket(BUCKET).versioning == "Enabled"
+    one, released = store.put_object(record("k", "1" * 32))
+    two, released_too = store.put_object(record("k", "2" * 32))
+    assert released == released_too == [] and one.version_id != two.version_id and two.seq > one.seq
+    assert versions(store, "k") == [(two.version_id, True, False), (one.version_id, False, False)]
+    assert store.get_object(BUCKET, "k", one.version_id).extents == (Extent("1" * 32, 10),)
+    # a delete without a version id: a marker on top, everything kept
+    [deletion], released = store.delete_objects(BUCKET, [("k", None)])
+    assert deletion.delete_marker and deletion.marker_version_id and released == []
+    assert store.get_object(BUCKET, "k").delete_marker and store.scan_objects(BUCKET, b"", b"", 10) == []
+    assert versions(store, "k")[0] == (deletion.marker_version_id, True, True)
+    assert store.update_object(BUCKET, "k", acl="private").delete_marker  # a marker is found, not changed
+    # deleting the marker by its id brings the newest version back; deleting that frees its blob
+    [removed], _ = store.delete_objects(BUCKET, [("k", deletion.marker_version_id)])
+    assert removed == Deletion("k", deletion.marker_version_id, True, deletion.marker_version_id)
+    assert store.get_object(BUCKET, "k") == two
+    [removed], released = store.delete_objects(BUCKET, [("k", two.version_id)])
+    assert removed == Deletion("k", two.version_id) and freed(store, released) == ["2" * 32]
+    assert store.get_object(BUCKET, "k") == replace(one, latest=True)
+    assert store.delete_objects(BUCKET, [("k", "CAEQ-gone")])[0] == [Deletion("k", "CAEQ-gone")]
+    with pytest.raises(BucketNotEmpty):
+        store.delete_bucket(BUCKET)
+    store.delete_objects(BUCKET, [("k", one.version_id)])
+    assert versions(store, "k") == []
+
+
+def test_with_versioning_suspended_writes_replace_the_null_version_only(store):
+    store.update_bucket(BUCKET, versioning="Enabled")
+    kept, _ = store.put_object(record("k", "1" * 32))
+    store.update_bucket(BUCKET, versioning="Suspended")
+    null, released = store.put_object(record("k", "2" * 32))
+    assert null.version_id == "null" and released == []
+    again, released = store.put_object(record("k", "3" * 32))
+    assert again.version_id == "null" and freed(store, released) == ["2" * 32]  # the null version replaced
+    [deletion], released = store.delete_objects(BUCKET, [("k", None)])
+    assert (deletion.delete_marker, deletion.marker_version_id) == (True, "null") and freed(store, released) == ["3" * 32]
+    assert versions(store, "k") == [("null", True, True), (kept.version_id, False, False)]
+    assert store.get_object(BUCKET, "k", kept.version_id).extents == (Extent("1" * 32, 10),)
+
+
+def test_an_append_changes_its_version_in_place_under_versioning(store):
+    store.update_bucket(BUCKET, versioning="Enabled")
+    first, _ = store.replace_object_if(record("log", "1" * 32, object_type="Appendable"), None)
+    grown, released = store.replace_object_if(replace(first, extents=first.extents + (Extent("2" * 32, 10),)), first)
+    assert released == [] and grown.version_id == first.version_id
+    assert versions(store, "log") == [(first.version_id, True, False)]
+
+
+def test_version_listing_cursors_give_every_version_once_newest_first(store):
+    store.update_bucket(BUCKET, versioning="Enabled")
+    expected = []
+    for key in ("a", "b/1", "b/2", "c"):
+        written = [store.put_object(record(key))[0] for _ in range(3)]
+        expected += [(key, v.version_id) for v in reversed(written)]
+    store.delete_objects(BUCKET, [("c", None)])
+    marker = store.get_object(BUCKET, "c")
+    expected.insert(expected.index(("c", expected[-3][1])), ("c", marker.version_id))
+    listed, cursor = [], (b"", None)
+    while page := store.list_versions(BUCKET, b"", *cursor, 2):
+        listed += [(v.key, v.version_id) for v in page]
+        cursor = (page[-1].key.encode(), page[-1].seq)
+    assert listed == expected
+    assert [(v.key, v.version_id) for v in store.list_versions(BUCKET, b"b/", b"b/1", None, 10)] == \
+        [pair for pair in expected if pair[0] == "b/2"]
+
+
+def test_concurrent_writes_under_versioning_each_become_a_version(store):
+    store.update_bucket(BUCKET, versioning="Enabled")
+    outcomes = _race(12, lambda i: store.put_object(record("hot", f"{i:032x}"))[0])
+    listed = store.list_versions(BUCKET, b"hot", b"", None, 100)
+    assert sorted(v.version_id for v in listed) == sorted(o.version_id for o in outcomes)
+    assert [v.seq for v in listed] == list(range(12, 0, -1)) and [v.latest for v in listed] == [True] + [False] * 11
 
 
 # Byte-edge and Unicode keys, in UTF-8 byte order (not code unit, not collation order).
@@ -361,22 +452,21 @@ def test_concurrent_overwrites_from_threads_release_every_replaced_blob_exactly_
     released = _race(16, lambda i: store.put_object(record("hot", *written[i])))
     final = store.get_object(BUCKET, "hot")
     winner = {extent.blob_id for extent in final.extents}
-    freed = [blob_id for result in released for blob_id in result] + store.claim_released(time.time() + 1)
+    freed = [blob_id for _, result in released for blob_id in result] + store.claim_released(time.time() + 1)
     assert collections.Counter(freed) == collections.Counter(
         blob_id for blobs in written.values() for blob_id in blobs if blob_id not in winner)
 
 
 def test_concurrent_creations_with_forbid_overwrite_have_exactly_one_winner(store):
     outcomes = _race(12, lambda i: store.put_object(record("once"), overwrite=False))
-    assert sum(result == [] for result in outcomes) == 1
+    assert sum(isinstance(result, tuple) for result in outcomes) == 1
     assert sum(isinstance(result, ObjectExists) for result in outcomes) == 11
 
 
 def test_compare_and_swap_races_have_exactly_one_winner(store):
-    base = record("log", "0" * 32)
-    store.put_object(base)
+    base, _ = store.put_object(record("log", "0" * 32))
     outcomes = _race(12, lambda i: store.replace_object_if(record("log", "0" * 32, f"{i + 1:032x}"), base))
-    winners = [i for i, result in enumerate(outcomes) if result == []]
+    winners = [i for i, result in enumerate(outcomes) if isinstance(result, tuple)]
     assert len(winners) == 1 and all(isinstance(r, ObjectChanged) for i, r in enumerate(outcomes) if i not in winners)
     assert store.get_object(BUCKET, "log").extents[1].blob_id == f"{winners[0] + 1:032x}"
 
@@ -391,7 +481,7 @@ def test_complete_racing_abort_and_delete(store):
         before = store.get_object(BUCKET, "race")
         outcomes = _race(3, lambda i: [lambda: store.complete_upload(upload_id, assemble),
                                        lambda: store.delete_upload(upload_id),
-                                       lambda: store.delete_objects(BUCKET, ["race"])][i]())
+                                       lambda: store.delete_objects(BUCKET, [("race", None)])][i]())
         completed, aborted, deleted = outcomes
         assert isinstance(completed, UploadNotFound) != isinstance(aborted, UploadNotFound)  # exactly one won
         now = store.get_object(BUCKET, "race")
@@ -403,7 +493,7 @@ def test_complete_racing_abort_and_delete(store):
             assert now is None or [e.blob_id for e in now.extents] == blobs
         assert store.get_upload(upload_id) is None
         assert isinstance(deleted, tuple)  # the delete never fails: it removes whatever is there when it runs
-        freed = (completed[1] if isinstance(aborted, UploadNotFound) else aborted) + deleted[0]
+        freed = (completed[1] if isinstance(aborted, UploadNotFound) else aborted) + deleted[1]
         freed += store.claim_released(time.time() + 1)
         kept = {e.blob_id for e in now.extents} if now else set()
         previous = {e.blob_id for e in before.extents} if before else set()
@@ -415,7 +505,7 @@ def _process_overwrites(url: str, worker: int, rounds: int, queue) -> None:
     freed: list[str] = []
     try:
         for n in range(rounds):
-            freed += store.put_object(record("shared", f"{worker:02x}{n:030x}", f"{worker + 64:02x}{n:030x}"))
+            freed += store.put_object(record("shared", f"{worker:02x}{n:030x}", f"{worker + 64:02x}{n:030x}"))[1]
     finally:
         store.close()
     queue.put(freed)

@@ -16,6 +16,7 @@ import oss2
 import pytest
 
 from ossbox import client as ossbox_client
+from ossbox.testing.plugin import remove_oss2_bucket as empty_and_delete_oss2
 
 REGION = "cn-hangzhou"
 
@@ -56,19 +57,6 @@ def v2_client(server, signature: str = "v4", *, region: str = REGION, endpoint: 
     if signature == "v1":
         config.signature_version = "v1"
     return oss.Client(config)
-
-
-def empty_and_delete_oss2(bucket: oss2.Bucket) -> None:
-    try:
-        keys = [obj.key for obj in oss2.ObjectIterator(bucket, max_keys=1000)]
-    except oss2.exceptions.NoSuchBucket:
-        return
-    for start in range(0, len(keys), 1000):
-        bucket.batch_delete_objects(keys[start:start + 1000])
-    try:
-        bucket.delete_bucket()
-    except oss2.exceptions.NoSuchBucket:
-        pass
 
 
 @pytest.fixture(params=["v1", "v4"])
@@ -128,14 +116,17 @@ class V2Bucket:
 
 
 def empty_and_delete_v2(client: oss.Client, name: str) -> None:
+    """Every version and delete marker of the bucket, then the bucket."""
     try:
-        keys = [o.key for page in client.list_objects_v2_paginator().iter_page(
-            oss.ListObjectsV2Request(bucket=name, max_keys=1000)) for o in (page.contents or [])]
+        pages = list(client.list_object_versions_paginator().iter_page(
+            oss.ListObjectVersionsRequest(bucket=name, max_keys=1000)))
     except oss.exceptions.OperationError:
         return
-    for start in range(0, len(keys), 1000):
-        client.delete_multiple_objects(oss.DeleteMultipleObjectsRequest(
-            bucket=name, objects=[oss.DeleteObject(key=k) for k in keys[start:start + 1000]], quiet=True))
+    for page in pages:
+        targets = [oss.DeleteObject(key=v.key, version_id=v.version_id)
+                   for v in [*(page.version or []), *(page.delete_marker or [])]]
+        if targets:
+            client.delete_multiple_objects(oss.DeleteMultipleObjectsRequest(bucket=name, objects=targets, quiet=True))
     try:
         client.delete_bucket(oss.DeleteBucketRequest(bucket=name))
     except oss.exceptions.OperationError:

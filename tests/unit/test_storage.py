@@ -196,7 +196,7 @@ def test_snapshot_keeps_old_bytes_after_overwrite(storage):
 def test_snapshot_keeps_old_bytes_after_delete(storage):
     put(storage, "k", b"still here")
     with storage.open_object(BUCKET, "k") as snapshot:
-        storage.delete_objects(BUCKET, ["k"])
+        storage.delete_objects(BUCKET, [("k", None)])
         with pytest.raises(ObjectNotFound):
             storage.head_object(BUCKET, "k")
         assert read(snapshot) == b"still here"
@@ -208,14 +208,14 @@ def test_delete_objects_removes_keys_and_blobs_and_ignores_missing(storage):
     root = storage.blobs.root
     put(storage, "a", b"1")
     put(storage, "b", b"2")
-    storage.delete_objects(BUCKET, ["a", "missing", "b"])
+    storage.delete_objects(BUCKET, [("a", None), ("missing", None), ("b", None)])
     assert storage.list_objects(BUCKET).objects == []
     assert blob_files(root) == []
 
 
 def test_delete_objects_in_a_missing_bucket_raises(storage):
     with pytest.raises(BucketNotFound):
-        storage.delete_objects("nobucket", ["a"])
+        storage.delete_objects("nobucket", [("a", None)])
 
 
 # ---- buckets ----
@@ -234,7 +234,7 @@ def test_delete_non_empty_bucket_raises_bucket_not_empty(storage):
 
 def test_delete_empty_bucket(storage):
     put(storage, "k", b"x")
-    storage.delete_objects(BUCKET, ["k"])
+    storage.delete_objects(BUCKET, [("k", None)])
     storage.delete_bucket(BUCKET)
     with pytest.raises(BucketNotFound):
         storage.get_bucket(BUCKET)
@@ -289,7 +289,7 @@ def test_copy_object_copies_bytes_etag_crc_and_metadata(storage):
     with storage.open_object("dest", "dst") as snapshot:
         assert read(snapshot) == b"copy me"
     # the copy has its own blob: deleting the source leaves it intact
-    storage.delete_objects(BUCKET, ["src"])
+    storage.delete_objects(BUCKET, [("src", None)])
     with storage.open_object("dest", "dst") as snapshot:
         assert read(snapshot) == b"copy me"
 
@@ -681,8 +681,8 @@ def test_a_version_replaced_between_reading_and_opening_is_judged_again(storage,
     lookup = storage.metadata.get_bucket_acl_and_object
     replaced = []
 
-    def replaced_after_reading(bucket, key):
-        found = lookup(bucket, key)
+    def replaced_after_reading(bucket, key, version_id=None):
+        found = lookup(bucket, key, version_id)
         if not replaced:
             replaced.append(True)
             put(storage, "k", b"secret", acl="private")  # unlinks the version just read
@@ -706,7 +706,8 @@ def test_writes_and_deletes_judge_the_version_they_replace(storage):
         put(storage, "mine", b"overwritten", permit=may_write)
     assert storage.head_object(BUCKET, "mine").size == 7
     assert put(storage, "shared", b"rewritten", permit=may_write).size == 9
-    assert storage.delete_objects(BUCKET, ["mine", "shared", "absent"], may_write) == {"mine"}
+    deletions = storage.delete_objects(BUCKET, [("mine", None), ("shared", None), ("absent", None)], may_write)
+    assert [deletion.key for deletion in deletions if deletion.refused] == ["mine"]
     assert keys_of(storage.list_objects(BUCKET)) == ["mine"]
     with pytest.raises(AccessRefused):
         storage.list_objects(BUCKET, permit=lambda bucket_acl, record: False)
@@ -762,7 +763,7 @@ def test_a_replaced_multipart_version_stays_readable_until_its_blobs_are_reaped(
 def test_deleting_a_multipart_object_releases_its_later_parts_until_reaped(storage, monkeypatch):
     monkeypatch.setattr("ossbox.storage.engine.MIN_PART_SIZE", 1)
     make_multipart(storage, "k", [b"p1", b"p2", b"p3"])
-    storage.delete_objects(BUCKET, ["k"])
+    storage.delete_objects(BUCKET, [("k", None)])
     assert len(blob_files(storage.blobs.root)) == 2
     assert storage.sweep_orphans(before=time.time() + 1) == 0  # released, not orphaned: the sweep keeps them
     assert storage.reap_released(delay=0) == 2  # as `ossbox serve` does at start-up: no reader is left

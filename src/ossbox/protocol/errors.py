@@ -40,6 +40,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "NoSuchBucket": 404,
     "NoSuchKey": 404,
     "NoSuchUpload": 404,
+    "NoSuchVersion": 404,
     "SymlinkTargetNotExist": 404,
     "MethodNotAllowed": 405,
     "BucketAlreadyExists": 409,

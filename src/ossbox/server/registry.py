@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .authorize import Access
-from .operations import acl, append, buckets, listing, multipart, objects, symlink, tags
+from .operations import acl, append, buckets, listing, multipart, objects, symlink, tags, versioning
 from .operations.context import Context
 
 __all__ = ["Operation", "OPERATIONS"]
@@ -39,6 +39,7 @@ OPERATIONS: dict[str, Operation] = {
         "GetSymlink": symlink.get_symlink,
         "ListObjects": listing.list_objects,
         "ListObjectsV2": listing.list_objects,
+        "ListObjectVersions": versioning.list_object_versions,
     }, following=frozenset({"GetObject", "HeadObject"})),
     **_table(Access.WRITE, {
         "PutObject": objects.put_object,
@@ -73,5 +74,7 @@ OPERATIONS: dict[str, Operation] = {
         "PutBucketTags": tags.put_bucket_tags,
         "GetBucketTags": tags.get_bucket_tags,
         "DeleteBucketTags": tags.delete_bucket_tags,
+        "PutBucketVersioning": versioning.put_bucket_versioning,
+        "GetBucketVersioning": versioning.get_bucket_versioning,
     }),
 }

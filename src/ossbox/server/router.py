@@ -37,6 +37,9 @@ _BUCKET = {
     ("GET", "acl"): "GetBucketAcl",
     ("PUT", "tagging"): "PutBucketTags",
     ("GET", "tagging"): "GetBucketTags",
+    ("PUT", "versioning"): "PutBucketVersioning",
+    ("GET", "versioning"): "GetBucketVersioning",
+    ("GET", "versions"): "ListObjectVersions",
     ("DELETE", "tagging"): "DeleteBucketTags",
     ("PUT", None): "PutBucket",
     ("DELETE", None): "DeleteBucket",
@@ -55,6 +58,8 @@ _OBJECT = {
     ("GET", "acl"): "GetObjectAcl",
     ("PUT", "symlink"): "PutSymlink",
     ("GET", "symlink"): "GetSymlink",
+    # OSS deletes a symlink so too (oss2's get_symlink adds `symlink` to a params dict its callers reuse)
+    ("DELETE", "symlink"): "DeleteObject",
     ("PUT", "tagging"): "PutObjectTagging",
     ("GET", "tagging"): "GetObjectTagging",
     ("DELETE", "tagging"): "DeleteObjectTagging",

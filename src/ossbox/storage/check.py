@@ -20,6 +20,7 @@ from ..protocol.crc64 import Crc64
 from .blobs import BlobStore
 from .engine import ORPHAN_AGE
 from .metadata import MetadataStore, MetadataUnavailable, SchemaMismatch, default_metadata_url, open_metadata
+from .records import NULL_VERSION
 
 __all__ = ["CheckError", "Problem", "Report", "check", "repair", "METADATA_FILE"]
 
@@ -41,6 +42,7 @@ class Problem:
     detail: str
     bucket: str | None = None  # set for object problems
     key: str | None = None
+    version_id: str | None = None
 
     def line(self) -> str:
         return f"{self.kind}\t{_printable(self.subject)}\t{self.detail}"
@@ -133,7 +135,10 @@ def check(data_dir: str, deep: bool = False, metadata_url: str | None = None) ->
                 if actual != record.crc64:
                     found.append(("crc-mismatch", f"CRC-64 {actual} computed, {record.crc64} recorded"))
             subject = f"{record.bucket}/{record.key}"
-            report.problems.extend(Problem(kind, subject, detail, record.bucket, record.key) for kind, detail in found)
+            if record.version_id != NULL_VERSION:
+                subject += f"?versionId={record.version_id}"
+            report.problems.extend(Problem(kind, subject, detail, record.bucket, record.key, record.version_id)
+                                   for kind, detail in found)
         for upload_id, part in metadata.iter_parts():
             report.parts += 1
             referenced.add(part.blob_id)
@@ -161,17 +166,19 @@ def repair(data_dir: str, report: Report, metadata_url: str | None = None, share
     """Fix what `report` found that can be fixed: delete the metadata of objects whose blobs are missing
     or short, then remove blobs nothing refers to and temporary files. Returns one line per action."""
     actions: list[str] = []
-    unreadable = sorted({(p.bucket, p.key) for p in report.problems if p.kind in _UNREADABLE and p.bucket})
+    unreadable = sorted({(p.bucket, p.key, p.version_id) for p in report.problems
+                         if p.kind in _UNREADABLE and p.bucket})
     needs_sweep = unreadable or any(p.kind in ("orphan-blob", "tmp-file") for p in report.problems)
     if not needs_sweep:
         return actions
     metadata = _open(data_dir, metadata_url, read_only=False)
     try:
-        for bucket, key in unreadable:
+        for bucket, key, version_id in unreadable:
             # Its remaining blobs: those it returns for unlinking are left unreferenced, and swept below;
             # those it records as released (PostgreSQL) go with the servers' next reclaim pass.
-            metadata.delete_objects(bucket, [key])
-            actions.append(f"deleted-object\t{_printable(f'{bucket}/{key}')}\tmetadata removed (bytes missing)")
+            metadata.delete_objects(bucket, [(key, version_id)])
+            subject = f"{bucket}/{key}" + (f"?versionId={version_id}" if version_id != NULL_VERSION else "")
+            actions.append(f"deleted-object\t{_printable(subject)}\tmetadata removed (bytes missing)")
         # With other nodes running, a young unreferenced file may be their write in flight: it stays.
         before = time.time() - (ORPHAN_AGE if shared else 0)
         removed = BlobStore(data_dir).sweep(metadata.referenced_blob_ids(), before=before)

@@ -27,11 +27,12 @@ from dataclasses import replace
 
 from ..protocol.crc64 import crc64_combine
 from .blobs import BlobStore, BlobWriter
-from .errors import (AccessRefused, BucketNotFound, InvalidPart, InvalidPartOrder, ObjectChanged,
-                     ObjectNotAppendable, ObjectNotFound, PartTooSmall, PositionMismatch, UploadNotFound)
+from .errors import (AccessRefused, BucketNotFound, InvalidPart, InvalidPartOrder, IsDeleteMarker, ObjectChanged,
+                     ObjectNotAppendable, ObjectNotFound, PartTooSmall, PositionMismatch, UploadNotFound,
+                     VersionNotFound)
 from .listing import Page, grouped_scan
-from .records import (BlobInfo, BucketRecord, ClassUsage, Extent, Listing, ObjectRecord, PartRecord, Permit,
-                      UploadRecord)
+from .records import (BlobInfo, BucketRecord, ClassUsage, Deletion, Extent, Listing, ObjectRecord, PartRecord,
+                      Permit, UploadRecord)
 from .metadata import MetadataStore, MetadataUnavailable, default_metadata_url, open_metadata
 
 __all__ = ["Storage", "ObjectSnapshot", "Permit", "RECLAIM_DELAY", "ORPHAN_AGE", "MIN_PART_SIZE", "MAX_EXTENTS", "md5_etag", "multipart_etag"]
@@ -197,13 +198,14 @@ class Storage:
         self.blobs.delete([blob.blob_id])
 
     def _swap_in(self, record: ObjectRecord, overwrite: bool, permit: Permit | None) -> ObjectRecord:
+        """`record` made the key's current version; as stored (with its version id)."""
         try:
-            released = self.metadata.put_object(record, overwrite, permit)
+            stored, released = self.metadata.put_object(record, overwrite, permit)
         except BaseException as error:
             self._drop_unless_committed(error, [e.blob_id for e in record.extents])
             raise
         self.blobs.delete(released)
-        return record
+        return stored
 
     def copy_object(self, source: ObjectSnapshot, bucket: str, key: str, overwrite: bool = True,
                     permit: Permit | None = None, **attributes) -> ObjectRecord:
@@ -246,6 +248,8 @@ class Storage:
         merged: str | None = None
         try:
             current = self._lookup(bucket, key, permit)
+            if current is not None and current.delete_marker:  # OSS appends to no delete marker
+                raise ObjectNotAppendable(key)
             _check_append(current, key, position)
             now = int(time.time())
             if current is None:
@@ -265,7 +269,7 @@ class Storage:
                     current, size=current.size + blob.size, etag=_appended_etag(current.etag, blob.md5),
                     crc64=crc64_combine(current.crc64, blob.crc64, blob.size), mtime=now, extents=extents,
                 )
-            released = self.metadata.replace_object_if(record, current)
+            record, released = self.metadata.replace_object_if(record, current)
         except BaseException as error:
             self._drop_unless_committed(error, [blob.blob_id] + ([merged] if merged else []))
             if isinstance(error, ObjectChanged):
@@ -302,58 +306,63 @@ class Storage:
         return self._swap_in(record, overwrite, permit)
 
     def update_bucket(self, name: str, **changes) -> None:
-        """Change a bucket's `acl` and/or `tags`."""
+        """Change a bucket's `acl`, `tags` and/or `versioning`."""
         self.metadata.update_bucket(name, **changes)
 
-    def update_object(self, bucket: str, key: str, **changes) -> None:
-        """Change an object's `acl` and/or `tags`, not its bytes."""
-        if not self.metadata.update_object(bucket, key, **changes):
-            raise ObjectNotFound(key)
+    def update_object(self, bucket: str, key: str, version_id: str | None = None, **changes) -> ObjectRecord:
+        """Change an object version's `acl` and/or `tags`, not its bytes; the version changed."""
+        return _readable(self.metadata.update_object(bucket, key, version_id, **changes), key, version_id)
 
     # ---- reading objects ----
 
     def bucket_acl_and_object(self, bucket: str, key: str | None) -> tuple[str | None, ObjectRecord | None]:
-        """The bucket's ACL and the object's record, None for either that does not exist (or no key)."""
+        """The bucket's ACL and the object's current version, None for either that does not exist (or no
+        key, or a delete marker)."""
         if key is None:
             record = self.metadata.get_bucket(bucket)
             return (record.acl if record else None), None
-        return self.metadata.get_bucket_acl_and_object(bucket, key)
-
-    def _lookup(self, bucket: str, key: str, permit: Permit | None) -> ObjectRecord | None:
-        """The object's record (None if absent), once `permit` has accepted it with its bucket's ACL. A
-        missing bucket is reported as such to anyone, as OSS does."""
         bucket_acl, record = self.metadata.get_bucket_acl_and_object(bucket, key)
+        return bucket_acl, None if record is None or record.delete_marker else record
+
+    def _lookup(self, bucket: str, key: str, permit: Permit | None, version_id: str | None = None
+                ) -> ObjectRecord | None:
+        """The key's current version or `version_id` (None if absent; a delete marker included), once
+        `permit` has accepted it with its bucket's ACL. A missing bucket is reported as such to anyone, as
+        OSS does."""
+        bucket_acl, record = self.metadata.get_bucket_acl_and_object(bucket, key, version_id)
         if bucket_acl is None:
             raise BucketNotFound(bucket)
-        if permit is not None and not permit(bucket_acl, record):
+        if permit is not None and not permit(bucket_acl, None if record is None or record.delete_marker else record):
             raise AccessRefused(key)
         return record
 
-    def head_object(self, bucket: str, key: str, permit: Permit | None = None) -> ObjectRecord:
-        """The object's record, read once; `permit` is judged on that very record."""
-        record = self._lookup(bucket, key, permit)
-        if record is None:
-            raise ObjectNotFound(key)
-        return record
+    def head_object(self, bucket: str, key: str, permit: Permit | None = None,
+                    version_id: str | None = None) -> ObjectRecord:
+        """The object's current version or `version_id`, read once; `permit` is judged on that very record."""
+        return _readable(self._lookup(bucket, key, permit, version_id), key, version_id)
 
-    def open_object(self, bucket: str, key: str, permit: Permit | None = None) -> ObjectSnapshot:
-        """The object's current version, opened. A version whose blob vanished before it could be opened
-        (overwritten or deleted meanwhile) is read again, and `permit` judges every record read."""
+    def open_object(self, bucket: str, key: str, permit: Permit | None = None,
+                    version_id: str | None = None) -> ObjectSnapshot:
+        """The object's current version (or `version_id`), opened. A version whose blob vanished before it
+        could be opened (overwritten or deleted meanwhile) is read again, and `permit` judges every record
+        read."""
         for _ in range(_OPEN_RETRIES):
-            record = self.head_object(bucket, key, permit)
+            record = self.head_object(bucket, key, permit, version_id)
             try:
                 return ObjectSnapshot(record, self.blobs)
             except FileNotFoundError:
                 continue
-        raise ObjectNotFound(key)
+        raise ObjectNotFound(key) if version_id is None else VersionNotFound(key, version_id)
 
     # ---- deleting ----
 
-    def delete_objects(self, bucket: str, keys: list[str], permit: Permit | None = None) -> set[str]:
-        """Delete whichever of `keys` exist and `permit` accepts; returns the keys it refused."""
-        released, refused = self.metadata.delete_objects(bucket, keys, permit)
+    def delete_objects(self, bucket: str, targets: list[tuple[str, str | None]], permit: Permit | None = None
+                       ) -> list[Deletion]:
+        """Delete each (key, version id or None for the current version) that `permit` accepts (see
+        MetadataStore.delete_objects); what each did."""
+        outcomes, released = self.metadata.delete_objects(bucket, targets, permit)
         self.blobs.delete(released)
-        return refused
+        return outcomes
 
     # ---- listing ----
 
@@ -380,6 +389,28 @@ class Storage:
         )
         last = page.last.key if isinstance(page.last, ObjectRecord) else page.last
         return Listing(page.rows, page.common_prefixes, page.is_truncated, last if page.is_truncated else None)
+
+    def list_versions(self, bucket: str, prefix: str = "", delimiter: str = "", key_marker: str = "",
+                      version_marker: str = "", max_keys: int = 100, permit: Permit | None = None
+                      ) -> Page[ObjectRecord]:
+        """Every version and delete marker, by key then newest first, after (`key_marker`, `version_marker`):
+        without a version marker, after every version of `key_marker`. `permit` judges the bucket's ACL."""
+        bucket_record = self.metadata.get_bucket(bucket)
+        if bucket_record is None:
+            raise BucketNotFound(bucket)
+        if permit is not None and not permit(bucket_record.acl, None):
+            raise AccessRefused(bucket)
+        marked = self.metadata.get_object(bucket, key_marker, version_marker) if key_marker and version_marker \
+            else None
+        prefix_bytes = prefix.encode("utf-8")
+        return grouped_scan(
+            scan=lambda cursor, limit: self.metadata.list_versions(bucket, prefix_bytes, *cursor, limit),
+            key_of=lambda record: record.key,
+            cursor_after=lambda record: (record.key.encode("utf-8"), record.seq),
+            cursor_past_prefix=lambda common: (_past_prefix(common), None),
+            start=(key_marker.encode("utf-8"), marked.seq if marked is not None else None),
+            prefix=prefix, delimiter=delimiter, marker=key_marker, max_items=max_keys,
+        )
 
     # ---- multipart uploads ----
 
@@ -472,6 +503,15 @@ def multipart_etag(parts: list[PartRecord]) -> str:
 
 MAX_EXTENTS = 32
 COMPACT_RUN = 4
+
+
+def _readable(record: ObjectRecord | None, key: str, version_id: str | None) -> ObjectRecord:
+    """`record`, unless it has nothing to read: no such key or version, or a delete marker."""
+    if record is None:
+        raise ObjectNotFound(key) if version_id is None else VersionNotFound(key, version_id)
+    if record.delete_marker:
+        raise ObjectNotFound(key, record.version_id) if version_id is None else IsDeleteMarker(key, version_id)
+    return record
 
 
 def _check_append(current: ObjectRecord | None, key: str, position: int) -> None:

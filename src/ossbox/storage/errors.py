@@ -8,9 +8,10 @@ out of space (or quota) in whatever form it surfaces: an OSError from a blob wri
 import errno
 import sqlite3
 
-__all__ = ["StorageError", "AccessRefused", "BucketNotFound", "BucketExists", "BucketNotEmpty", "ObjectNotFound", "ObjectExists", "UploadNotFound",
-           "InvalidPart", "InvalidPartOrder", "PartTooSmall", "ObjectChanged", "ObjectNotAppendable",
-           "PositionMismatch", "UnstorableValue", "is_disk_full", "is_out_of_descriptors"]
+__all__ = ["StorageError", "AccessRefused", "BucketNotFound", "BucketExists", "BucketNotEmpty", "ObjectNotFound",
+           "VersionNotFound", "IsDeleteMarker", "ObjectExists", "UploadNotFound", "InvalidPart", "InvalidPartOrder",
+           "PartTooSmall", "ObjectChanged", "ObjectNotAppendable", "PositionMismatch", "UnstorableValue",
+           "is_disk_full", "is_out_of_descriptors"]
 
 
 class StorageError(Exception):
@@ -34,7 +35,27 @@ class BucketNotEmpty(StorageError):
 
 
 class ObjectNotFound(StorageError):
-    pass
+    """No such key, or its current version is a delete marker (`delete_marker_version` is then its id)."""
+
+    def __init__(self, key: str, delete_marker_version: str | None = None) -> None:
+        super().__init__(key)
+        self.delete_marker_version = delete_marker_version
+
+
+class VersionNotFound(StorageError):
+    """The key has no version of the id asked for."""
+
+    def __init__(self, key: str, version_id: str) -> None:
+        super().__init__(key)
+        self.version_id = version_id
+
+
+class IsDeleteMarker(StorageError):
+    """The version asked for is a delete marker, which has no bytes, ACL or tags."""
+
+    def __init__(self, key: str, version_id: str) -> None:
+        super().__init__(key)
+        self.version_id = version_id
 
 
 class ObjectExists(StorageError):

@@ -32,10 +32,15 @@ returns the latest version of each key that is greater than `after` (bytes, excl
 by passing the prefix followed by 0xFF, which no UTF-8 key contains. `list_uploads` orders by key, then
 upload id.
 
-Versions. Every object row is a version: `version_id` ("null" for the one version of a key in a bucket
-without versioning), `latest`, and `delete_marker`. Reads and listings see the latest version that is not
-a delete marker. Rows carry a record format number, and each backend applies its schema migrations, in
-order, when it opens the store.
+Versions. Every object row is a version: `version_id`, `latest` (a key has at most one current version,
+which may be a delete marker), `delete_marker` and `seq` (its place among the key's versions, the higher
+the newer). A write or a delete marker becomes the key's current version as its bucket's versioning
+says: with none ever set it replaces the key's one version, "null"; Enabled, it gets a new version id and
+the previous current version stays; Suspended, it is the "null" version, replacing any earlier one, and
+the others stay. Deleting a given version removes it for good, and if it was current the newest left
+takes its place. Listings see the current versions that are not delete markers; `list_versions` all of
+them. Rows carry a record format number, and each backend applies its schema migrations, in order, when
+it opens the store.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
-from .records import BucketRecord, ClassUsage, ObjectRecord, PartRecord, Permit, UploadRecord
+from .records import BucketRecord, ClassUsage, Deletion, ObjectRecord, PartRecord, Permit, UploadRecord
 
 __all__ = ["MetadataStore", "open_metadata", "default_metadata_url", "copy_metadata", "MetadataUnavailable",
            "SchemaMismatch"]
@@ -77,35 +82,51 @@ class MetadataStore(Protocol):
     def list_buckets(self, prefix: str, marker: str, limit: int) -> list[BucketRecord]:
         """Buckets named after `marker` and starting with `prefix`, by name."""
 
-    def update_bucket(self, name: str, *, acl: str | None = None, tags: dict[str, str] | None = None) -> None: ...
+    def update_bucket(self, name: str, *, acl: str | None = None, tags: dict[str, str] | None = None,
+                      versioning: str | None = None) -> None: ...
 
     def bucket_usage(self, name: str) -> dict[str, ClassUsage]:
         """Object count, bytes and newest mtime per storage class (latest versions)."""
 
     def upload_count(self, bucket: str) -> int: ...
 
-    # ---- objects: the latest version of each key ----
-    def get_object(self, bucket: str, key: str) -> ObjectRecord | None: ...
+    # ---- objects: a key's current version, or the one `version_id` names ----
+    def get_object(self, bucket: str, key: str, version_id: str | None = None) -> ObjectRecord | None:
+        """The version (a delete marker included); None if there is none."""
 
-    def get_bucket_acl_and_object(self, bucket: str, key: str) -> tuple[str | None, ObjectRecord | None]:
-        """The bucket's ACL and the object's record in one read; None for either that does not exist."""
+    def get_bucket_acl_and_object(self, bucket: str, key: str, version_id: str | None = None
+                                  ) -> tuple[str | None, ObjectRecord | None]:
+        """The bucket's ACL and the version, as get_object, in one read; None for either that does not exist."""
 
-    def put_object(self, record: ObjectRecord, overwrite: bool = True, permit: Permit | None = None) -> list[str]:
-        """Make `record` the key's version; the blob ids to unlink now. BucketNotFound, AccessRefused,
-        ObjectExists."""
+    def put_object(self, record: ObjectRecord, overwrite: bool = True, permit: Permit | None = None
+                   ) -> tuple[ObjectRecord, list[str]]:
+        """Make `record` the key's current version (its version id, latest and seq are the store's to set);
+        the version as stored, and the blob ids to unlink now. BucketNotFound, AccessRefused, ObjectExists
+        (`overwrite` has no effect under versioning, as in OSS)."""
 
-    def replace_object_if(self, record: ObjectRecord, expected: ObjectRecord | None) -> list[str]:
-        """The compare-and-swap; the blob ids to unlink now. ObjectChanged if the key is not `expected`."""
+    def replace_object_if(self, record: ObjectRecord, expected: ObjectRecord | None
+                          ) -> tuple[ObjectRecord, list[str]]:
+        """The compare-and-swap of appends: the current version, if still exactly `expected`, changed in place
+        (None: a new version); as put_object returns. ObjectChanged if the key's current version is not
+        `expected`."""
 
-    def update_object(self, bucket: str, key: str, *, acl: str | None = None,
-                      tags: dict[str, str] | None = None) -> bool:
-        """Change an object's ACL and/or tags, not its bytes; False if there is no such key."""
+    def update_object(self, bucket: str, key: str, version_id: str | None = None, *, acl: str | None = None,
+                      tags: dict[str, str] | None = None) -> ObjectRecord | None:
+        """Change a version's ACL and/or tags, not its bytes; the version found (None: none; a delete marker
+        is returned unchanged)."""
 
-    def delete_objects(self, bucket: str, keys: list[str], permit: Permit | None = None) -> tuple[list[str], set[str]]:
-        """Delete whichever of `keys` exist and `permit` accepts; the blob ids to unlink now, and the keys
-        refused."""
+    def delete_objects(self, bucket: str, targets: list[tuple[str, str | None]], permit: Permit | None = None
+                       ) -> tuple[list[Deletion], list[str]]:
+        """Delete each (key, version id or None for the current version) that `permit` accepts: under
+        versioning, without a version id, by a delete marker. What each did, and the blob ids to unlink now."""
 
-    def scan_objects(self, bucket: str, after: bytes, prefix: bytes, limit: int) -> list[ObjectRecord]: ...
+    def scan_objects(self, bucket: str, after: bytes, prefix: bytes, limit: int) -> list[ObjectRecord]:
+        """Current versions, not delete markers, of keys after `after` and starting with `prefix`."""
+
+    def list_versions(self, bucket: str, prefix: bytes, after_key: bytes, below_seq: int | None,
+                      limit: int) -> list[ObjectRecord]:
+        """Every version and delete marker of keys starting with `prefix`, by key then newest first: those
+        of `after_key` older than `below_seq` (None: none of them), then those of the keys after it."""
 
     # ---- multipart uploads ----
     def create_upload(self, upload: UploadRecord) -> None: ...

@@ -65,8 +65,13 @@ CREATE TABLE released_blobs (blob_id TEXT COLLATE "C" PRIMARY KEY, released DOUB
 CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires DOUBLE PRECISION NOT NULL);
 """
 
+_V2 = """
+ALTER TABLE objects ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX objects_versions ON objects (bucket, key, seq DESC);
+"""
+
 # (version, DDL): applied in order, in one transaction, to a database whose version is below it.
-_MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1),)
+_MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2))
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
 
 # What is worth another try: the transaction lost a race, or the connection or the server went away.

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["DEFAULT_CONTENT_TYPE", "NULL_VERSION", "BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing",
-           "ClassUsage", "UploadRecord", "PartRecord", "Permit"]
+__all__ = ["DEFAULT_CONTENT_TYPE", "NULL_VERSION", "ENABLED", "SUSPENDED", "new_version_id", "is_version_id",
+           "BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing", "ClassUsage", "UploadRecord", "PartRecord",
+           "Deletion", "Permit"]
 
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-NULL_VERSION = "null"  # the version id of the one version of a key in a bucket without versioning
+# A bucket's versioning: None until it is first set, then one of these (it never goes back to None).
+ENABLED, SUSPENDED = "Enabled", "Suspended"
+# The version id of a key's one version in a bucket whose versioning was never enabled, and of the version a
+# write makes while it is suspended.
+NULL_VERSION = "null"
+_VERSION_PREFIX = "CAEQ"  # what OSS's version ids start with; the rest is ours: 40 URL-safe characters
+_VERSION_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def new_version_id() -> str:
+    return _VERSION_PREFIX + secrets.token_urlsafe(30)
+
+
+def is_version_id(text: str) -> bool:
+    """Whether `text` could name a version: "null", or an id as new_version_id() makes them."""
+    return text == NULL_VERSION or (len(text) == 44 and text.startswith(_VERSION_PREFIX)
+                                    and _VERSION_ALPHABET.issuperset(text))
 
 
 @dataclass(frozen=True)
@@ -21,7 +39,7 @@ class BucketRecord:
     acl: str = "private"
     storage_class: str = "Standard"
     tags: dict[str, str] = field(default_factory=dict)
-    versioning: str | None = None  # None: never enabled; "Enabled" or "Suspended"
+    versioning: str | None = None  # None: never set; else ENABLED or SUSPENDED
 
 
 @dataclass(frozen=True)
@@ -60,8 +78,9 @@ class ObjectRecord:
     tags: dict[str, str] = field(default_factory=dict)
     symlink_target: str | None = None  # the key a Symlink object points to
     version_id: str = NULL_VERSION
-    latest: bool = True
+    latest: bool = True  # the key's current version (which a delete marker may be)
     delete_marker: bool = False
+    seq: int = 0  # the version's place among its key's versions: the higher, the newer
 
 
 @dataclass(frozen=True)
@@ -100,6 +119,19 @@ class PartRecord:
     etag: str  # quoted uppercase MD5 of the part
     crc64: int
     mtime: int
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """What deleting `key` (its current version, or `version_id`) did: `delete_marker` says a delete marker
+    was made (`marker_version_id` is its id) or removed (then it is `version_id`); `refused` that the
+    caller's permit refused it, and nothing changed."""
+
+    key: str
+    version_id: str | None = None
+    delete_marker: bool = False
+    marker_version_id: str | None = None
+    refused: bool = False
 
 
 # Whether a caller may act on an object, judged on its bucket's ACL (None: no such bucket) and the

@@ -22,11 +22,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 
 from .errors import (AccessRefused, BucketExists, BucketNotEmpty, BucketNotFound, ObjectChanged, ObjectExists,
                      UploadNotFound)
 from .metadata import Assemble
-from .records import BucketRecord, ClassUsage, Extent, ObjectRecord, PartRecord, Permit, UploadRecord
+from .records import (ENABLED, NULL_VERSION, BucketRecord, ClassUsage, Deletion, Extent, ObjectRecord, PartRecord,
+                      Permit, UploadRecord, new_version_id)
 
 __all__ = ["SqlMetadata", "RECORD_FORMAT"]
 
@@ -34,7 +36,7 @@ RECORD_FORMAT = 1  # the layout of an object row's JSON columns; a row says whic
 
 OBJECT_COLUMNS = (
     "bucket, key, version_id, latest, delete_marker, format, size, etag, crc64, mtime, content_type, object_type, "
-    "storage_class, acl, headers, user_meta, extents, tags, symlink_target"
+    "storage_class, acl, headers, user_meta, extents, tags, symlink_target, seq"
 )
 BUCKET_COLUMNS = "name, created, location, acl, storage_class, tags, versioning"
 UPLOAD_COLUMNS = "upload_id, bucket, key, initiated, attributes"
@@ -51,7 +53,7 @@ def _object_row(record: ObjectRecord) -> tuple:
         RECORD_FORMAT, record.size, record.etag, str(record.crc64), record.mtime, record.content_type,
         record.object_type, record.storage_class, record.acl, json.dumps(record.headers),
         json.dumps(record.user_meta), json.dumps([[e.blob_id, e.length] for e in record.extents]),
-        json.dumps(record.tags), record.symlink_target,
+        json.dumps(record.tags), record.symlink_target, record.seq,
     )
 
 
@@ -66,12 +68,13 @@ def _extents(extents_json: str) -> tuple[Extent, ...]:
 
 def _object_from_row(row) -> ObjectRecord:
     (bucket, key, version_id, latest, delete_marker, _format, size, etag, crc64, mtime, content_type, object_type,
-     storage_class, acl, headers, user_meta, extents, tags, symlink_target) = row
+     storage_class, acl, headers, user_meta, extents, tags, symlink_target, seq) = row
     return ObjectRecord(
         bucket=bucket, key=bytes(key).decode("utf-8"), size=size, etag=etag, crc64=int(crc64), mtime=mtime,
         extents=_extents(extents), content_type=content_type, object_type=object_type, storage_class=storage_class,
         acl=acl, headers=_loads(headers), user_meta=_loads(user_meta), tags=_loads(tags),
         symlink_target=symlink_target, version_id=version_id, latest=bool(latest), delete_marker=bool(delete_marker),
+        seq=seq,
     )
 
 
@@ -161,13 +164,14 @@ class SqlMetadata:
         )
         return [_bucket_from_row(row) for row in rows]
 
-    def update_bucket(self, name: str, *, acl: str | None = None, tags: dict[str, str] | None = None) -> None:
+    def update_bucket(self, name: str, *, acl: str | None = None, tags: dict[str, str] | None = None,
+                      versioning: str | None = None) -> None:
         def work(db) -> None:
             self._require_bucket(db, name, self._LOCK)
-            if acl is not None:
-                db.execute("UPDATE buckets SET acl = ? WHERE name = ?", (acl, name))
-            if tags is not None:
-                db.execute("UPDATE buckets SET tags = ? WHERE name = ?", (json.dumps(tags), name))
+            for column, value in (("acl", acl), ("tags", None if tags is None else json.dumps(tags)),
+                                  ("versioning", versioning)):
+                if value is not None:
+                    db.execute(f"UPDATE buckets SET {column} = ? WHERE name = ?", (value, name))
         self._write(work)
 
     def bucket_usage(self, name: str) -> dict[str, ClassUsage]:
@@ -181,60 +185,105 @@ class SqlMetadata:
         return self._read("SELECT count(*) FROM uploads WHERE bucket = ?", (bucket,))[0][0]
 
     @staticmethod
-    def _require_bucket(db, name: str, lock: str) -> str:
-        """The bucket's ACL, its row locked with `lock`; BucketNotFound if there is no such bucket."""
-        row = db.execute(f"SELECT acl FROM buckets WHERE name = ?{lock}", (name,)).fetchone()
+    def _require_bucket(db, name: str, lock: str) -> tuple[str, str | None]:
+        """The bucket's ACL and versioning, its row locked with `lock`; BucketNotFound if there is none."""
+        row = db.execute(f"SELECT acl, versioning FROM buckets WHERE name = ?{lock}", (name,)).fetchone()
         if row is None:
             raise BucketNotFound(name)
-        return row[0]
+        return row[0], row[1]
 
     # ---- objects ----
 
-    def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
-        rows = self._read(f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ? AND {_LATEST}",
-                          (bucket, key.encode("utf-8")))
+    @staticmethod
+    def _which(version_id: str | None, alias: str = "") -> tuple[str, tuple]:
+        """The condition picking a key's current version (None) or the version `version_id`."""
+        if version_id is None:
+            return f"{alias}latest = 1", ()
+        return f"{alias}version_id = ?", (version_id,)
+
+    def get_object(self, bucket: str, key: str, version_id: str | None = None) -> ObjectRecord | None:
+        which, params = self._which(version_id)
+        rows = self._read(f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ? AND {which}",
+                          (bucket, key.encode("utf-8"), *params))
         return _object_from_row(rows[0]) if rows else None
 
-    def get_bucket_acl_and_object(self, bucket: str, key: str) -> tuple[str | None, ObjectRecord | None]:
+    def get_bucket_acl_and_object(self, bucket: str, key: str, version_id: str | None = None
+                                  ) -> tuple[str | None, ObjectRecord | None]:
+        which, params = self._which(version_id, "o.")
         rows = self._read(
             f"SELECT b.acl, {_JOINED_OBJECT_COLUMNS} FROM buckets b LEFT JOIN objects o "
-            "ON o.bucket = b.name AND o.key = ? AND o.latest = 1 AND o.delete_marker = 0 WHERE b.name = ?",
-            (key.encode("utf-8"), bucket),
+            f"ON o.bucket = b.name AND o.key = ? AND {which} WHERE b.name = ?",
+            (key.encode("utf-8"), *params, bucket),
         )
         if not rows:
             return None, None
         row = rows[0]
         return row[0], _object_from_row(row[1:]) if row[1] is not None else None
 
-    def put_object(self, record: ObjectRecord, overwrite: bool = True, permit: Permit | None = None) -> list[str]:
+    def put_object(self, record: ObjectRecord, overwrite: bool = True, permit: Permit | None = None
+                   ) -> tuple[ObjectRecord, list[str]]:
         return self._write(lambda db: self._replace_object(db, record, overwrite, permit))
 
-    def _current(self, db, bucket: str, key: str) -> ObjectRecord | None:
-        """The key's latest version, locked until the commit."""
-        row = db.execute(f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ? AND latest = 1{self._LOCK}",
-                         (bucket, key.encode("utf-8"))).fetchone()
+    def _current(self, db, bucket: str, key: str, version_id: str | None = None) -> ObjectRecord | None:
+        """The key's current version (or the version `version_id`), locked until the commit."""
+        which, params = self._which(version_id)
+        row = db.execute(f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ? AND {which}{self._LOCK}",
+                         (bucket, key.encode("utf-8"), *params)).fetchone()
         return _object_from_row(row) if row else None
 
-    def _replace_object(self, db, record: ObjectRecord, overwrite: bool, permit: Permit | None) -> list[str]:
-        """Within a transaction: put `record` in place of the key's current version, which `permit` must
-        accept and which, without `overwrite`, must not exist; the blob ids to unlink after the commit."""
-        bucket_acl = self._require_bucket(db, record.bucket, self._SHARE)
-        old = self._current(db, record.bucket, record.key)
-        if old is not None and old.delete_marker:
-            old = None
-        if permit is not None and not permit(bucket_acl, old):
+    def _replace_object(self, db, record: ObjectRecord, overwrite: bool, permit: Permit | None
+                        ) -> tuple[ObjectRecord, list[str]]:
+        """Within a transaction: make `record` the key's current version, judging the one it succeeds
+        (`permit` must accept it; without `overwrite` and versioning it must not exist). The version as
+        stored, and the blob ids to unlink after the commit."""
+        bucket_acl, versioning = self._require_bucket(db, record.bucket, self._SHARE)
+        latest = self._current(db, record.bucket, record.key)
+        visible = latest if latest is not None and not latest.delete_marker else None
+        if permit is not None and not permit(bucket_acl, visible):
             raise AccessRefused(record.key)
-        if old is not None and not overwrite:
+        if visible is not None and not overwrite and versioning is None:  # OSS: no effect under versioning
             raise ObjectExists(record.key)
-        if old is None:
-            db.execute(f"INSERT INTO objects ({OBJECT_COLUMNS}) VALUES ({_OBJECT_PLACEHOLDERS})", _object_row(record))
-            return []
+        return self._add_version(db, record, latest, versioning)
+
+    def _add_version(self, db, record: ObjectRecord, latest: ObjectRecord | None, versioning: str | None
+                     ) -> tuple[ObjectRecord, list[str]]:
+        """Within a transaction: `record` (an object or a delete marker) as the key's newest version, after
+        `latest` (its current one, locked). With versioning enabled it gets a version id of its own and
+        `latest` stays as a previous version; otherwise it is the key's null version, replacing any."""
+        seq = latest.seq + 1 if latest is not None else 1
+        if versioning == ENABLED:
+            stored = replace(record, version_id=new_version_id(), latest=True, seq=seq)
+            if latest is not None:
+                self._demote(db, latest)
+            db.execute(f"INSERT INTO objects ({OBJECT_COLUMNS}) VALUES ({_OBJECT_PLACEHOLDERS})", _object_row(stored))
+            return stored, []
+        stored = replace(record, version_id=NULL_VERSION, latest=True, seq=seq)
+        null = latest if latest is None or latest.version_id == NULL_VERSION else \
+            self._current(db, record.bucket, record.key, NULL_VERSION)
+        if latest is not None and latest is not null:
+            self._demote(db, latest)
+        if null is None:
+            db.execute(f"INSERT INTO objects ({OBJECT_COLUMNS}) VALUES ({_OBJECT_PLACEHOLDERS})", _object_row(stored))
+            return stored, []
         # Updated in place, never deleted and inserted: a transaction waiting on the old row's lock then reads
         # this row (PostgreSQL follows an updated row; a deleted one it would skip, and miss the new one).
         db.execute(f"UPDATE objects SET ({OBJECT_COLUMNS}) = ({_OBJECT_PLACEHOLDERS}) "
                    "WHERE bucket = ? AND key = ? AND version_id = ?",
-                   (*_object_row(record), old.bucket, old.key.encode("utf-8"), old.version_id))
-        return self._release(db, old.extents, {extent.blob_id for extent in record.extents})
+                   (*_object_row(stored), record.bucket, record.key.encode("utf-8"), NULL_VERSION))
+        return stored, self._release(db, null.extents, {extent.blob_id for extent in stored.extents})
+
+    @staticmethod
+    def _demote(db, version: ObjectRecord) -> None:
+        db.execute("UPDATE objects SET latest = 0 WHERE bucket = ? AND key = ? AND version_id = ?",
+                   (version.bucket, version.key.encode("utf-8"), version.version_id))
+
+    def _promote_newest(self, db, bucket: str, key: str) -> None:
+        """Within the transaction that removed a key's current version: the newest left becomes current."""
+        row = db.execute(f"SELECT version_id FROM objects WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1"
+                         f"{self._LOCK}", (bucket, key.encode("utf-8"))).fetchone()
+        if row is not None:
+            db.execute("UPDATE objects SET latest = 1 WHERE bucket = ? AND key = ? AND version_id = ?",
+                       (bucket, key.encode("utf-8"), row[0]))
 
     def _release(self, db, extents: tuple[Extent, ...], kept: set[str] = frozenset()) -> list[str]:
         """Within the transaction that stops a version referring to `extents` (but for the blob ids in
@@ -252,44 +301,75 @@ class SqlMetadata:
                            later)
         return [blob_id for blob_id in dropped if blob_id == first]
 
-    def update_object(self, bucket: str, key: str, *, acl: str | None = None,
-                      tags: dict[str, str] | None = None) -> bool:
-        def work(db) -> bool:
+    def update_object(self, bucket: str, key: str, version_id: str | None = None, *, acl: str | None = None,
+                      tags: dict[str, str] | None = None) -> ObjectRecord | None:
+        def work(db) -> ObjectRecord | None:
             self._require_bucket(db, bucket, self._SHARE)
-            if self._current(db, bucket, key) is None:
-                return False
-            where = ("WHERE bucket = ? AND key = ? AND latest = 1", (bucket, key.encode("utf-8")))
+            version = self._current(db, bucket, key, version_id)
+            if version is None or version.delete_marker:
+                return version
+            where = ("WHERE bucket = ? AND key = ? AND version_id = ?", (bucket, key.encode("utf-8"), version.version_id))
             if acl is not None:
                 db.execute(f"UPDATE objects SET acl = ? {where[0]}", (acl, *where[1]))
             if tags is not None:
                 db.execute(f"UPDATE objects SET tags = ? {where[0]}", (json.dumps(tags), *where[1]))
-            return True
+            return version
         return self._write(work)
 
-    def replace_object_if(self, record: ObjectRecord, expected: ObjectRecord | None) -> list[str]:
-        def work(db) -> list[str]:
-            self._require_bucket(db, record.bucket, self._SHARE)
+    def replace_object_if(self, record: ObjectRecord, expected: ObjectRecord | None
+                          ) -> tuple[ObjectRecord, list[str]]:
+        def work(db) -> tuple[ObjectRecord, list[str]]:
+            _, versioning = self._require_bucket(db, record.bucket, self._SHARE)
             current = self._current(db, record.bucket, record.key)
             if current != expected:
                 raise ObjectChanged(current)
-            return self._replace_object(db, record, overwrite=True, permit=None)
+            if current is None:
+                return self._add_version(db, record, None, versioning)
+            # The same version, changed in place (an append makes no new version).
+            stored = replace(record, version_id=current.version_id, latest=True, seq=current.seq)
+            db.execute(f"UPDATE objects SET ({OBJECT_COLUMNS}) = ({_OBJECT_PLACEHOLDERS}) "
+                       "WHERE bucket = ? AND key = ? AND version_id = ?",
+                       (*_object_row(stored), record.bucket, record.key.encode("utf-8"), current.version_id))
+            return stored, self._release(db, current.extents, {extent.blob_id for extent in stored.extents})
         return self._write(work)
 
-    def delete_objects(self, bucket: str, keys: list[str], permit: Permit | None = None) -> tuple[list[str], set[str]]:
-        def work(db) -> tuple[list[str], set[str]]:
+    def delete_objects(self, bucket: str, targets: list[tuple[str, str | None]], permit: Permit | None = None
+                       ) -> tuple[list[Deletion], list[str]]:
+        def work(db) -> tuple[list[Deletion], list[str]]:
+            bucket_acl, versioning = self._require_bucket(db, bucket, self._SHARE)
+            outcomes: list[Deletion] = []
             released: list[str] = []
-            refused: set[str] = set()
-            bucket_acl = self._require_bucket(db, bucket, self._SHARE)
-            for key in keys:
-                current = self._current(db, bucket, key)
-                if permit is not None and not permit(bucket_acl, current):
-                    refused.add(key)
-                elif current is not None:
-                    db.execute("DELETE FROM objects WHERE bucket = ? AND key = ? AND version_id = ?",
-                               (bucket, key.encode("utf-8"), current.version_id))
-                    released.extend(self._release(db, current.extents))
-            return released, refused
+            for key, version_id in targets:
+                version = self._current(db, bucket, key, version_id)
+                visible = version if version is not None and not version.delete_marker else None
+                if permit is not None and not permit(bucket_acl, visible):
+                    outcomes.append(Deletion(key, version_id, refused=True))
+                elif version_id is None and versioning is not None:  # the current version stays, under a marker
+                    marker = ObjectRecord(bucket=bucket, key=key, size=0, etag="", crc64=0, mtime=int(time.time()),
+                                          extents=(), delete_marker=True)
+                    stored, freed = self._add_version(db, marker, version, versioning)
+                    released.extend(freed)
+                    outcomes.append(Deletion(key, None, True, stored.version_id))
+                else:
+                    if version is not None:
+                        db.execute("DELETE FROM objects WHERE bucket = ? AND key = ? AND version_id = ?",
+                                   (bucket, key.encode("utf-8"), version.version_id))
+                        released.extend(self._release(db, version.extents))
+                        if version.latest and version_id is not None:
+                            self._promote_newest(db, bucket, key)
+                    removed_marker = version is not None and version.delete_marker
+                    outcomes.append(Deletion(key, version_id, removed_marker, version_id if removed_marker else None))
+            return outcomes, released
         return self._write(work)
+
+    def list_versions(self, bucket: str, prefix: bytes, after_key: bytes, below_seq: int | None,
+                      limit: int) -> list[ObjectRecord]:
+        rows = self._read(
+            f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key >= ? AND key < ? "
+            "AND (key > ? OR (key = ? AND seq < ?)) ORDER BY key, seq DESC LIMIT ?",
+            (bucket, prefix, prefix + b"\xff", after_key, after_key, -1 if below_seq is None else below_seq, limit),
+        )
+        return [_object_from_row(row) for row in rows]
 
     def scan_objects(self, bucket: str, after: bytes, prefix: bytes, limit: int) -> list[ObjectRecord]:
         lower = max(after, prefix)
@@ -346,8 +426,7 @@ class SqlMetadata:
             upload = self._require_upload(db, upload_id)
             parts = [_part_from_row(row) for row in db.execute(
                 f"SELECT {PART_COLUMNS} FROM parts WHERE upload_id = ? ORDER BY part_number", (upload_id,))]
-            record = assemble(upload, parts)
-            released = self._replace_object(db, record, overwrite, permit)
+            record, released = self._replace_object(db, assemble(upload, parts), overwrite, permit)
             used = {extent.blob_id for extent in record.extents}
             released.extend(part.blob_id for part in parts if part.blob_id not in used)
             db.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))

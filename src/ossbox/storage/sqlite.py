@@ -80,10 +80,18 @@ def _v4(db: sqlite3.Connection) -> None:
     """)
 
 
+def _v5(db: sqlite3.Connection) -> None:
+    """Each version's place among its key's versions, for listing them newest first."""
+    _run(db, """
+        ALTER TABLE objects ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX objects_versions ON objects (bucket, key, seq DESC)
+    """)
+
+
 _SURROGATE = "a lone surrogate, which is not UTF-8"
 
 # (version, migration): applied in order to a database whose user_version is below the version.
-_MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = ((2, _v2), (3, _v3), (4, _v4))
+_MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = ((2, _v2), (3, _v3), (4, _v4), (5, _v5))
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
 
 

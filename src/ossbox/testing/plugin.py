@@ -59,16 +59,34 @@ def oss2_bucket(ossbox_server: OssboxServer):
     bucket = oss2.Bucket(auth, ossbox_server.endpoint, f"test-{uuid.uuid4().hex[:20]}", region=ossbox_server.region)
     bucket.create_bucket()
     yield bucket
-    _remove_oss2_bucket(oss2, bucket)
+    remove_oss2_bucket(bucket)
 
 
-def _remove_oss2_bucket(oss2, bucket) -> None:
-    for upload in oss2.MultipartUploadIterator(bucket):
-        bucket.abort_multipart_upload(upload.key, upload.upload_id)
-    keys = [listed.key for listed in oss2.ObjectIterator(bucket)]
-    for start in range(0, len(keys), 1000):
-        bucket.batch_delete_objects(keys[start:start + 1000])
-    bucket.delete_bucket()
+def remove_oss2_bucket(bucket) -> None:
+    """Remove an `oss2.Bucket` whatever it holds: its uploads, every object version and delete marker, then
+    the bucket itself (gone already is fine)."""
+    import oss2
+
+    try:
+        for upload in oss2.MultipartUploadIterator(bucket):
+            bucket.abort_multipart_upload(upload.key, upload.upload_id)
+    except oss2.exceptions.NoSuchBucket:
+        return
+    key_marker = version_marker = ""
+    while True:
+        listed = bucket.list_object_versions(key_marker=key_marker, versionid_marker=version_marker, max_keys=1000)
+        versions = oss2.models.BatchDeleteObjectVersionList()
+        for entry in [*listed.versions, *listed.delete_marker]:
+            versions.append(oss2.models.BatchDeleteObjectVersion(entry.key, entry.versionid))
+        if versions.len():
+            bucket.delete_object_versions(versions)
+        if not listed.is_truncated:
+            break
+        key_marker, version_marker = listed.next_key_marker, listed.next_versionid_marker
+    try:
+        bucket.delete_bucket()
+    except oss2.exceptions.NoSuchBucket:
+        pass
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ class ObjectAcl:
     bucket: str
     key: str
     acl: str
+    version_id: str | None = None
 
 
 async def put_bucket_acl(context: Context, request: BucketAcl) -> None:
@@ -32,8 +33,8 @@ async def get_bucket_acl(context: Context, request: BucketRef) -> str:
 
 
 async def put_object_acl(context: Context, request: ObjectAcl) -> None:
-    await context.storage.update_object(request.bucket, request.key, acl=request.acl)
+    await context.storage.update_object(request.bucket, request.key, request.version_id, acl=request.acl)
 
 
 async def get_object_acl(context: Context, request: ObjectRef) -> str:
-    return (await context.storage.head_object(request.bucket, request.key)).acl
+    return (await context.storage.head_object(request.bucket, request.key, version_id=request.version_id)).acl

@@ -15,9 +15,8 @@ from ...protocol.names import check_object_key
 from ...protocol.ranges import ByteRange, resolve_range
 from ...storage.listing import Page
 from ...storage.records import BlobInfo, ObjectRecord, PartRecord, UploadRecord
-from ..authorize import Access
 from .context import Context
-from .objects import check_copy_conditions, on_current_version
+from .objects import check_copy_conditions, on_current_version, open_copy_source
 from .values import Attributes, Conditions, Upload, receive_blob
 
 __all__ = ["MAX_PART_NUMBER", "InitiateRequest", "UploadRef", "UploadPartRequest", "UploadPartCopyRequest",
@@ -61,6 +60,7 @@ class UploadPartCopyRequest:
     source_key: str
     source_range: str | None  # `bytes=a-b` of the source; None: all of it
     source_conditions: Conditions
+    source_version_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,8 @@ async def upload_part_copy(context: Context, request: UploadPartCopyRequest) -> 
     await context.storage.get_upload(request.bucket, request.key, request.upload_id)
 
     async def attempt() -> BlobInfo:
-        with await context.storage.open_object(request.source_bucket, request.source_key,
-                                               context.permit(Access.READ)) as snapshot:
+        with await open_copy_source(context, request.source_bucket, request.source_key,
+                                    request.source_version_id) as snapshot:
             check_copy_conditions(request.source_conditions, snapshot.record)
             first, length = _source_range(request.source_range, snapshot.record.size)
             return await context.storage.copy_range_to_blob(snapshot, first, length)

@@ -18,8 +18,8 @@ from ...protocol.errors import OssError
 from ...protocol.names import check_object_key
 from ...protocol.ranges import ByteRange, Unsatisfiable, resolve_range
 from ...storage.engine import ObjectSnapshot, md5_etag
-from ...storage.errors import ObjectNotFound
-from ...storage.records import ObjectRecord
+from ...storage.errors import IsDeleteMarker, ObjectNotFound
+from ...storage.records import Deletion, ObjectRecord
 from ..authorize import Access, denied
 from .context import Context
 from .values import Attributes, Conditions, NotModified, Upload, check_conditions, receive_blob
@@ -27,7 +27,8 @@ from .values import Attributes, Conditions, NotModified, Upload, check_condition
 __all__ = ["ObjectRead", "ObjectMetaRead", "GetObjectResult", "HeadObjectResult", "PutObjectRequest",
            "CopyObjectRequest", "DeleteObjectRequest", "DeleteObjectsRequest", "SMALL_BODY",
            "get_object", "head_object", "get_object_meta", "put_object", "copy_object", "delete_object",
-           "delete_multiple_objects", "open_for_reading", "on_current_version", "check_copy_conditions", "MAX_DELETE_KEYS"]
+           "delete_multiple_objects", "open_for_reading", "open_copy_source", "on_current_version",
+           "check_copy_conditions", "MAX_DELETE_KEYS"]
 
 # Bodies up to this size are read whole and sent with the headers in one write: for small objects the
 # sendfile round trips cost more than the copy (4 KiB GETs: see bench/README.md).
@@ -48,6 +49,7 @@ class ObjectRead:
     conditions: Conditions = Conditions()
     range: str | None = None
     standard_range: bool = False  # OSS's `x-oss-range-behavior: standard`: S3's rules for ranges
+    version_id: str | None = None  # None: the current version
 
 
 @dataclass
@@ -71,6 +73,7 @@ class ObjectMetaRead:
     bucket: str
     key: str
     conditions: Conditions = Conditions()
+    version_id: str | None = None
 
 
 @dataclass
@@ -93,29 +96,32 @@ class CopyObjectRequest:
     replace_metadata: bool
     replace_tags: bool
     overwrite: bool = True
+    source_version_id: str | None = None
 
 
 @dataclass(frozen=True)
 class DeleteObjectRequest:
     bucket: str
     key: str
+    version_id: str | None = None
 
 
 @dataclass(frozen=True)
 class DeleteObjectsRequest:
     bucket: str
-    keys: list[str]
+    objects: list[tuple[str, str | None]]  # (key, version id or None)
     quiet: bool
 
 
 # ---- reading ----
 
-async def open_for_reading(context: Context, bucket: str, key: str) -> tuple[ObjectSnapshot, dict[str, str]]:
-    """A snapshot of the object, or, for an operation that follows symlinks, of its target when it is one;
-    and the user metadata to answer with (a symlink's own). Access is judged on the link and on the target
-    version served."""
+async def open_for_reading(context: Context, bucket: str, key: str, version_id: str | None = None
+                           ) -> tuple[ObjectSnapshot, dict[str, str]]:
+    """A snapshot of the object (its current version or `version_id`), or, for an operation that follows
+    symlinks, of its target's current version when it is one; and the user metadata to answer with (a
+    symlink's own). Access is judged on the link and on the target version served."""
     permit = context.permit()
-    snapshot = await context.storage.open_object(bucket, key, permit)
+    snapshot = await context.storage.open_object(bucket, key, permit, version_id)
     target = snapshot.record.symlink_target
     if target is None or not context.follows_symlinks:
         return snapshot, snapshot.record.user_meta
@@ -127,10 +133,11 @@ async def open_for_reading(context: Context, bucket: str, key: str) -> tuple[Obj
     return resolved, snapshot.record.user_meta
 
 
-async def head_for_reading(context: Context, bucket: str, key: str) -> tuple[ObjectRecord, dict[str, str]]:
+async def head_for_reading(context: Context, bucket: str, key: str, version_id: str | None = None
+                           ) -> tuple[ObjectRecord, dict[str, str]]:
     """open_for_reading's records, without opening a blob: what HeadObject answers with."""
     permit = context.permit()
-    record = await context.storage.head_object(bucket, key, permit)
+    record = await context.storage.head_object(bucket, key, permit, version_id)
     target = record.symlink_target
     if target is None or not context.follows_symlinks:
         return record, record.user_meta
@@ -180,7 +187,7 @@ async def on_current_version(attempt: Callable[[], Awaitable[T]]) -> T:
 
 async def get_object(context: Context, request: ObjectRead) -> GetObjectResult:
     async def attempt() -> GetObjectResult:
-        snapshot, user_meta = await open_for_reading(context, request.bucket, request.key)
+        snapshot, user_meta = await open_for_reading(context, request.bucket, request.key, request.version_id)
         try:
             record = snapshot.record
             check_conditions(request.conditions, record)
@@ -198,13 +205,13 @@ async def get_object(context: Context, request: ObjectRead) -> GetObjectResult:
 
 
 async def head_object(context: Context, request: ObjectRead) -> HeadObjectResult:
-    record, user_meta = await head_for_reading(context, request.bucket, request.key)
+    record, user_meta = await head_for_reading(context, request.bucket, request.key, request.version_id)
     check_conditions(request.conditions, record)
     return HeadObjectResult(record, user_meta)
 
 
 async def get_object_meta(context: Context, request: ObjectMetaRead) -> ObjectRecord:
-    record = await context.storage.head_object(request.bucket, request.key, context.permit())
+    record = await context.storage.head_object(request.bucket, request.key, context.permit(), request.version_id)
     check_conditions(request.conditions, record)
     return record
 
@@ -227,8 +234,8 @@ async def copy_object(context: Context, request: CopyObjectRequest) -> ObjectRec
     given = request.attributes.record_fields(bucket.storage_class)
 
     async def attempt() -> ObjectRecord:
-        with await context.storage.open_object(request.source_bucket, request.source_key,
-                                               context.permit(Access.READ)) as snapshot:
+        with await open_copy_source(context, request.source_bucket, request.source_key,
+                                    request.source_version_id) as snapshot:
             check_copy_conditions(request.source_conditions, snapshot.record)
             if request.replace_metadata:  # what the request does not give is not copied, but its type is
                 fields = {**given, "object_type": "Normal",
@@ -241,6 +248,15 @@ async def copy_object(context: Context, request: CopyObjectRequest) -> ObjectRec
     return await on_current_version(attempt)
 
 
+async def open_copy_source(context: Context, bucket: str, key: str, version_id: str | None) -> ObjectSnapshot:
+    """A copy's source, opened: its current version or `version_id`, which a delete marker cannot be."""
+    try:
+        return await context.storage.open_object(bucket, key, context.permit(Access.READ), version_id)
+    except IsDeleteMarker:
+        raise OssError("InvalidArgument", "The copy source version is a delete marker.", ec="0016-00000307",
+                       ArgumentName="x-oss-copy-source") from None
+
+
 def check_copy_conditions(conditions: Conditions, source: ObjectRecord) -> None:
     """The copy source's conditions; a copy that would be "not modified" is refused with 412."""
     try:
@@ -251,17 +267,20 @@ def check_copy_conditions(conditions: Conditions, source: ObjectRecord) -> None:
 
 # ---- deleting ----
 
-async def delete_object(context: Context, request: DeleteObjectRequest) -> None:
-    if await context.storage.delete_objects(request.bucket, [request.key], context.permit()):
+async def delete_object(context: Context, request: DeleteObjectRequest) -> Deletion:
+    [deletion] = await context.storage.delete_objects(request.bucket, [(request.key, request.version_id)],
+                                                      context.permit())
+    if deletion.refused:
         raise denied()
+    return deletion
 
 
-async def delete_multiple_objects(context: Context, request: DeleteObjectsRequest) -> set[str]:
-    """Each key is judged as a DeleteObject of it would be: the others are deleted, and the keys refused are
-    returned."""
-    if not request.keys:
+async def delete_multiple_objects(context: Context, request: DeleteObjectsRequest) -> list[Deletion]:
+    """Each object is judged as a DeleteObject of it would be: what each deletion did (`refused` ones
+    changed nothing)."""
+    if not request.objects:
         raise OssError("MalformedXML", "The Delete request must name at least one object.")
-    if len(request.keys) > MAX_DELETE_KEYS:
+    if len(request.objects) > MAX_DELETE_KEYS:
         raise OssError("MalformedXML", f"A Delete request may name at most {MAX_DELETE_KEYS} objects.")
-    return await context.storage.delete_objects(request.bucket, request.keys, context.permit())
+    return await context.storage.delete_objects(request.bucket, request.objects, context.permit())
 

@@ -31,7 +31,7 @@ async def put_symlink(context: Context, request: PutSymlinkRequest) -> ObjectRec
 
 
 async def get_symlink(context: Context, request: ObjectRef) -> ObjectRecord:
-    record = await context.storage.head_object(request.bucket, request.key, context.permit())
+    record = await context.storage.head_object(request.bucket, request.key, context.permit(), request.version_id)
     if record.symlink_target is None:
         raise OssError("NotSymlink", "The specified object is not a symlink.", Key=request.key)
     return record

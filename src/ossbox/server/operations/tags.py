@@ -58,6 +58,7 @@ class ObjectTagging:
     bucket: str
     key: str
     tags: list[tuple[str, str]]
+    version_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,15 +75,15 @@ class BucketTagsDeletion:
 
 async def put_object_tagging(context: Context, request: ObjectTagging) -> None:
     tags = validate_tags(request.tags, OBJECT_TAG_RULES)
-    await context.storage.update_object(request.bucket, request.key, tags=tags)
+    await context.storage.update_object(request.bucket, request.key, request.version_id, tags=tags)
 
 
 async def get_object_tagging(context: Context, request: ObjectRef) -> dict[str, str]:
-    return (await context.storage.head_object(request.bucket, request.key)).tags
+    return (await context.storage.head_object(request.bucket, request.key, version_id=request.version_id)).tags
 
 
 async def delete_object_tagging(context: Context, request: ObjectRef) -> None:
-    await context.storage.update_object(request.bucket, request.key, tags={})
+    await context.storage.update_object(request.bucket, request.key, request.version_id, tags={})
 
 
 async def put_bucket_tags(context: Context, request: BucketTagging) -> None:

@@ -29,10 +29,11 @@ class BucketRef:
 
 @dataclass(frozen=True)
 class ObjectRef:
-    """A request about an object and nothing else."""
+    """A request about an object (its current version, or `version_id`) and nothing else."""
 
     bucket: str
     key: str
+    version_id: str | None = None
 
 
 @dataclass(frozen=True)

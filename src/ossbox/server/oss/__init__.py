@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ..context import Call
-from . import buckets, configuration, listing, multipart, objects
+from . import buckets, configuration, listing, multipart, objects, versioning
 
 __all__ = ["Codec", "CODECS"]
 
@@ -63,4 +63,7 @@ CODECS: dict[str, Codec] = {
     "PutBucketTags": Codec(configuration.parse_put_bucket_tags, configuration.render_ok),
     "GetBucketTags": Codec(buckets.parse_bucket, configuration.render_tagging),
     "DeleteBucketTags": Codec(configuration.parse_delete_bucket_tags, configuration.render_no_content),
+    "PutBucketVersioning": Codec(versioning.parse_put_bucket_versioning, configuration.render_ok),
+    "GetBucketVersioning": Codec(buckets.parse_bucket, versioning.render_get_bucket_versioning),
+    "ListObjectVersions": Codec(versioning.parse_list_object_versions, versioning.render_list_object_versions),
 }

@@ -90,6 +90,7 @@ def render_get_bucket_info(call: Call, request: BucketRef, bucket: BucketRecord)
             ("Owner", owner_xml(call.config.owner_id)),
             ("AccessControlList", [("Grant", bucket.acl)]),
             ("DataRedundancyType", "LRS"),
+            ("Versioning", bucket.versioning),
             ("Comment", ""),
             ("ServerSideEncryptionRule", [("SSEAlgorithm", "None")]),
             ("BucketPolicy", [("LogBucket", ""), ("LogPrefix", "")]),

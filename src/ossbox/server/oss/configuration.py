@@ -15,9 +15,9 @@ from ..context import Call
 from ..operations import acl, append, symlink, tags
 from ..operations.values import MAX_OBJECT_SIZE, ObjectRef
 from ..responses import empty_response, xml_response
-from .render import owner_xml, write_headers
+from .render import owner_xml, version_header, write_headers
 from .requests import (BUCKET_ACLS, OBJECT_ACLS, USER_META_PREFIX, attributes, checked_acl, int_param,
-                       overwrite_allowed, parse_xml_body, read_body, upload)
+                       overwrite_allowed, parse_xml_body, read_body, upload, version_id)
 
 __all__ = ["parse_object", "render_ok", "render_no_content", "parse_put_bucket_acl", "parse_put_object_acl",
            "render_acl", "tag_pairs", "parse_put_object_tagging", "parse_put_bucket_tags", "parse_delete_bucket_tags",
@@ -26,7 +26,7 @@ __all__ = ["parse_object", "render_ok", "render_no_content", "parse_put_bucket_a
 
 
 async def parse_object(call: Call) -> ObjectRef:
-    return ObjectRef(call.bucket, call.key)
+    return ObjectRef(call.bucket, call.key, version_id(call))
 
 
 def render_ok(call: Call, request: object, _result: None) -> web.StreamResponse:
@@ -50,7 +50,7 @@ async def parse_put_bucket_acl(call: Call) -> acl.BucketAcl:
 
 async def parse_put_object_acl(call: Call) -> acl.ObjectAcl:
     value = checked_acl(call.headers.get("x-oss-object-acl"), OBJECT_ACLS, "x-oss-object-acl")
-    return acl.ObjectAcl(call.bucket, call.key, value)
+    return acl.ObjectAcl(call.bucket, call.key, value, version_id(call))
 
 
 def render_acl(call: Call, request: object, grant: str) -> web.StreamResponse:
@@ -66,7 +66,9 @@ def tag_pairs(body: bytes) -> list[tuple[str, str]]:
 
 
 async def parse_put_object_tagging(call: Call) -> tags.ObjectTagging:
-    return tags.ObjectTagging(call.bucket, call.key, await call.offload(tag_pairs, await read_body(call)))
+    tagging_version = version_id(call)  # refused before the body is read
+    return tags.ObjectTagging(call.bucket, call.key, await call.offload(tag_pairs, await read_body(call)),
+                              tagging_version)
 
 
 async def parse_put_bucket_tags(call: Call) -> tags.BucketTagging:
@@ -93,7 +95,7 @@ async def parse_put_symlink(call: Call) -> symlink.PutSymlinkRequest:
 
 
 def render_put_symlink(call: Call, request: symlink.PutSymlinkRequest, record: ObjectRecord) -> web.StreamResponse:
-    return empty_response(headers={"ETag": record.etag})
+    return empty_response(headers={"ETag": record.etag, **version_header(record)})
 
 
 def render_get_symlink(call: Call, request: ObjectRef, record: ObjectRecord) -> web.StreamResponse:
@@ -101,6 +103,7 @@ def render_get_symlink(call: Call, request: ObjectRef, record: ObjectRecord) -> 
         "x-oss-symlink-target": quote(record.symlink_target, safe=""),
         "ETag": record.etag,
         "Last-Modified": http_date(record.mtime),
+        **version_header(record),
     }
     headers.update({USER_META_PREFIX + name: value for name, value in record.user_meta.items()})
     return empty_response(headers=headers)
@@ -118,6 +121,6 @@ async def parse_append_object(call: Call) -> append.AppendRequest:
 
 
 def render_append_object(call: Call, request: append.AppendRequest, record: ObjectRecord) -> web.StreamResponse:
-    headers = write_headers(record.etag, record.crc64)
+    headers = write_headers(record)
     headers["x-oss-next-append-position"] = str(record.size)
     return empty_response(headers=headers)

@@ -3,7 +3,6 @@ ListParts, ListMultipartUploads."""
 
 from __future__ import annotations
 
-import base64
 
 from aiohttp import web
 
@@ -16,7 +15,7 @@ from ...storage.records import ObjectRecord, PartRecord, UploadRecord
 from ..context import Call
 from ..operations import multipart
 from ..responses import empty_response, xml_response
-from .render import encoder, write_headers
+from .render import content_md5, encoder, write_headers
 from .requests import (attributes, conditions, copy_source, int_param, overwrite_allowed, parse_xml_body,
                        read_body, upload)
 
@@ -52,8 +51,8 @@ async def parse_upload_part(call: Call) -> multipart.UploadPartRequest:
 
 
 def _part_headers(part: PartRecord) -> dict[str, str]:
-    headers = write_headers(part.etag, part.crc64)
-    headers["Content-MD5"] = base64.b64encode(bytes.fromhex(part.etag.strip('"'))).decode()
+    headers = write_headers(part)
+    headers["Content-MD5"] = content_md5(part.etag)
     return headers
 
 
@@ -63,16 +62,16 @@ def render_upload_part(call: Call, request: multipart.UploadPartRequest, part: P
 
 async def parse_upload_part_copy(call: Call) -> multipart.UploadPartCopyRequest:
     ref = _upload_ref(call)
-    source_bucket, source_key = copy_source(call)
+    source_bucket, source_key, source_version = copy_source(call)
     return multipart.UploadPartCopyRequest(ref.bucket, ref.key, ref.upload_id, _part_number(call), source_bucket,
                                            source_key, call.headers.get("x-oss-copy-source-range"),
-                                           conditions(call, prefix="x-oss-copy-source-"))
+                                           conditions(call, prefix="x-oss-copy-source-"), source_version)
 
 
 def render_upload_part_copy(call: Call, request: multipart.UploadPartCopyRequest, part: PartRecord
                             ) -> web.StreamResponse:
     body = xml_document("CopyPartResult", [("LastModified", iso8601(part.mtime)), ("ETag", part.etag)])
-    return xml_response(body, headers=write_headers(part.etag, part.crc64))
+    return xml_response(body, headers=write_headers(part))
 
 
 def parse_complete_document(body: bytes) -> list[tuple[int, str]]:
@@ -117,7 +116,7 @@ def render_complete_multipart_upload(call: Call, request: multipart.CompleteRequ
         ("ETag", record.etag),
     ]
     return xml_response(xml_document("CompleteMultipartUploadResult", children),
-                        headers=write_headers(record.etag, record.crc64))
+                        headers=write_headers(record))
 
 
 async def parse_upload_ref(call: Call) -> multipart.UploadRef:

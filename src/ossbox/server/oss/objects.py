@@ -3,7 +3,6 @@ DeleteObject, DeleteMultipleObjects."""
 
 from __future__ import annotations
 
-import base64
 
 from aiohttp import web
 from aiohttp.web import ContentCoding
@@ -11,15 +10,15 @@ from aiohttp.web import ContentCoding
 from ...protocol.dates import http_date, iso8601
 from ...protocol.errors import OssError
 from ...protocol.xmlutil import xml_document
-from ...storage.records import ObjectRecord
+from ...storage.records import Deletion, ObjectRecord, is_version_id
 from ..authorize import denied
 from ..context import Call
 from ..operations import objects
 from ..operations.values import check_body_md5
 from ..responses import BlobResponse, empty_response, xml_response
-from .render import encoder, object_headers, write_headers
+from .render import content_md5, encoder, object_headers, version_header, write_headers
 from .requests import (attributes, conditions, copy_source, expected_md5, overwrite_allowed, parse_xml_body,
-                       read_body, upload, utf8)
+                       read_body, upload, utf8, version_id)
 
 # `response-*` query overrides on GET and the headers they replace.
 RESPONSE_OVERRIDES = {
@@ -69,7 +68,7 @@ def _gzip_wanted(call: Call, record: ObjectRecord) -> bool:
 async def parse_get_object(call: Call) -> objects.ObjectRead:
     _response_overrides(call)  # refused before any work
     return objects.ObjectRead(call.bucket, call.key, conditions(call), call.headers.get("Range"),
-                              call.headers.get("x-oss-range-behavior", "").lower() == "standard")
+                              call.headers.get("x-oss-range-behavior", "").lower() == "standard", version_id(call))
 
 
 def render_get_object(call: Call, request: objects.ObjectRead, result: objects.GetObjectResult) -> web.StreamResponse:
@@ -91,7 +90,7 @@ def render_get_object(call: Call, request: objects.ObjectRead, result: objects.G
 
 
 async def parse_head_object(call: Call) -> objects.ObjectRead:
-    return objects.ObjectRead(call.bucket, call.key, conditions(call))
+    return objects.ObjectRead(call.bucket, call.key, conditions(call), version_id=version_id(call))
 
 
 def render_head_object(call: Call, request: objects.ObjectRead, result: objects.HeadObjectResult
@@ -102,11 +101,12 @@ def render_head_object(call: Call, request: objects.ObjectRead, result: objects.
 
 
 async def parse_get_object_meta(call: Call) -> objects.ObjectMetaRead:
-    return objects.ObjectMetaRead(call.bucket, call.key, conditions(call))
+    return objects.ObjectMetaRead(call.bucket, call.key, conditions(call), version_id(call))
 
 
 def render_get_object_meta(call: Call, request: objects.ObjectMetaRead, record: ObjectRecord) -> web.StreamResponse:
-    headers = {"ETag": record.etag, "Last-Modified": http_date(record.mtime), "x-oss-hash-crc64ecma": str(record.crc64)}
+    headers = {"ETag": record.etag, "Last-Modified": http_date(record.mtime), "x-oss-hash-crc64ecma": str(record.crc64),
+               **version_header(record)}
     response = web.StreamResponse(status=200, headers=headers)
     # The object's size, as OSS gives it, where no body is expected: a GET must not promise bytes it never sends.
     response.content_length = record.size if call.request.method == "HEAD" else 0
@@ -120,13 +120,11 @@ async def parse_put_object(call: Call) -> objects.PutObjectRequest:
 
 
 def render_put_object(call: Call, request: objects.PutObjectRequest, record: ObjectRecord) -> web.StreamResponse:
-    headers = write_headers(record.etag, record.crc64)
-    headers["Content-MD5"] = base64.b64encode(bytes.fromhex(record.etag.strip('"'))).decode()
-    return empty_response(headers=headers)
+    return empty_response(headers={**write_headers(record), "Content-MD5": content_md5(record.etag)})
 
 
 async def parse_copy_object(call: Call) -> objects.CopyObjectRequest:
-    source_bucket, source_key = copy_source(call)
+    source_bucket, source_key, source_version = copy_source(call)
     directive = call.headers.get("x-oss-metadata-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
         raise OssError("InvalidArgument", "x-oss-metadata-directive must be COPY or REPLACE.",
@@ -135,38 +133,51 @@ async def parse_copy_object(call: Call) -> objects.CopyObjectRequest:
         call.bucket, call.key, source_bucket, source_key, conditions(call, prefix="x-oss-copy-source-"),
         attributes(call), replace_metadata=directive == "REPLACE",
         replace_tags=call.headers.get("x-oss-tagging-directive", "Copy").lower() == "replace",
-        overwrite=overwrite_allowed(call),
+        overwrite=overwrite_allowed(call), source_version_id=source_version,
     )
 
 
 def render_copy_object(call: Call, request: objects.CopyObjectRequest, record: ObjectRecord) -> web.StreamResponse:
     body = xml_document("CopyObjectResult", [("ETag", record.etag), ("LastModified", iso8601(record.mtime))])
-    return xml_response(body, headers=write_headers(record.etag, record.crc64))
+    headers = write_headers(record)
+    if request.source_version_id is not None:
+        headers["x-oss-copy-source-version-id"] = request.source_version_id
+    return xml_response(body, headers=headers)
 
 
 # ---- deleting ----
 
 async def parse_delete_object(call: Call) -> objects.DeleteObjectRequest:
-    return objects.DeleteObjectRequest(call.bucket, call.key)
+    return objects.DeleteObjectRequest(call.bucket, call.key, version_id(call))
 
 
-def render_delete_object(call: Call, request: objects.DeleteObjectRequest, _result: None) -> web.StreamResponse:
-    return empty_response(204)
+def render_delete_object(call: Call, request: objects.DeleteObjectRequest, deletion: Deletion) -> web.StreamResponse:
+    headers = {}
+    if deletion.delete_marker:
+        headers["x-oss-delete-marker"] = "true"
+    version = deletion.marker_version_id or deletion.version_id
+    if version is not None:
+        headers["x-oss-version-id"] = version
+    return empty_response(204, headers=headers)
 
 
-def parse_delete_request(body: bytes) -> tuple[list[str], bool]:
-    """Keys and the Quiet flag of a `<Delete>` body."""
+def parse_delete_request(body: bytes) -> tuple[list[tuple[str, str | None]], bool]:
+    """(key, version id or None) of each Object, and the Quiet flag, of a `<Delete>` body."""
     root = parse_xml_body(body, "Delete", max_elements=3 * objects.MAX_DELETE_KEYS + 2)
-    keys = []
+    targets = []
     for element in root.iterfind("Object"):
         key = element.findtext("Key")
         if key is None:
             raise OssError("MalformedXML", "Each Object needs a Key.")
-        keys.append(key)
-    return keys, (root.findtext("Quiet") or "").strip().lower() == "true"
+        version = element.findtext("VersionId")
+        if version is not None and not is_version_id(version):
+            raise OssError("InvalidArgument", "An Object's VersionId is empty or not a version id.",
+                           ec="0016-00000612", ArgumentName="VersionId")
+        targets.append((key, version))
+    return targets, (root.findtext("Quiet") or "").strip().lower() == "true"
 
 
-def _verified_delete_request(body: bytes, md5: bytes | None) -> tuple[list[str], bool]:
+def _verified_delete_request(body: bytes, md5: bytes | None) -> tuple[list[tuple[str, str | None]], bool]:
     check_body_md5(body, md5)
     return parse_delete_request(body)
 
@@ -174,20 +185,26 @@ def _verified_delete_request(body: bytes, md5: bytes | None) -> tuple[list[str],
 async def parse_delete_multiple_objects(call: Call) -> objects.DeleteObjectsRequest:
     encoder(call.param("encoding-type"))  # refused before any work
     md5 = expected_md5(call)
-    keys, quiet = await call.offload(_verified_delete_request, await read_body(call), md5)
-    return objects.DeleteObjectsRequest(call.bucket, keys, quiet)
+    targets, quiet = await call.offload(_verified_delete_request, await read_body(call), md5)
+    return objects.DeleteObjectsRequest(call.bucket, targets, quiet)
 
 
-def render_delete_multiple_objects(call: Call, request: objects.DeleteObjectsRequest, refused: set[str]
+def render_delete_multiple_objects(call: Call, request: objects.DeleteObjectsRequest, deletions: list[Deletion]
                                    ) -> web.StreamResponse:
     encoding_type = call.param("encoding-type")
     encode = encoder(encoding_type)
     # A refused key is reported even in quiet mode, which leaves out only the successes.
     children: list[tuple[str, object]] = [("EncodingType", encoding_type or None)]
     refusal = denied()
-    for key in request.keys:
-        if key in refused:
-            children.append(("Error", [("Key", encode(key)), ("Code", refusal.code), ("Message", refusal.message)]))
+    for deletion in deletions:
+        key = encode(deletion.key)
+        if deletion.refused:
+            children.append(("Error", [("Key", key), ("VersionId", deletion.version_id), ("Code", refusal.code),
+                                       ("Message", refusal.message)]))
         elif not request.quiet:
-            children.append(("Deleted", [("Key", encode(key))]))
+            children.append(("Deleted", [
+                ("Key", key), ("VersionId", deletion.version_id),
+                ("DeleteMarker", True if deletion.delete_marker else None),
+                ("DeleteMarkerVersionId", deletion.marker_version_id),
+            ]))
     return xml_response(xml_document("DeleteResult", children))

@@ -14,11 +14,12 @@ from aiohttp import web
 from ...protocol.dates import http_date
 from ...protocol.errors import OssError, render_error_xml
 from ...storage import errors as storage_errors
-from ...storage.records import ObjectRecord
+from ...storage.records import NULL_VERSION, ObjectRecord, PartRecord
 from ..authorize import denied
 from ..responses import xml_response
 
-__all__ = ["object_headers", "write_headers", "encoder", "owner_xml", "as_oss_error", "error_response", "stamp"]
+__all__ = ["object_headers", "write_headers", "version_header", "content_md5", "encoder", "owner_xml", "as_oss_error",
+           "error_response", "stamp"]
 
 
 def object_headers(record: ObjectRecord, user_meta: dict[str, str] | None = None) -> dict[str, str]:
@@ -34,20 +35,35 @@ def object_headers(record: ObjectRecord, user_meta: dict[str, str] | None = None
         "x-oss-hash-crc64ecma": str(record.crc64),
     }
     if record.object_type == "Normal" and "-" not in record.etag:
-        headers["Content-MD5"] = base64.b64encode(bytes.fromhex(record.etag.strip('"'))).decode()
+        headers["Content-MD5"] = content_md5(record.etag)
     if record.object_type == "Appendable":
         headers["x-oss-next-append-position"] = str(record.size)
     if record.tags:
         headers["x-oss-tagging-count"] = str(len(record.tags))
+    headers.update(version_header(record))
     headers.update(record.headers)
     meta = record.user_meta if user_meta is None else user_meta
     headers.update({"x-oss-meta-" + name: value for name, value in meta.items()})
     return headers
 
 
-def write_headers(etag: str, crc64: int) -> dict[str, str]:
+def write_headers(stored: ObjectRecord | PartRecord) -> dict[str, str]:
     """What a write's response says of what it stored."""
-    return {"ETag": etag, "x-oss-hash-crc64ecma": str(crc64)}
+    headers = {"ETag": stored.etag, "x-oss-hash-crc64ecma": str(stored.crc64)}
+    if isinstance(stored, ObjectRecord):
+        headers.update(version_header(stored))
+    return headers
+
+
+def version_header(record: ObjectRecord) -> dict[str, str]:
+    """`x-oss-version-id`, for a version with an id of its own. (OSS also sends `null` for a bucket's null
+    version once versioning was set; ossbox's records do not say whether it was.)"""
+    return {} if record.version_id == NULL_VERSION else {"x-oss-version-id": record.version_id}
+
+
+def content_md5(etag: str) -> str:
+    """The Content-MD5 of bytes whose ETag is their MD5."""
+    return base64.b64encode(bytes.fromhex(etag.strip('"'))).decode()
 
 
 def encoder(encoding_type: str | None):
@@ -108,6 +124,16 @@ _STORAGE_ERRORS = {
 def as_oss_error(error: storage_errors.StorageError) -> OssError:
     if isinstance(error, storage_errors.AccessRefused):
         return denied(Key=str(error))
+    if isinstance(error, storage_errors.ObjectNotFound) and error.delete_marker_version is not None:
+        return OssError("NoSuchKey", "The specified key does not exist.", Key=str(error),
+                        headers={"x-oss-delete-marker": "true", "x-oss-version-id": error.delete_marker_version})
+    if isinstance(error, storage_errors.VersionNotFound):
+        return OssError("NoSuchVersion", "The specified version does not exist.", Key=str(error),
+                        VersionId=error.version_id)
+    if isinstance(error, storage_errors.IsDeleteMarker):
+        return OssError("MethodNotAllowed", "The specified method is not allowed against a delete marker.",
+                        ec="0017-00000002", Key=str(error),
+                        headers={"x-oss-delete-marker": "true", "x-oss-version-id": error.version_id})
     if isinstance(error, storage_errors.PositionMismatch):
         return OssError("PositionNotEqualToLength", "Position is not equal to file length.",
                         headers={"x-oss-next-append-position": str(error.next_position)})

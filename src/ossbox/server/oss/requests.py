@@ -18,12 +18,13 @@ from ...protocol.errors import OssError
 from ...protocol.names import check_bucket_name
 from ...protocol.numbers import parse_decimal
 from ...protocol.xmlparse import parse_xml
+from ...storage.records import is_version_id
 from ..context import Call
 from ..operations.tags import OBJECT_TAG_RULES, validate_tags
 from ..operations.values import Attributes, Conditions, Upload
 
 __all__ = ["USER_META_PREFIX", "STORED_HEADERS", "MAX_USER_META_SIZE", "int_param", "utf8", "attributes",
-           "conditions", "upload", "overwrite_allowed", "copy_source", "expected_md5", "read_body",
+           "conditions", "upload", "overwrite_allowed", "copy_source", "version_id", "expected_md5", "read_body",
            "parse_xml_body", "stall_limited", "tags_from_header", "checked_acl", "BUCKET_ACLS", "OBJECT_ACLS"]
 
 USER_META_PREFIX = "x-oss-meta-"
@@ -162,12 +163,25 @@ def overwrite_allowed(call: Call) -> bool:
     return call.headers.get("x-oss-forbid-overwrite", "").lower() != "true"
 
 
-def copy_source(call: Call) -> tuple[str, str]:
-    """(bucket, key) of `x-oss-copy-source: /bucket/<percent-encoded key>[?versionId=...]`: the key's own
-    `?` arrive encoded, so the literal one ends it."""
-    source = unquote(utf8("x-oss-copy-source", call.headers["x-oss-copy-source"]).partition("?")[0])
-    bucket, _, key = source.lstrip("/").partition("/")
+def version_id(call: Call) -> str | None:
+    """The `versionId` a request names (None: the current version); one that cannot be a version is refused."""
+    return _checked_version_id(call.param("versionId"), "versionId")
+
+
+def _checked_version_id(value: str | None, name: str) -> str | None:
+    if value is not None and not is_version_id(value):
+        raise OssError("InvalidArgument", f"{name} is not a valid version id.", ArgumentName=name,
+                       ArgumentValue=value)
+    return value
+
+
+def copy_source(call: Call) -> tuple[str, str, str | None]:
+    """(bucket, key, version id or None) of `x-oss-copy-source: /bucket/<percent-encoded key>[?versionId=...]`:
+    the key's own `?` arrive encoded, so the literal one ends it."""
+    path, _, query = utf8("x-oss-copy-source", call.headers["x-oss-copy-source"]).partition("?")
+    bucket, _, key = unquote(path).lstrip("/").partition("/")
     if not bucket or not key:
         raise OssError("InvalidArgument", "x-oss-copy-source must be /bucket/key.", ArgumentName="x-oss-copy-source")
     check_bucket_name(bucket)
-    return bucket, key
+    version = dict(parse_qsl(query, keep_blank_values=True)).get("versionId") if query else None
+    return bucket, key, _checked_version_id(version, "x-oss-copy-source versionId")
