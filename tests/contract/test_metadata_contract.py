@@ -264,6 +264,38 @@ def test_version_listing_cursors_give_every_version_once_newest_first(store):
         [pair for pair in expected if pair[0] == "b/2"]
 
 
+def test_changes_to_the_current_version_find_it_while_new_versions_arrive(store):
+    """PostgreSQL: a tag change that waited for the current version's lock while a write made that version a
+    previous one must find the new current version, not report the key missing."""
+    store.update_bucket(BUCKET, versioning="Enabled")
+    store.put_object(record("busy"))
+    stop = threading.Event()
+
+    def write() -> None:
+        while not stop.is_set():
+            store.put_object(record("busy"))
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        found = [store.update_object(BUCKET, "busy", tags={"n": str(n)}) for n in range(300)]
+    finally:
+        stop.set()
+        writer.join()
+    assert all(version is not None for version in found)
+
+
+def test_an_append_over_a_delete_marker_starts_a_new_version(store):
+    store.update_bucket(BUCKET, versioning="Enabled")
+    first, _ = store.replace_object_if(record("log", object_type="Appendable"), None)
+    [deletion], _ = store.delete_objects(BUCKET, [("log", None)])
+    marker = store.get_object(BUCKET, "log")
+    fresh, released = store.replace_object_if(record("log", object_type="Appendable"), marker)
+    assert released == [] and fresh.version_id not in (first.version_id, deletion.marker_version_id)
+    assert versions(store, "log") == [(fresh.version_id, True, False), (deletion.marker_version_id, False, True),
+                                      (first.version_id, False, False)]
+
+
 def test_concurrent_writes_under_versioning_each_become_a_version(store):
     store.update_bucket(BUCKET, versioning="Enabled")
     outcomes = _race(12, lambda i: store.put_object(record("hot", f"{i:032x}"))[0])

@@ -241,3 +241,47 @@ def test_v2_sdk_drives_versioning(v2):
         oss.DeleteObject(key="k", version_id=first), oss.DeleteObject(key="k", version_id=deleted.version_id)]))
     assert {d.version_id for d in result.deleted_objects} == {first, deleted.version_id}
     assert client.get_object(oss.GetObjectRequest(bucket=name, key="k")).body.read() == b"two"
+
+
+def test_emptying_a_bucket_page_by_page_removes_every_version(bucket):
+    """The usual loop: list a page, delete what it listed, go on from the markers (whose version is gone)."""
+    enable(bucket)
+    for n in range(5):
+        bucket.put_object("k", str(n))
+    bucket.delete_object("k")
+    key_marker = version_marker = ""
+    while True:
+        page = bucket.list_object_versions(max_keys=2, key_marker=key_marker, versionid_marker=version_marker)
+        batch = oss2.models.BatchDeleteObjectVersionList()
+        for entry in [*page.versions, *page.delete_marker]:
+            batch.append(oss2.models.BatchDeleteObjectVersion(entry.key, entry.versionid))
+        bucket.delete_object_versions(batch)
+        if not page.is_truncated:
+            break
+        key_marker, version_marker = page.next_key_marker, page.next_versionid_marker
+    assert versions_of(bucket, "k") == []
+    bucket.delete_bucket()
+
+
+def test_an_append_at_zero_over_a_delete_marker_starts_a_new_object(bucket):
+    enable(bucket)
+    first = bucket.append_object("log", 0, b"first life").versionid
+    bucket.delete_object("log")
+    again = bucket.append_object("log", 0, b"second")
+    assert again.versionid not in (None, first) and again.next_position == 6
+    assert bucket.append_object("log", 6, b" life").versionid == again.versionid  # appends change it in place
+    assert bucket.get_object("log").read() == b"second life"
+    assert bucket.get_object("log", params={"versionId": first}).read() == b"first life"
+
+
+def test_an_anonymous_delete_of_a_version_is_judged_on_that_version(server, bucket_with_acl):
+    public = bucket_with_acl(oss2.BUCKET_ACL_PUBLIC_READ, "version-acl")
+    enable(public)
+    open_version = public.put_object("k", b"anyone may delete this one",
+                                      headers={"x-oss-object-acl": "public-read-write"}).versionid
+    public.put_object("k", b"the owner's", headers={"x-oss-object-acl": "private"})
+    url = object_url(server.endpoint, public.bucket_name, "k")
+    assert requests.delete(url, params={"versionId": open_version}, timeout=10).status_code == 204
+    assert requests.delete(url, timeout=10).status_code == 403  # the current version is private
+    assert [v for v, _, _ in versions_of(public, "k")] != [] and \
+        open_version not in [v for v, _, _ in versions_of(public, "k")]

@@ -65,7 +65,8 @@ async def _check_anonymous_access(context: Context, address: Address, operation:
         return
     if not _bucket_must_exist(address, operation):
         raise denied()
-    bucket_acl, record = await context.storage.bucket_acl_and_object(address.bucket, address.key)
+    bucket_acl, record = await context.storage.bucket_acl_and_object(address.bucket, address.key,
+                                                                     address.param("versionId"))
     if bucket_acl is None:
         raise BucketNotFound(address.bucket)
     permit = context.permit()

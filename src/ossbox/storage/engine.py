@@ -31,8 +31,8 @@ from .errors import (AccessRefused, BucketNotFound, InvalidPart, InvalidPartOrde
                      ObjectNotAppendable, ObjectNotFound, PartTooSmall, PositionMismatch, UploadNotFound,
                      VersionNotFound)
 from .listing import Page, grouped_scan
-from .records import (BlobInfo, BucketRecord, ClassUsage, Deletion, Extent, Listing, ObjectRecord, PartRecord,
-                      Permit, UploadRecord)
+from .records import (NULL_VERSION, BlobInfo, BucketRecord, ClassUsage, Deletion, Extent, Listing, ObjectRecord,
+                      PartRecord, Permit, UploadRecord, version_seq)
 from .metadata import MetadataStore, MetadataUnavailable, default_metadata_url, open_metadata
 
 __all__ = ["Storage", "ObjectSnapshot", "Permit", "RECLAIM_DELAY", "ORPHAN_AGE", "MIN_PART_SIZE", "MAX_EXTENTS", "md5_etag", "multipart_etag"]
@@ -248,11 +248,10 @@ class Storage:
         merged: str | None = None
         try:
             current = self._lookup(bucket, key, permit)
-            if current is not None and current.delete_marker:  # OSS appends to no delete marker
-                raise ObjectNotAppendable(key)
-            _check_append(current, key, position)
+            appended_to = None if current is None or current.delete_marker else current  # a marker: a new object
+            _check_append(appended_to, key, position)
             now = int(time.time())
-            if current is None:
+            if appended_to is None:
                 record = ObjectRecord(
                     bucket=bucket, key=key, size=blob.size, etag=md5_etag(blob.md5), crc64=blob.crc64, mtime=now,
                     extents=(Extent(blob.blob_id, blob.size),), **{**attributes, "object_type": "Appendable"},
@@ -315,13 +314,14 @@ class Storage:
 
     # ---- reading objects ----
 
-    def bucket_acl_and_object(self, bucket: str, key: str | None) -> tuple[str | None, ObjectRecord | None]:
-        """The bucket's ACL and the object's current version, None for either that does not exist (or no
-        key, or a delete marker)."""
+    def bucket_acl_and_object(self, bucket: str, key: str | None, version_id: str | None = None
+                              ) -> tuple[str | None, ObjectRecord | None]:
+        """The bucket's ACL and the object's current version (or `version_id`), None for either that does not
+        exist (or no key, or a delete marker)."""
         if key is None:
             record = self.metadata.get_bucket(bucket)
             return (record.acl if record else None), None
-        bucket_acl, record = self.metadata.get_bucket_acl_and_object(bucket, key)
+        bucket_acl, record = self.metadata.get_bucket_acl_and_object(bucket, key, version_id)
         return bucket_acl, None if record is None or record.delete_marker else record
 
     def _lookup(self, bucket: str, key: str, permit: Permit | None, version_id: str | None = None
@@ -394,21 +394,26 @@ class Storage:
                       version_marker: str = "", max_keys: int = 100, permit: Permit | None = None
                       ) -> Page[ObjectRecord]:
         """Every version and delete marker, by key then newest first, after (`key_marker`, `version_marker`):
-        without a version marker, after every version of `key_marker`. `permit` judges the bucket's ACL."""
+        without a version marker, after every version of `key_marker`. The marker's version may be gone (a
+        client deleting what it lists): its id still says where it was. `permit` judges the bucket's ACL."""
         bucket_record = self.metadata.get_bucket(bucket)
         if bucket_record is None:
             raise BucketNotFound(bucket)
         if permit is not None and not permit(bucket_record.acl, None):
             raise AccessRefused(bucket)
-        marked = self.metadata.get_object(bucket, key_marker, version_marker) if key_marker and version_marker \
-            else None
+        below_seq = None
+        if version_marker:
+            below_seq = version_seq(version_marker)
+            if below_seq is None:  # the null version, which moves: where it is now, or before every version
+                null = self.metadata.get_object(bucket, key_marker, NULL_VERSION)
+                below_seq = null.seq if null is not None else _AFTER_ANY_SEQ
         prefix_bytes = prefix.encode("utf-8")
         return grouped_scan(
             scan=lambda cursor, limit: self.metadata.list_versions(bucket, prefix_bytes, *cursor, limit),
             key_of=lambda record: record.key,
             cursor_after=lambda record: (record.key.encode("utf-8"), record.seq),
             cursor_past_prefix=lambda common: (_past_prefix(common), None),
-            start=(key_marker.encode("utf-8"), marked.seq if marked is not None else None),
+            start=(key_marker.encode("utf-8"), below_seq),
             prefix=prefix, delimiter=delimiter, marker=key_marker, max_items=max_keys,
         )
 
@@ -484,6 +489,8 @@ class Storage:
 _COPY_CHUNK = 4 << 20
 # Sorts after every upload id (they are hex), so a cursor at (key, this) has passed all of key's uploads.
 _AFTER_ANY_UPLOAD_ID = "\U0010ffff"
+# Above every version's seq, so a cursor at (key, this) is before all of key's versions.
+_AFTER_ANY_SEQ = (1 << 63) - 1
 MIN_PART_SIZE = 100 * 1024
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["DEFAULT_CONTENT_TYPE", "NULL_VERSION", "ENABLED", "SUSPENDED", "new_version_id", "is_version_id",
+__all__ = ["DEFAULT_CONTENT_TYPE", "NULL_VERSION", "ENABLED", "SUSPENDED", "new_version_id", "version_seq",
+           "is_version_id",
            "BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing", "ClassUsage", "UploadRecord", "PartRecord",
            "Deletion", "Permit"]
 
@@ -17,12 +20,26 @@ ENABLED, SUSPENDED = "Enabled", "Suspended"
 # The version id of a key's one version in a bucket whose versioning was never enabled, and of the version a
 # write makes while it is suspended.
 NULL_VERSION = "null"
-_VERSION_PREFIX = "CAEQ"  # what OSS's version ids start with; the rest is ours: 40 URL-safe characters
+# What OSS's version ids start with. The rest is ours: 30 bytes in URL-safe base64, the version's place among
+# its key's versions (`seq`, 8 bytes) then 22 random ones. A listing's version-id marker so names a place
+# even once that version is deleted (as a client emptying a bucket page by page does).
+_VERSION_PREFIX = "CAEQ"
 _VERSION_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-def new_version_id() -> str:
-    return _VERSION_PREFIX + secrets.token_urlsafe(30)
+def new_version_id(seq: int) -> str:
+    return _VERSION_PREFIX + base64.urlsafe_b64encode(seq.to_bytes(8, "big") + secrets.token_bytes(22)).decode()
+
+
+def version_seq(version_id: str) -> int | None:
+    """The place among its key's versions that a version id made by new_version_id() names; None for "null"
+    or anything else."""
+    if not is_version_id(version_id) or version_id == NULL_VERSION:
+        return None
+    try:
+        return int.from_bytes(base64.urlsafe_b64decode(version_id[len(_VERSION_PREFIX):])[:8], "big")
+    except (binascii.Error, ValueError):
+        return None
 
 
 def is_version_id(text: str) -> bool:

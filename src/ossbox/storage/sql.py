@@ -227,9 +227,16 @@ class SqlMetadata:
     def _current(self, db, bucket: str, key: str, version_id: str | None = None) -> ObjectRecord | None:
         """The key's current version (or the version `version_id`), locked until the commit."""
         which, params = self._which(version_id)
-        row = db.execute(f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ? AND {which}{self._LOCK}",
-                         (bucket, key.encode("utf-8"), *params)).fetchone()
-        return _object_from_row(row) if row else None
+        locked = f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ? AND {which}{self._LOCK}"
+        while True:
+            row = db.execute(locked, (bucket, key.encode("utf-8"), *params)).fetchone()
+            if row is not None or version_id is not None or not self._LOCK:
+                return _object_from_row(row) if row else None
+            # PostgreSQL: the current version this waited to lock may have become a previous one meanwhile,
+            # and its successor is not in this statement's snapshot. A new statement sees it.
+            if db.execute("SELECT 1 FROM objects WHERE bucket = ? AND key = ? AND latest = 1",
+                          (bucket, key.encode("utf-8"))).fetchone() is None:
+                return None
 
     def _replace_object(self, db, record: ObjectRecord, overwrite: bool, permit: Permit | None
                         ) -> tuple[ObjectRecord, list[str]]:
@@ -252,7 +259,7 @@ class SqlMetadata:
         `latest` stays as a previous version; otherwise it is the key's null version, replacing any."""
         seq = latest.seq + 1 if latest is not None else 1
         if versioning == ENABLED:
-            stored = replace(record, version_id=new_version_id(), latest=True, seq=seq)
+            stored = replace(record, version_id=new_version_id(seq), latest=True, seq=seq)
             if latest is not None:
                 self._demote(db, latest)
             db.execute(f"INSERT INTO objects ({OBJECT_COLUMNS}) VALUES ({_OBJECT_PLACEHOLDERS})", _object_row(stored))
@@ -323,8 +330,8 @@ class SqlMetadata:
             current = self._current(db, record.bucket, record.key)
             if current != expected:
                 raise ObjectChanged(current)
-            if current is None:
-                return self._add_version(db, record, None, versioning)
+            if current is None or current.delete_marker:
+                return self._add_version(db, record, current, versioning)
             # The same version, changed in place (an append makes no new version).
             stored = replace(record, version_id=current.version_id, latest=True, seq=current.seq)
             db.execute(f"UPDATE objects SET ({OBJECT_COLUMNS}) = ({_OBJECT_PLACEHOLDERS}) "

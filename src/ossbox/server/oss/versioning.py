@@ -8,7 +8,7 @@ from ...protocol.dates import iso8601
 from ...protocol.errors import OssError
 from ...protocol.xmlutil import xml_document
 from ...storage.listing import Page
-from ...storage.records import ENABLED, SUSPENDED, ObjectRecord
+from ...storage.records import ENABLED, SUSPENDED, ObjectRecord, is_version_id
 from ..context import Call
 from ..operations.listing import MAX_KEYS
 from ..operations.values import BucketRef
@@ -41,9 +41,13 @@ def _name_param(call: Call, name: str) -> str:
 
 async def parse_list_object_versions(call: Call) -> ListVersionsRequest:
     encoder(call.param("encoding-type"))  # refused before any work
+    key_marker, version_marker = _name_param(call, "key-marker"), _name_param(call, "version-id-marker")
+    if version_marker and not (key_marker and is_version_id(version_marker)):
+        raise OssError("InvalidArgument", "version-id-marker must be a version id, given with a key-marker.",
+                       ArgumentName="version-id-marker", ArgumentValue=version_marker)
     return ListVersionsRequest(
-        call.bucket, _name_param(call, "prefix"), _name_param(call, "delimiter"), _name_param(call, "key-marker"),
-        _name_param(call, "version-id-marker"), int_param(call.param("max-keys"), "max-keys", 100, 1, MAX_KEYS),
+        call.bucket, _name_param(call, "prefix"), _name_param(call, "delimiter"), key_marker, version_marker,
+        int_param(call.param("max-keys"), "max-keys", 100, 1, MAX_KEYS),
     )
 
 
