@@ -77,6 +77,9 @@ def main(**connection) -> None:
 @click.option("--reclaim-delay", default=600.0, show_default=True, type=click.FloatRange(min=0),  # RECLAIM_DELAY
               help="Seconds the later parts of a replaced or deleted multipart or appended object stay on disk for "
                    "readers still streaming it; 0 frees the space at once and cuts such readers short.")
+@click.option("--restore-delay", default=60.0, show_default=True, type=click.FloatRange(min=0),  # RESTORE_DELAY
+              help="Seconds a RestoreObject of an Archive, Cold Archive or Deep Cold Archive object takes before its "
+                   "bytes can be read (the cloud takes minutes to hours).")
 @click.option("--metadata", "metadata_url", envvar="OSSBOX_METADATA_URL", default=None,
               help="Where metadata lives: sqlite:///ABSOLUTE/PATH, or postgresql://USER@HOST:PORT/DB for several "
                    "nodes sharing one --data-dir [env: OSSBOX_METADATA_URL; default: SQLite in --data-dir].")
@@ -91,7 +94,8 @@ def main(**connection) -> None:
 def serve(ctx: click.Context, host: str, port: int, data_dir: str, access_key_id: str | None,
           access_key_secret: str | None, region: str | None, base_domain: str | None, shutdown_timeout: float,
           body_timeout: float, header_timeout: float, idle_timeout: float, access_log: bool, workers: int,
-          reclaim_delay: float, metadata_url: str | None, sweep_interval: float, ephemeral: bool) -> None:
+          reclaim_delay: float, restore_delay: float, metadata_url: str | None, sweep_interval: float,
+          ephemeral: bool) -> None:
     """Run the OSS-compatible server: metadata in SQLite (the default) or PostgreSQL, blobs in --data-dir."""
     import json
     import os
@@ -149,7 +153,8 @@ def serve(ctx: click.Context, host: str, port: int, data_dir: str, access_key_id
 
     def open_storage(migrate: bool = False) -> Storage:
         metadata = open_metadata(url, defer_release=reclaim_delay > 0, migrate=migrate)
-        return Storage(data_dir, metadata, location=location, reclaim_delay=reclaim_delay)
+        return Storage(data_dir, metadata, location=location, reclaim_delay=reclaim_delay,
+                       restore_delay=restore_delay)
 
     try:
         storage = open_storage(migrate=True)

@@ -169,6 +169,11 @@ NEXT_TESTS = [
 FEATURE_TESTS = [
     "tests/test_bucket_versioning.py",
     "tests/test_object_versioning.py",
+    # storage classes and restore
+    "tests/test_object.py::TestObject::test_restore_object_with_config",
+    "tests/test_object.py::TestObject::test_restore_object_with_wrong_request",
+    "tests/test_object.py::TestObject::test_restore_archive_object_with_job_parameters",
+    "tests/test_list_objects_v2.py::TestIteratorV2::test_normal_list_objects_restore_info",
 ]
 
 SELECTIONS = {"core": CORE_TESTS, "next": NEXT_TESTS, "features": FEATURE_TESTS,
@@ -184,16 +189,11 @@ IMPOSSIBLE_LOCALLY = [
     # cloud-only: they hard-code the endpoint http://oss-cn-shanghai.aliyuncs.com
     "tests/test_multipart.py::TestMultipart::test_multipart_sequential",
     "tests/test_upload.py::TestUpload::test_upload_sequenial",
-    # cloud-only: live channels beyond the empty listing, and Archive objects' restore state
+    # cloud-only: live channels beyond the empty listing
     "tests/test_iterator.py::TestIterator::test_live_channel_iterator",
-    "tests/test_list_objects_v2.py::TestIteratorV2::test_normal_list_objects_restore_info",
 ]
 # Deselected from every run until ossbox has what they need.
-NOT_YET = [
-    # Archive objects' restore
-    "tests/test_object_versioning.py::TestObjectVersioning::test_restore_object_with_version",
-    "tests/test_object_versioning.py::TestObjectVersioning::test_list_objects_versioning",
-]
+NOT_YET: list[str] = []
 # They treat the endpoint as a bare host: socket.gethostbyname("127.0.0.1:9000") and a port of "9000\\" fail.
 NEEDS_PORTLESS_ENDPOINT = [
     "tests/test_api_base.py::TestApiBase::test_ip",

@@ -21,7 +21,7 @@ import pytest
 from ossbox.storage.errors import (AccessRefused, BucketExists, BucketNotEmpty, BucketNotFound, ObjectChanged,
                                    ObjectExists, UploadNotFound)
 from ossbox.storage.metadata import copy_metadata, open_metadata
-from ossbox.storage.records import BucketRecord, Deletion, Extent, ObjectRecord, PartRecord, UploadRecord
+from ossbox.storage.records import BucketRecord, Deletion, Extent, ObjectRecord, PartRecord, Restore, UploadRecord
 
 BUCKET = "contract"
 
@@ -142,12 +142,27 @@ def test_forbid_overwrite_and_permit(store):
     assert store.get_object(BUCKET, "k").acl == "private"
 
 
+def changing(**changes):
+    return lambda version: changes
+
+
 def test_update_object(store):
-    stored, _ = store.put_object(record("k"))
-    assert store.update_object(BUCKET, "k", acl="public-read", tags={"a": "b"}) == stored
+    stored, _ = store.put_object(record("k", storage_class="ColdArchive"))
+    assert store.update_object(BUCKET, "k", None, changing(acl="public-read", tags={"a": "b"})) == stored
     assert (store.get_object(BUCKET, "k").acl, store.get_object(BUCKET, "k").tags) == ("public-read", {"a": "b"})
-    assert store.update_object(BUCKET, "missing", acl="private") is None
-    assert store.update_object(BUCKET, "k", "CAEQ-none", acl="private") is None
+    restore = Restore(10.5, 99.25, "Expedited")
+    store.update_object(BUCKET, "k", "null", changing(restore=restore))
+    assert store.get_object(BUCKET, "k") == replace(stored, acl="public-read", tags={"a": "b"}, restore=restore)
+    store.update_object(BUCKET, "k", None, changing(restore=None))
+    assert store.get_object(BUCKET, "k").restore is None
+    assert store.update_object(BUCKET, "missing", None, changing(acl="private")) is None
+    assert store.update_object(BUCKET, "k", "CAEQ-none", changing(acl="private")) is None
+
+    def refuse(version):
+        raise ObjectChanged(version)  # a change may refuse, judged on the version read under the lock
+
+    with pytest.raises(ObjectChanged):
+        store.update_object(BUCKET, "k", None, refuse)
 
 
 def test_compare_and_swap(store):
@@ -209,7 +224,7 @@ def test_with_versioning_enabled_every_write_and_delete_is_a_new_version(store):
     assert deletion.delete_marker and deletion.marker_version_id and released == []
     assert store.get_object(BUCKET, "k").delete_marker and store.scan_objects(BUCKET, b"", b"", 10) == []
     assert versions(store, "k")[0] == (deletion.marker_version_id, True, True)
-    assert store.update_object(BUCKET, "k", acl="private").delete_marker  # a marker is found, not changed
+    assert store.update_object(BUCKET, "k", None, changing(acl="private")).delete_marker  # found, not changed
     # deleting the marker by its id brings the newest version back; deleting that frees its blob
     [removed], _ = store.delete_objects(BUCKET, [("k", deletion.marker_version_id)])
     assert removed == Deletion("k", deletion.marker_version_id, True, deletion.marker_version_id)
@@ -278,7 +293,7 @@ def test_changes_to_the_current_version_find_it_while_new_versions_arrive(store)
     writer = threading.Thread(target=write)
     writer.start()
     try:
-        found = [store.update_object(BUCKET, "busy", tags={"n": str(n)}) for n in range(300)]
+        found = [store.update_object(BUCKET, "busy", None, changing(tags={"n": str(n)})) for n in range(300)]
     finally:
         stop.set()
         writer.join()

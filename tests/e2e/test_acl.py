@@ -416,10 +416,10 @@ def test_unimplemented_object_subresource(server, sig, bucket):
     response = signed_request(oss2_auth(sig, server), "PUT", server.endpoint, bucket.bucket_name, "obj",
                               params={"restore": ""}, data=b"not the object's bytes")
     assert_not_implemented(response)
-    # POST ?restore is how the SDKs send it; neither may fall through to a write.
+    # POST ?restore is RestoreObject, which a Standard object does not need; neither may fall through to a write.
     response = signed_request(oss2_auth(sig, server), "POST", server.endpoint, bucket.bucket_name, "obj",
                               params={"restore": ""})
-    assert_not_implemented(response)
+    assert (response.status_code, parse_error(response.content)["Code"]) == (400, "OperationNotSupported")
     assert bucket.get_object("obj").read() == b"original"
 
 

@@ -104,6 +104,7 @@ def test_ini_options_fix_the_credentials_and_the_region(pytester):
         ossbox_region = cn-shanghai
         ossbox_access_key_id = LTAIfixedforthesuite
         ossbox_access_key_secret = fixed-secret
+        ossbox_restore_delay = 0
         ossbox_args = --reclaim-delay 0
     """)
     pytester.makepyfile(test_fixed='''
@@ -111,7 +112,9 @@ def test_ini_options_fix_the_credentials_and_the_region(pytester):
             assert (ossbox_server.access_key_id, ossbox_server.access_key_secret) == ("LTAIfixedforthesuite",
                                                                                      "fixed-secret")
             assert ossbox_server.region == "cn-shanghai"
-            oss2_bucket.put_object("k", b"signed for cn-shanghai")
+            oss2_bucket.put_object("k", b"signed for cn-shanghai", headers={"x-oss-storage-class": "Archive"})
+            assert oss2_bucket.restore_object("k").status == 202
+            assert oss2_bucket.get_object("k").read() == b"signed for cn-shanghai"  # restored at once
     ''')
     pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120).assert_outcomes(passed=1)
 

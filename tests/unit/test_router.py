@@ -66,6 +66,8 @@ ROUTES = [
     ("PUT", "/b/?versioning", "PutBucketVersioning"),
     ("GET", "/b/?versioning", "GetBucketVersioning"),
     ("GET", "/b/?versions", "ListObjectVersions"),
+    ("POST", "/b/k?restore", "RestoreObject"),
+    ("POST", "/b/k?cleanRestoredObject", "CleanRestoredObject"),
     ("GET", "/b/k?versionId=CAEQ1", "GetObject"),
     ("DELETE", "/b/k?versionId=CAEQ1", "DeleteObject"),
     ("DELETE", "/b/k?symlink&versionId=CAEQ1", "DeleteObject"),
@@ -144,7 +146,7 @@ NOT_IMPLEMENTED = [
     # object sub-resources ossbox does not implement
     ("GET", "/b/k?x-oss-process=image%2Fresize%2Cw_100"),
     ("POST", "/b/k?x-oss-process"),
-    ("POST", "/b/k?restore"),
+    ("GET", "/b/k?restore"),
     ("POST", "/b/k?callback"),
     ("DELETE", "/b/k?objectMeta"),
 ]

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .authorize import Access
-from .operations import acl, append, buckets, listing, multipart, objects, symlink, tags, versioning
+from .operations import acl, append, buckets, listing, multipart, objects, restore, symlink, tags, versioning
 from .operations.context import Context
 
 __all__ = ["Operation", "OPERATIONS"]
@@ -54,6 +54,8 @@ OPERATIONS: dict[str, Operation] = {
         "CompleteMultipartUpload": multipart.complete_multipart_upload,
         "AbortMultipartUpload": multipart.abort_multipart_upload,
         "ListParts": multipart.list_parts,
+        "RestoreObject": restore.restore_object,
+        "CleanRestoredObject": restore.clean_restored_object,
     }),
     **_table(Access.OWNER, {
         "ListBuckets": buckets.list_buckets,

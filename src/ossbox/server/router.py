@@ -54,6 +54,8 @@ _OBJECT = {
     ("DELETE", "uploadId"): "AbortMultipartUpload",
     ("GET", "uploadId"): "ListParts",
     ("POST", "append"): "AppendObject",
+    ("POST", "restore"): "RestoreObject",
+    ("POST", "cleanRestoredObject"): "CleanRestoredObject",
     ("PUT", "acl"): "PutObjectAcl",
     ("GET", "acl"): "GetObjectAcl",
     ("PUT", "symlink"): "PutSymlink",

@@ -27,21 +27,26 @@ from dataclasses import replace
 
 from ..protocol.crc64 import crc64_combine
 from .blobs import BlobStore, BlobWriter
-from .errors import (AccessRefused, BucketNotFound, InvalidPart, InvalidPartOrder, IsDeleteMarker, ObjectChanged,
-                     ObjectNotAppendable, ObjectNotFound, PartTooSmall, PositionMismatch, UploadNotFound,
-                     VersionNotFound)
+from .errors import (AccessRefused, BucketNotFound, InvalidPart, InvalidPartOrder, IsDeleteMarker, NotArchived,
+                     NotRestored, ObjectChanged, ObjectFrozen, ObjectNotAppendable, ObjectNotFound, PartTooSmall,
+                     PositionMismatch, RestoreInProgress, UploadNotFound, VersionNotFound)
 from .listing import Page, grouped_scan
-from .records import (NULL_VERSION, BlobInfo, BucketRecord, ClassUsage, Deletion, Extent, Listing, ObjectRecord,
-                      PartRecord, Permit, UploadRecord, version_seq)
+from .records import (ARCHIVE_CLASSES, NULL_VERSION, BlobInfo, BucketRecord, ClassUsage, Deletion, Extent, Listing,
+                      ObjectRecord, PartRecord, Permit, Restore, UploadRecord, version_seq)
 from .metadata import MetadataStore, MetadataUnavailable, default_metadata_url, open_metadata
 
-__all__ = ["Storage", "ObjectSnapshot", "Permit", "RECLAIM_DELAY", "ORPHAN_AGE", "MIN_PART_SIZE", "MAX_EXTENTS", "md5_etag", "multipart_etag"]
+__all__ = ["Storage", "ObjectSnapshot", "Permit", "RECLAIM_DELAY", "RESTORE_DELAY", "ORPHAN_AGE", "MIN_PART_SIZE",
+           "MAX_EXTENTS", "md5_etag", "multipart_etag"]
 
 # How often open_object() retries when a blob vanishes between reading metadata and opening it.
 _OPEN_RETRIES = 5
 # Seconds a replaced or deleted version's blobs after the first stay on disk, for readers still on their
 # way to them (the first blob they hold open from the start): the default of `--reclaim-delay`.
 RECLAIM_DELAY = 600.0
+# Seconds a restore of an archived object takes: the default of `--restore-delay` (the cloud takes minutes
+# to hours, by storage class and tier; tests set less).
+RESTORE_DELAY = 60.0
+_DAY = 86400
 # Seconds an unreferenced file must have gone unmodified before a sweep may take it for an orphan while other
 # nodes run: a write in flight anywhere (its blob written, its metadata not yet committed) is far younger.
 ORPHAN_AGE = 3600.0
@@ -104,13 +109,15 @@ class ObjectSnapshot:
 
 class Storage:
     def __init__(self, data_dir: str, metadata: MetadataStore | None = None, location: str = "oss-cn-hangzhou",
-                 reclaim_delay: float = RECLAIM_DELAY) -> None:
+                 reclaim_delay: float = RECLAIM_DELAY, restore_delay: float = RESTORE_DELAY) -> None:
         """Blobs under `data_dir`, metadata in `metadata` (by default SQLite in `data_dir`, opened to match
         `reclaim_delay`: seconds before a replaced version's later blobs are unlinked; with 0 they go at once,
-        and a reader still on an earlier part of that version is cut short)."""
+        and a reader still on an earlier part of that version is cut short). An archived object's restore
+        takes `restore_delay` seconds."""
         os.makedirs(data_dir, exist_ok=True)
         self.location = location
         self.reclaim_delay = reclaim_delay
+        self.restore_delay = restore_delay
         self.blobs = BlobStore(data_dir)
         self.metadata: MetadataStore = metadata or open_metadata(default_metadata_url(data_dir),
                                                                  defer_release=reclaim_delay > 0)
@@ -216,7 +223,7 @@ class Storage:
         )
         record = replace(
             source.record, bucket=bucket, key=key, mtime=int(time.time()), extents=(Extent(blob_id, size),),
-            **attributes,
+            restore=None, **attributes,
         )
         return self._swap_in(record, overwrite, permit)
 
@@ -309,8 +316,45 @@ class Storage:
         self.metadata.update_bucket(name, **changes)
 
     def update_object(self, bucket: str, key: str, version_id: str | None = None, **changes) -> ObjectRecord:
-        """Change an object version's `acl` and/or `tags`, not its bytes; the version changed."""
-        return _readable(self.metadata.update_object(bucket, key, version_id, **changes), key, version_id)
+        """Change an object version's `acl` and/or `tags`, not its bytes; the version as it was."""
+        return _readable(self.metadata.update_object(bucket, key, version_id, lambda _: changes), key, version_id)
+
+    def restore_object(self, bucket: str, key: str, version_id: str | None, days: int, tier: str | None
+                       ) -> tuple[ObjectRecord, bool]:
+        """Restore an archived version for `days` once `restore_delay` seconds have passed; asked again once
+        it is readable, the `days` count again from now. The version as it was, and whether a restore
+        started (False: an extension). NotArchived, RestoreInProgress."""
+        now = time.time()
+
+        def restored(version: ObjectRecord) -> dict:
+            if version.storage_class not in ARCHIVE_CLASSES:
+                raise NotArchived(key)
+            current = version.restore
+            if current is not None and current.ongoing(now):
+                raise RestoreInProgress(key)
+            if current is not None and current.readable(now):
+                return {"restore": replace(current, expires_at=now + days * _DAY)}
+            ready = now + self.restore_delay
+            return {"restore": Restore(ready, ready + days * _DAY, tier)}
+
+        before = _readable(self.metadata.update_object(bucket, key, version_id, restored), key, version_id)
+        return before, not (before.restore is not None and before.restore.readable(now))
+
+    def clean_restored_object(self, bucket: str, key: str, version_id: str | None) -> None:
+        """Drop a restored version's readable copy: frozen again at once. NotArchived, RestoreInProgress,
+        NotRestored."""
+        now = time.time()
+
+        def cleaned(version: ObjectRecord) -> dict:
+            if version.storage_class not in ARCHIVE_CLASSES:
+                raise NotArchived(key)
+            if version.restore is not None and version.restore.ongoing(now):
+                raise RestoreInProgress(key)
+            if version.restore is None or not version.restore.readable(now):
+                raise NotRestored(key)
+            return {"restore": None}
+
+        _readable(self.metadata.update_object(bucket, key, version_id, cleaned), key, version_id)
 
     # ---- reading objects ----
 
@@ -348,6 +392,8 @@ class Storage:
         read."""
         for _ in range(_OPEN_RETRIES):
             record = self.head_object(bucket, key, permit, version_id)
+            if record.frozen(time.time()) and record.symlink_target is None:
+                raise ObjectFrozen(key)
             try:
                 return ObjectSnapshot(record, self.blobs)
             except FileNotFoundError:

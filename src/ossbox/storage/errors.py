@@ -9,7 +9,8 @@ import errno
 import sqlite3
 
 __all__ = ["StorageError", "AccessRefused", "BucketNotFound", "BucketExists", "BucketNotEmpty", "ObjectNotFound",
-           "VersionNotFound", "IsDeleteMarker", "ObjectExists", "UploadNotFound", "InvalidPart", "InvalidPartOrder",
+           "VersionNotFound", "IsDeleteMarker", "ObjectFrozen", "NotArchived", "RestoreInProgress", "NotRestored",
+           "ObjectExists", "UploadNotFound", "InvalidPart", "InvalidPartOrder",
            "PartTooSmall", "ObjectChanged", "ObjectNotAppendable", "PositionMismatch", "UnstorableValue",
            "is_disk_full", "is_out_of_descriptors"]
 
@@ -56,6 +57,22 @@ class IsDeleteMarker(StorageError):
     def __init__(self, key: str, version_id: str) -> None:
         super().__init__(key)
         self.version_id = version_id
+
+
+class ObjectFrozen(StorageError):
+    """The version is archived and not restored: its bytes cannot be read."""
+
+
+class NotArchived(StorageError):
+    """A restore (or its cleaning) asked of a version whose storage class needs none."""
+
+
+class RestoreInProgress(StorageError):
+    """The version's restore is still under way."""
+
+
+class NotRestored(StorageError):
+    """There is no restored copy to clean: never restored, or frozen again already."""
 
 
 class ObjectExists(StorageError):

@@ -110,10 +110,11 @@ class MetadataStore(Protocol):
         (None: a new version); as put_object returns. ObjectChanged if the key's current version is not
         `expected`."""
 
-    def update_object(self, bucket: str, key: str, version_id: str | None = None, *, acl: str | None = None,
-                      tags: dict[str, str] | None = None) -> ObjectRecord | None:
-        """Change a version's ACL and/or tags, not its bytes; the version found (None: none; a delete marker
-        is returned unchanged)."""
+    def update_object(self, bucket: str, key: str, version_id: str | None,
+                      change: Callable[[ObjectRecord], dict]) -> ObjectRecord | None:
+        """Change a version's `acl`, `tags` and/or `restore` (never its bytes) to what `change(version)` gives,
+        judged on the version as read under the transaction's lock (`change` may raise, to refuse; it must
+        be pure). The version as it was; None if there is none; a delete marker is returned unchanged."""
 
     def delete_objects(self, bucket: str, targets: list[tuple[str, str | None]], permit: Permit | None = None
                        ) -> tuple[list[Deletion], list[str]]:

@@ -70,8 +70,12 @@ ALTER TABLE objects ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX objects_versions ON objects (bucket, key, seq DESC);
 """
 
+_V3 = """
+ALTER TABLE objects ADD COLUMN restore TEXT;
+"""
+
 # (version, DDL): applied in order, in one transaction, to a database whose version is below it.
-_MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2))
+_MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3))
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
 
 # What is worth another try: the transaction lost a race, or the connection or the server went away.

@@ -9,12 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 __all__ = ["DEFAULT_CONTENT_TYPE", "NULL_VERSION", "ENABLED", "SUSPENDED", "new_version_id", "version_seq",
-           "is_version_id",
+           "is_version_id", "STORAGE_CLASSES", "ARCHIVE_CLASSES", "Restore",
            "BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing", "ClassUsage", "UploadRecord", "PartRecord",
            "Deletion", "Permit"]
 
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
+# Classes whose objects are frozen: their bytes can be read only once restored (RestoreObject).
+ARCHIVE_CLASSES = frozenset({"Archive", "ColdArchive", "DeepColdArchive"})
 # A bucket's versioning: None until it is first set, then one of these (it never goes back to None).
 ENABLED, SUSPENDED = "Enabled", "Suspended"
 # The version id of a key's one version in a bucket whose versioning was never enabled, and of the version a
@@ -78,6 +81,22 @@ class BlobInfo:
 
 
 @dataclass(frozen=True)
+class Restore:
+    """A restore of a frozen object: under way until `ready_at`, then readable until `expires_at` (epoch
+    seconds), after which the object is frozen again. `tier` is the priority asked for, if any."""
+
+    ready_at: float
+    expires_at: float
+    tier: str | None = None
+
+    def ongoing(self, now: float) -> bool:
+        return now < self.ready_at
+
+    def readable(self, now: float) -> bool:
+        return self.ready_at <= now < self.expires_at
+
+
+@dataclass(frozen=True)
 class ObjectRecord:
     bucket: str
     key: str
@@ -98,6 +117,11 @@ class ObjectRecord:
     latest: bool = True  # the key's current version (which a delete marker may be)
     delete_marker: bool = False
     seq: int = 0  # the version's place among its key's versions: the higher, the newer
+    restore: Restore | None = None  # of a frozen (archived) version
+
+    def frozen(self, now: float) -> bool:
+        """Whether the bytes cannot be read now: an archived version not (or no longer) restored."""
+        return self.storage_class in ARCHIVE_CLASSES and not (self.restore and self.restore.readable(now))
 
 
 @dataclass(frozen=True)

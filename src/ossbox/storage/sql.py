@@ -28,7 +28,7 @@ from .errors import (AccessRefused, BucketExists, BucketNotEmpty, BucketNotFound
                      UploadNotFound)
 from .metadata import Assemble
 from .records import (ENABLED, NULL_VERSION, BucketRecord, ClassUsage, Deletion, Extent, ObjectRecord, PartRecord,
-                      Permit, UploadRecord, new_version_id)
+                      Permit, Restore, UploadRecord, new_version_id)
 
 __all__ = ["SqlMetadata", "RECORD_FORMAT"]
 
@@ -36,7 +36,7 @@ RECORD_FORMAT = 1  # the layout of an object row's JSON columns; a row says whic
 
 OBJECT_COLUMNS = (
     "bucket, key, version_id, latest, delete_marker, format, size, etag, crc64, mtime, content_type, object_type, "
-    "storage_class, acl, headers, user_meta, extents, tags, symlink_target, seq"
+    "storage_class, acl, headers, user_meta, extents, tags, symlink_target, seq, restore"
 )
 BUCKET_COLUMNS = "name, created, location, acl, storage_class, tags, versioning"
 UPLOAD_COLUMNS = "upload_id, bucket, key, initiated, attributes"
@@ -53,8 +53,16 @@ def _object_row(record: ObjectRecord) -> tuple:
         RECORD_FORMAT, record.size, record.etag, str(record.crc64), record.mtime, record.content_type,
         record.object_type, record.storage_class, record.acl, json.dumps(record.headers),
         json.dumps(record.user_meta), json.dumps([[e.blob_id, e.length] for e in record.extents]),
-        json.dumps(record.tags), record.symlink_target, record.seq,
+        json.dumps(record.tags), record.symlink_target, record.seq, _restore_json(record.restore),
     )
+
+
+def _restore_json(restore: Restore | None) -> str | None:
+    return None if restore is None else json.dumps([restore.ready_at, restore.expires_at, restore.tier])
+
+
+def _restore_from_json(text: str | None) -> Restore | None:
+    return None if text is None else Restore(*json.loads(text))
 
 
 def _loads(text: str):
@@ -68,13 +76,13 @@ def _extents(extents_json: str) -> tuple[Extent, ...]:
 
 def _object_from_row(row) -> ObjectRecord:
     (bucket, key, version_id, latest, delete_marker, _format, size, etag, crc64, mtime, content_type, object_type,
-     storage_class, acl, headers, user_meta, extents, tags, symlink_target, seq) = row
+     storage_class, acl, headers, user_meta, extents, tags, symlink_target, seq, restore) = row
     return ObjectRecord(
         bucket=bucket, key=bytes(key).decode("utf-8"), size=size, etag=etag, crc64=int(crc64), mtime=mtime,
         extents=_extents(extents), content_type=content_type, object_type=object_type, storage_class=storage_class,
         acl=acl, headers=_loads(headers), user_meta=_loads(user_meta), tags=_loads(tags),
         symlink_target=symlink_target, version_id=version_id, latest=bool(latest), delete_marker=bool(delete_marker),
-        seq=seq,
+        seq=seq, restore=_restore_from_json(restore),
     )
 
 
@@ -308,18 +316,18 @@ class SqlMetadata:
                            later)
         return [blob_id for blob_id in dropped if blob_id == first]
 
-    def update_object(self, bucket: str, key: str, version_id: str | None = None, *, acl: str | None = None,
-                      tags: dict[str, str] | None = None) -> ObjectRecord | None:
+    def update_object(self, bucket: str, key: str, version_id: str | None,
+                      change: Callable[[ObjectRecord], dict]) -> ObjectRecord | None:
         def work(db) -> ObjectRecord | None:
             self._require_bucket(db, bucket, self._SHARE)
             version = self._current(db, bucket, key, version_id)
             if version is None or version.delete_marker:
                 return version
-            where = ("WHERE bucket = ? AND key = ? AND version_id = ?", (bucket, key.encode("utf-8"), version.version_id))
-            if acl is not None:
-                db.execute(f"UPDATE objects SET acl = ? {where[0]}", (acl, *where[1]))
-            if tags is not None:
-                db.execute(f"UPDATE objects SET tags = ? {where[0]}", (json.dumps(tags), *where[1]))
+            changes = change(version)
+            values = {"acl": changes.get("acl", version.acl), "tags": json.dumps(changes.get("tags", version.tags)),
+                      "restore": _restore_json(changes.get("restore", version.restore))}
+            db.execute("UPDATE objects SET acl = ?, tags = ?, restore = ? WHERE bucket = ? AND key = ? AND version_id = ?",
+                       (*values.values(), bucket, key.encode("utf-8"), version.version_id))
             return version
         return self._write(work)
 

@@ -88,10 +88,15 @@ def _v5(db: sqlite3.Connection) -> None:
     """)
 
 
+def _v6(db: sqlite3.Connection) -> None:
+    """The restore of an archived version: when it is readable, and until when."""
+    db.execute("ALTER TABLE objects ADD COLUMN restore TEXT")
+
+
 _SURROGATE = "a lone surrogate, which is not UTF-8"
 
 # (version, migration): applied in order to a database whose user_version is below the version.
-_MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = ((2, _v2), (3, _v3), (4, _v4), (5, _v5))
+_MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = ((2, _v2), (3, _v3), (4, _v4), (5, _v5), (6, _v6))
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
 
 

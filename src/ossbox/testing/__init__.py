@@ -39,18 +39,20 @@ class OssboxServer:
     """A throwaway ossbox server on a free loopback port, as a context manager (or `start()`/`stop()`).
 
     `region` is the one V4 signatures must be scoped to; `access_key_id`/`access_key_secret` fix the
-    credentials (by default they are generated); `args` are further `ossbox serve` options, e.g.
+    credentials (by default they are generated); `restore_delay` is how many seconds restoring an archived
+    object takes (`ossbox serve`'s default: 60); `args` are further `ossbox serve` options, e.g.
     `("--reclaim-delay", "0")`. Once started: `endpoint`, `host`, `port`, `access_key_id`,
     `access_key_secret`, `region`, `data_dir` and `pid`.
     """
 
     def __init__(self, *, region: str = DEFAULT_REGION, access_key_id: str | None = None,
-                 access_key_secret: str | None = None, args: Sequence[str] = (), start_timeout: float = 30.0,
-                 stop_timeout: float = 10.0) -> None:
+                 access_key_secret: str | None = None, restore_delay: float | None = None, args: Sequence[str] = (),
+                 start_timeout: float = 30.0, stop_timeout: float = 10.0) -> None:
         if (access_key_id is None) != (access_key_secret is None):
             raise ValueError("give both access_key_id and access_key_secret, or neither")
+        knobs = ["--restore-delay", str(restore_delay)] if restore_delay is not None else []
         self._command = [sys.executable, "-m", "ossbox", "serve", "--ephemeral", "--host", "127.0.0.1",
-                         "--region", region, *args]
+                         "--region", region, *knobs, *args]
         self._credentials = (access_key_id, access_key_secret)
         self._start_timeout = start_timeout
         self._stop_timeout = stop_timeout

@@ -8,15 +8,14 @@ from dataclasses import dataclass
 from ...protocol.errors import OssError
 from ...protocol.names import check_bucket_name
 from ...storage.errors import BucketExists
-from ...storage.records import BucketRecord, ClassUsage
+from ...storage.records import STORAGE_CLASSES, BucketRecord, ClassUsage
 from .context import Context
 from .values import BucketRef
 
-__all__ = ["STORAGE_CLASSES", "ListBucketsRequest", "BucketList", "PutBucketRequest", "BucketStat", "list_buckets",
+__all__ = ["ListBucketsRequest", "BucketList", "PutBucketRequest", "BucketStat", "list_buckets",
            "put_bucket", "delete_bucket", "get_bucket_info", "get_bucket_location", "get_bucket_stat",
            "list_live_channel"]
 
-STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ..context import Call
-from . import buckets, configuration, listing, multipart, objects, versioning
+from . import buckets, configuration, listing, multipart, objects, restore, versioning
 
 __all__ = ["Codec", "CODECS"]
 
@@ -66,4 +66,6 @@ CODECS: dict[str, Codec] = {
     "PutBucketVersioning": Codec(versioning.parse_put_bucket_versioning, configuration.render_ok),
     "GetBucketVersioning": Codec(buckets.parse_bucket, versioning.render_get_bucket_versioning),
     "ListObjectVersions": Codec(versioning.parse_list_object_versions, versioning.render_list_object_versions),
+    "RestoreObject": Codec(restore.parse_restore_object, restore.render_restore_object),
+    "CleanRestoredObject": Codec(configuration.parse_object, configuration.render_ok),
 }

@@ -15,7 +15,7 @@ from ...storage.records import Listing, ObjectRecord
 from ..context import Call
 from ..operations.listing import MAX_KEYS, ListObjectsRequest
 from ..responses import xml_response
-from .render import encoder, owner_xml
+from .render import encoder, owner_xml, restore_state
 from .requests import int_param
 
 
@@ -41,6 +41,7 @@ def _contents(record: ObjectRecord, encode, owner_id: str | None) -> list[tuple[
         ("Type", record.object_type),
         ("Size", record.size),
         ("StorageClass", record.storage_class),
+        ("RestoreInfo", restore_state(record)),
         ("Owner", owner_xml(owner_id) if owner_id else None),
     ]
 

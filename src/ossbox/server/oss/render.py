@@ -7,6 +7,7 @@ GET 200 and GET 206 always agree; storage's errors become OSS's codes here, in o
 from __future__ import annotations
 
 import base64
+import time
 from urllib.parse import quote
 
 from aiohttp import web
@@ -18,7 +19,7 @@ from ...storage.records import NULL_VERSION, ObjectRecord, PartRecord
 from ..authorize import denied
 from ..responses import xml_response
 
-__all__ = ["object_headers", "write_headers", "version_header", "content_md5", "encoder", "owner_xml", "as_oss_error",
+__all__ = ["object_headers", "write_headers", "version_header", "restore_state", "content_md5", "encoder", "owner_xml", "as_oss_error",
            "error_response", "stamp"]
 
 
@@ -41,6 +42,9 @@ def object_headers(record: ObjectRecord, user_meta: dict[str, str] | None = None
     if record.tags:
         headers["x-oss-tagging-count"] = str(len(record.tags))
     headers.update(version_header(record))
+    restore = restore_state(record)
+    if restore is not None:
+        headers["x-oss-restore"] = restore
     headers.update(record.headers)
     meta = record.user_meta if user_meta is None else user_meta
     headers.update({"x-oss-meta-" + name: value for name, value in meta.items()})
@@ -53,6 +57,18 @@ def write_headers(stored: ObjectRecord | PartRecord) -> dict[str, str]:
     if isinstance(stored, ObjectRecord):
         headers.update(version_header(stored))
     return headers
+
+
+def restore_state(record: ObjectRecord, now: float | None = None) -> str | None:
+    """`x-oss-restore`, and a listing's RestoreInfo: a restore under way, or restored until when; None if
+    never restored, or frozen again."""
+    restore = record.restore
+    now = time.time() if now is None else now
+    if restore is None or now >= restore.expires_at:
+        return None
+    if restore.ongoing(now):
+        return 'ongoing-request="true"'
+    return f'ongoing-request="false", expiry-date="{http_date(restore.expires_at)}"'
 
 
 def version_header(record: ObjectRecord) -> dict[str, str]:
@@ -116,6 +132,11 @@ _STORAGE_ERRORS = {
     storage_errors.PartTooSmall: ("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed "
                                   "size.", "PartNumber"),
     storage_errors.ObjectNotAppendable: ("ObjectNotAppendable", "The object is not appendable.", "Key"),
+    storage_errors.ObjectFrozen: ("InvalidObjectState", "The operation is not valid for the object's state: it is "
+                                  "archived and not restored.", "Key"),
+    storage_errors.NotArchived: ("OperationNotSupported", "The operation is not supported for this resource.", "Key"),
+    storage_errors.RestoreInProgress: ("RestoreAlreadyInProgress", "The restore operation is in progress.", "Key"),
+    storage_errors.NotRestored: ("ArchiveRestoreFileStale", "The archive file or restore info stale", "Key"),
     storage_errors.UnstorableValue: ("InvalidArgument", "A name or value in the request holds a character that "
                                      "cannot be stored (a NUL or a lone surrogate).", "ArgumentValue"),
 }

@@ -18,7 +18,7 @@ from ...protocol.errors import OssError
 from ...protocol.names import check_bucket_name
 from ...protocol.numbers import parse_decimal
 from ...protocol.xmlparse import parse_xml
-from ...storage.records import is_version_id
+from ...storage.records import STORAGE_CLASSES, is_version_id
 from ..context import Call
 from ..operations.tags import OBJECT_TAG_RULES, validate_tags
 from ..operations.values import Attributes, Conditions, Upload
@@ -92,10 +92,17 @@ def attributes(call: Call) -> Attributes:
         content_type=utf8("Content-Type", headers.get("Content-Type")) or None,
         headers={name: utf8(name, headers[name]) for name in STORED_HEADERS if name in headers},
         user_meta=user_meta,
-        storage_class=utf8("x-oss-storage-class", headers.get("x-oss-storage-class")),
+        storage_class=_storage_class(headers.get("x-oss-storage-class")),
         acl=checked_acl(headers.get("x-oss-object-acl", "default"), OBJECT_ACLS, "x-oss-object-acl"),
         tags=tags_from_header(utf8("x-oss-tagging", headers.get("x-oss-tagging"))),
     )
+
+
+def _storage_class(value: str | None) -> str | None:
+    if value is not None and value not in STORAGE_CLASSES:
+        raise OssError("InvalidArgument", "Unsupported storage class.", ArgumentName="x-oss-storage-class",
+                       ArgumentValue=value)
+    return value
 
 
 def conditions(call: Call, prefix: str = "") -> Conditions:

@@ -14,7 +14,7 @@ from ..operations.listing import MAX_KEYS
 from ..operations.values import BucketRef
 from ..operations.versioning import BucketVersioning, ListVersionsRequest
 from ..responses import xml_response
-from .render import encoder, owner_xml
+from .render import encoder, owner_xml, restore_state
 from .requests import int_param, parse_xml_body, read_body
 
 _MAX_NAME = 1024  # prefix, delimiter and markers: longer ones are refused, as OSS does
@@ -57,7 +57,8 @@ def _version(record: ObjectRecord, encode, owner: list) -> tuple[str, list[tuple
     if record.delete_marker:
         return "DeleteMarker", [*common, ("Owner", owner)]
     return "Version", [*common, ("ETag", record.etag), ("Type", record.object_type), ("Size", record.size),
-                       ("StorageClass", record.storage_class), ("Owner", owner)]
+                       ("StorageClass", record.storage_class), ("RestoreInfo", restore_state(record)),
+                       ("Owner", owner)]
 
 
 def render_list_object_versions(call: Call, request: ListVersionsRequest, page: Page[ObjectRecord]
