@@ -86,6 +86,8 @@ def main(**connection) -> None:
 @click.option("--sweep-interval", default=3600.0, show_default=True, type=click.FloatRange(min=1),
               help="With shared (PostgreSQL) metadata: seconds between two sweeps for orphaned files, one node at a "
                    "time.")
+@click.option("--lifecycle-interval", default=3600.0, show_default=True, type=click.FloatRange(min=1),
+              help="Seconds between two passes applying buckets' lifecycle rules (one node at a time).")
 @click.option("--ephemeral", is_flag=True,
               help="A throwaway server for tests: its data in a new temporary directory removed when it stops, a free "
                    "port unless --port is given, one JSON line on stdout (endpoint, access key id and secret, region, "
@@ -95,7 +97,7 @@ def serve(ctx: click.Context, host: str, port: int, data_dir: str, access_key_id
           access_key_secret: str | None, region: str | None, base_domain: str | None, shutdown_timeout: float,
           body_timeout: float, header_timeout: float, idle_timeout: float, access_log: bool, workers: int,
           reclaim_delay: float, restore_delay: float, metadata_url: str | None, sweep_interval: float,
-          ephemeral: bool) -> None:
+          lifecycle_interval: float, ephemeral: bool) -> None:
     """Run the OSS-compatible server: metadata in SQLite (the default) or PostgreSQL, blobs in --data-dir."""
     import json
     import os
@@ -167,7 +169,7 @@ def serve(ctx: click.Context, host: str, port: int, data_dir: str, access_key_id
     started = time.time()
     config = ServerConfig({credentials.access_key_id: credentials.access_key_secret}, region, base_domain,
                           body_timeout=body_timeout, idle_timeout=idle_timeout, header_timeout=header_timeout,
-                          shared=shared, sweep_interval=sweep_interval)
+                          shared=shared, sweep_interval=sweep_interval, lifecycle_interval=lifecycle_interval)
     try:
         sock = listen(host, port)
     except OSError as error:
@@ -281,6 +283,50 @@ def metadata_copy(source_url: str, target_url: str) -> None:
     except (MetadataUnavailable, SchemaMismatch, ValueError, OSError) as error:
         raise click.ClickException(str(error)) from None
     click.echo("copied " + ", ".join(f"{count} {kind}" for kind, count in counts.items()))
+
+
+@main.group()
+def lifecycle() -> None:
+    """Buckets' lifecycle rules."""
+
+
+def _moment(_ctx, _param, value: str | None) -> float | None:
+    import datetime
+
+    if value is None:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("give an ISO 8601 date or time, such as 2027-01-31 or 2027-01-31T12:00:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
+
+
+@lifecycle.command("run")
+@click.option("--data-dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="The data directory (as given to `ossbox serve`, which may be running on it).")
+@click.option("--metadata", "metadata_url", envvar="OSSBOX_METADATA_URL", default=None,
+              help="The metadata's URL, as given to `ossbox serve` [env: OSSBOX_METADATA_URL; default: SQLite in "
+                   "--data-dir].")
+@click.option("--now", callback=_moment, metavar="DATE",
+              help="Apply the rules as if it were DATE (ISO 8601; UTC unless it says otherwise) [default: now].")
+def lifecycle_run(data_dir: str, metadata_url: str | None, now: float | None) -> None:
+    """Apply every bucket's lifecycle rules once: expire, transition and abort what is due, then print what
+    was done. With --now, a test sees in a second what the rules do in days:
+
+        ossbox lifecycle run --data-dir ./data --now 2027-01-31"""
+    import time
+
+    from .lifecycle.runner import run_lifecycle_on
+    from .storage.metadata import MetadataUnavailable, SchemaMismatch
+
+    try:
+        report = run_lifecycle_on(data_dir, metadata_url, time.time() if now is None else now)
+    except (MetadataUnavailable, SchemaMismatch, ValueError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(str(report))
 
 
 if __name__ == "__main__":

@@ -174,6 +174,18 @@ FEATURE_TESTS = [
     "tests/test_object.py::TestObject::test_restore_object_with_wrong_request",
     "tests/test_object.py::TestObject::test_restore_archive_object_with_job_parameters",
     "tests/test_list_objects_v2.py::TestIteratorV2::test_normal_list_objects_restore_info",
+    # lifecycle
+    "tests/test_lifecycle_versioning.py",
+    *(f"tests/test_bucket.py::TestBucket::test_{name}" for name in (
+        "bucket_lifecycle_filter_object_size_than", "bucket_lifecycle_not", "bucket_lifecycle_not_prefix",
+        "lifecycle_abort_multipart_upload_date", "lifecycle_abort_multipart_upload_days", "lifecycle_all",
+        "lifecycle_all_without_object_expiration", "lifecycle_created_before_date", "lifecycle_date",
+        "lifecycle_days", "lifecycle_object_tagging", "lifecycle_object_tagging_exceptions_too_much_rules",
+        "lifecycle_object_tagging_exceptions_wrong_key", "lifecycle_object_tagging_exceptions_wrong_value",
+        "lifecycle_overlap", "lifecycle_overlap_exception", "lifecycle_storage_transitions_date",
+        "lifecycle_storage_transitions_days", "lifecycle_storage_transitions_mixed",
+        "lifecycle_storage_transitions_more_days", "put_lifecycle_days_less_than_transition_days",
+        "put_lifecycle_invalid_transitions")),
 ]
 
 SELECTIONS = {"core": CORE_TESTS, "next": NEXT_TESTS, "features": FEATURE_TESTS,

@@ -73,6 +73,11 @@ def test_buckets(store):
     assert store.get_bucket("missing") is None
     with pytest.raises(BucketNotFound):
         store.update_bucket("missing", acl="private")
+    lifecycle = {"rules": [{"id": "r1", "prefix": "logs/", "days": 3}]}
+    store.update_bucket("b-1", configs={"lifecycle": lifecycle, "cors": {"rules": []}})
+    store.update_bucket("b-1", configs={"cors": None, "referer": {"allow_empty": True}})  # the others stay
+    assert store.get_bucket("b-1").configs == {"lifecycle": lifecycle, "referer": {"allow_empty": True}}
+    assert store.get_bucket("b-1").acl == "public-read" and store.get_bucket("b-2").configs == {}
     store.put_object(record("k", bucket="b-2"))
     with pytest.raises(BucketNotEmpty):
         store.delete_bucket("b-2")
@@ -153,8 +158,9 @@ def test_update_object(store):
     restore = Restore(10.5, 99.25, "Expedited")
     store.update_object(BUCKET, "k", "null", changing(restore=restore))
     assert store.get_object(BUCKET, "k") == replace(stored, acl="public-read", tags={"a": "b"}, restore=restore)
-    store.update_object(BUCKET, "k", None, changing(restore=None))
-    assert store.get_object(BUCKET, "k").restore is None
+    store.update_object(BUCKET, "k", None, changing(restore=None, storage_class="DeepColdArchive"))
+    assert (store.get_object(BUCKET, "k").restore, store.get_object(BUCKET, "k").storage_class) == \
+        (None, "DeepColdArchive")
     assert store.update_object(BUCKET, "missing", None, changing(acl="private")) is None
     assert store.update_object(BUCKET, "k", "CAEQ-none", changing(acl="private")) is None
 

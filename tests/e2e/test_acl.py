@@ -403,7 +403,7 @@ def assert_not_implemented(response: requests.Response) -> None:
 
 
 @pytest.mark.parametrize("method,subresource", [("GET", "cors"), ("PUT", "cors"), ("DELETE", "cors"),
-                                                ("GET", "lifecycle"), ("GET", "website")])
+                                                ("GET", "inventory"), ("GET", "website")])
 def test_unimplemented_bucket_subresource(server, sig, bucket, method, subresource):
     response = signed_request(oss2_auth(sig, server), method, server.endpoint, bucket.bucket_name,
                               params={subresource: ""}, data=b"<CORSConfiguration/>" if method == "PUT" else None)

@@ -44,6 +44,16 @@ def test_a_fresh_bucket_each_time(ossbox_server, oss2_bucket):
     assert [o.key for o in oss2.ObjectIterator(oss2_bucket)] == []
     oss2_bucket.init_multipart_upload("left-open")  # removed with the bucket anyway
 
+def test_logs_expire(ossbox_server, oss2_bucket):  # the README's lifecycle example
+    import datetime
+    from oss2.models import BucketLifecycle, LifecycleExpiration, LifecycleRule
+    rule = LifecycleRule("logs", "logs/", status="Enabled", expiration=LifecycleExpiration(days=30))
+    oss2_bucket.put_bucket_lifecycle(BucketLifecycle([rule]))
+    oss2_bucket.put_object("logs/a", b"...")
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=31)
+    assert ossbox_server.run_lifecycle(later).expired == 1
+    assert not oss2_bucket.object_exists("logs/a")
+
 def test_that_fails(oss2_bucket):
     oss2_bucket.put_object("k", b"v")
     assert False, "a failing test leaves nothing behind either"
@@ -87,14 +97,14 @@ def _nothing_left(servers: list[dict]) -> None:
 
 def test_the_plugins_fixtures_in_a_users_suite(pytester):
     result, servers = _run_user_suite(pytester)
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=4, failed=1)
     assert len({server["pid"] for server in servers}) == 1  # one server for the session
     _nothing_left(servers)
 
 
 def test_the_fixtures_under_xdist(pytester):
     result, servers = _run_user_suite(pytester, "-n", "2")
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=4, failed=1)
     _nothing_left(servers)
 
 

@@ -42,6 +42,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "NoSuchKey": 404,
     "NoSuchUpload": 404,
     "NoSuchVersion": 404,
+    "NoSuchLifecycle": 404,
     "SymlinkTargetNotExist": 404,
     "MethodNotAllowed": 405,
     "BucketAlreadyExists": 409,

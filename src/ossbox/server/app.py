@@ -13,6 +13,7 @@ import time
 
 from aiohttp import HttpVersion11, web
 
+from ..lifecycle.runner import run_lifecycle
 from ..storage.engine import ORPHAN_AGE, Storage
 from ..storage.metadata import MetadataUnavailable
 from .context import ServerConfig
@@ -139,6 +140,25 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
         if task is not None:
             task.cancel()
 
+    async def apply_lifecycle_in_turn(_app: web.Application):
+        """Buckets' lifecycle rules, applied every `lifecycle_interval` by one worker of one node at a time."""
+        async def apply() -> None:
+            holder = f"{socket.gethostname()}:{os.getpid()}"
+            while True:
+                await asyncio.sleep(config.lifecycle_interval)
+                try:
+                    if await offload(storage.metadata.claim_lease, "lifecycle", holder, config.lifecycle_interval):
+                        report = await offload(run_lifecycle, storage, time.time())
+                        log.info("lifecycle pass: %s", report)
+                except MetadataUnavailable as error:
+                    log.warning("the lifecycle pass waits for the metadata database: %s", error)
+                except Exception:
+                    log.exception("the lifecycle pass failed (will try again)")
+
+        task = asyncio.create_task(apply())
+        yield
+        task.cancel()
+
     async def close_storage(_app: web.Application) -> None:
         offload.shutdown()
         storage.close()
@@ -152,5 +172,6 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
     app.router.add_route("*", r"/{tail:[\s\S]*}", handle, expect_handler=_expect)
     app.cleanup_ctx.append(reap_released_blobs)
     app.cleanup_ctx.append(sweep_orphans_in_turn)
+    app.cleanup_ctx.append(apply_lifecycle_in_turn)
     app.on_cleanup.append(close_storage)
     return app

@@ -28,6 +28,7 @@ class ServerConfig:
     # at sweeping orphans every `sweep_interval` seconds.
     shared: bool = False
     sweep_interval: float = 3600.0
+    lifecycle_interval: float = 3600.0  # seconds between lifecycle passes, each by one node (by lease)
 
     @functools.cached_property
     def owner_id(self) -> str:

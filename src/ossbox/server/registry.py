@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .authorize import Access
-from .operations import acl, append, buckets, listing, multipart, objects, restore, symlink, tags, versioning
+from .operations import (acl, append, buckets, lifecycle, listing, multipart, objects, restore, symlink, tags,
+                         versioning)
 from .operations.context import Context
 
 __all__ = ["Operation", "OPERATIONS"]
@@ -64,6 +65,9 @@ OPERATIONS: dict[str, Operation] = {
         "GetBucketInfo": buckets.get_bucket_info,
         "GetBucketLocation": buckets.get_bucket_location,
         "GetBucketStat": buckets.get_bucket_stat,
+        "PutBucketLifecycle": lifecycle.put_bucket_lifecycle,
+        "GetBucketLifecycle": lifecycle.get_bucket_lifecycle,
+        "DeleteBucketLifecycle": lifecycle.delete_bucket_lifecycle,
         "ListLiveChannel": buckets.list_live_channel,
         "ListMultipartUploads": multipart.list_multipart_uploads,
         "PutBucketAcl": acl.put_bucket_acl,

@@ -312,11 +312,12 @@ class Storage:
         return self._swap_in(record, overwrite, permit)
 
     def update_bucket(self, name: str, **changes) -> None:
-        """Change a bucket's `acl`, `tags` and/or `versioning`."""
+        """Change a bucket's `acl`, `tags`, `versioning` and/or named `configs` (see MetadataStore)."""
         self.metadata.update_bucket(name, **changes)
 
     def update_object(self, bucket: str, key: str, version_id: str | None = None, **changes) -> ObjectRecord:
-        """Change an object version's `acl` and/or `tags`, not its bytes; the version as it was."""
+        """Change an object version's `acl`, `tags` and/or `storage_class`, not its bytes; the version as it
+        was."""
         return _readable(self.metadata.update_object(bucket, key, version_id, lambda _: changes), key, version_id)
 
     def restore_object(self, bucket: str, key: str, version_id: str | None, days: int, tier: str | None

@@ -83,7 +83,9 @@ class MetadataStore(Protocol):
         """Buckets named after `marker` and starting with `prefix`, by name."""
 
     def update_bucket(self, name: str, *, acl: str | None = None, tags: dict[str, str] | None = None,
-                      versioning: str | None = None) -> None: ...
+                      versioning: str | None = None, configs: dict[str, object] | None = None) -> None:
+        """Change what is given; `configs` sets each named configuration to its value (None: removes it)
+        and leaves the others as they are."""
 
     def bucket_usage(self, name: str) -> dict[str, ClassUsage]:
         """Object count, bytes and newest mtime per storage class (latest versions)."""
@@ -112,7 +114,7 @@ class MetadataStore(Protocol):
 
     def update_object(self, bucket: str, key: str, version_id: str | None,
                       change: Callable[[ObjectRecord], dict]) -> ObjectRecord | None:
-        """Change a version's `acl`, `tags` and/or `restore` (never its bytes) to what `change(version)` gives,
+        """Change a version's `acl`, `tags`, `restore` and/or `storage_class` (never its bytes) to what `change(version)` gives,
         judged on the version as read under the transaction's lock (`change` may raise, to refuse; it must
         be pure). The version as it was; None if there is none; a delete marker is returned unchanged."""
 

@@ -74,8 +74,12 @@ _V3 = """
 ALTER TABLE objects ADD COLUMN restore TEXT;
 """
 
+_V4 = """
+ALTER TABLE buckets ADD COLUMN configs TEXT NOT NULL DEFAULT '{}';
+"""
+
 # (version, DDL): applied in order, in one transaction, to a database whose version is below it.
-_MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3))
+_MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3), (4, _V4))
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
 
 # What is worth another try: the transaction lost a race, or the connection or the server went away.

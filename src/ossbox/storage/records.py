@@ -60,6 +60,8 @@ class BucketRecord:
     storage_class: str = "Standard"
     tags: dict[str, str] = field(default_factory=dict)
     versioning: str | None = None  # None: never set; else ENABLED or SUSPENDED
+    # Configurations (lifecycle, CORS, ...) by name, each a JSON value that its operation module reads
+    configs: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,11 @@ OBJECT_COLUMNS = (
     "bucket, key, version_id, latest, delete_marker, format, size, etag, crc64, mtime, content_type, object_type, "
     "storage_class, acl, headers, user_meta, extents, tags, symlink_target, seq, restore"
 )
-BUCKET_COLUMNS = "name, created, location, acl, storage_class, tags, versioning"
+BUCKET_COLUMNS = "name, created, location, acl, storage_class, tags, versioning, configs"
 UPLOAD_COLUMNS = "upload_id, bucket, key, initiated, attributes"
 PART_COLUMNS = "part_number, blob_id, size, etag, crc64, mtime"
 _OBJECT_PLACEHOLDERS = ", ".join("?" * len(OBJECT_COLUMNS.split(", ")))
+_BUCKET_PLACEHOLDERS = ", ".join("?" * len(BUCKET_COLUMNS.split(", ")))
 _JOINED_OBJECT_COLUMNS = ", ".join(f"o.{column}" for column in OBJECT_COLUMNS.split(", "))
 _LATEST = "latest = 1 AND delete_marker = 0"
 _AFTER_EVERY_NAME = "\U0010ffff"  # sorts after every character a bucket name may continue its prefix with
@@ -88,12 +89,12 @@ def _object_from_row(row) -> ObjectRecord:
 
 def _bucket_row(record: BucketRecord) -> tuple:
     return (record.name, record.created, record.location, record.acl, record.storage_class, json.dumps(record.tags),
-            record.versioning)
+            record.versioning, json.dumps(record.configs))
 
 
 def _bucket_from_row(row) -> BucketRecord:
-    name, created, location, acl, storage_class, tags, versioning = row
-    return BucketRecord(name, created, location, acl, storage_class, json.loads(tags), versioning)
+    name, created, location, acl, storage_class, tags, versioning, configs = row
+    return BucketRecord(name, created, location, acl, storage_class, json.loads(tags), versioning, _loads(configs))
 
 
 def _upload_row(upload: UploadRecord) -> tuple:
@@ -149,7 +150,7 @@ class SqlMetadata:
         def work(db) -> None:
             if db.execute("SELECT 1 FROM buckets WHERE name = ?", (record.name,)).fetchone():
                 raise BucketExists(record.name)
-            db.execute(f"INSERT INTO buckets ({BUCKET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", _bucket_row(record))
+            db.execute(f"INSERT INTO buckets ({BUCKET_COLUMNS}) VALUES ({_BUCKET_PLACEHOLDERS})", _bucket_row(record))
         self._write(work)
 
     def delete_bucket(self, name: str) -> None:
@@ -173,13 +174,18 @@ class SqlMetadata:
         return [_bucket_from_row(row) for row in rows]
 
     def update_bucket(self, name: str, *, acl: str | None = None, tags: dict[str, str] | None = None,
-                      versioning: str | None = None) -> None:
+                      versioning: str | None = None, configs: dict[str, object] | None = None) -> None:
         def work(db) -> None:
             self._require_bucket(db, name, self._LOCK)
             for column, value in (("acl", acl), ("tags", None if tags is None else json.dumps(tags)),
                                   ("versioning", versioning)):
                 if value is not None:
                     db.execute(f"UPDATE buckets SET {column} = ? WHERE name = ?", (value, name))
+            if configs:
+                current = db.execute("SELECT configs FROM buckets WHERE name = ?", (name,)).fetchone()[0]
+                merged = {**_loads(current), **configs}
+                kept = {config: value for config, value in merged.items() if value is not None}
+                db.execute("UPDATE buckets SET configs = ? WHERE name = ?", (json.dumps(kept), name))
         self._write(work)
 
     def bucket_usage(self, name: str) -> dict[str, ClassUsage]:
@@ -324,10 +330,12 @@ class SqlMetadata:
             if version is None or version.delete_marker:
                 return version
             changes = change(version)
-            values = {"acl": changes.get("acl", version.acl), "tags": json.dumps(changes.get("tags", version.tags)),
-                      "restore": _restore_json(changes.get("restore", version.restore))}
-            db.execute("UPDATE objects SET acl = ?, tags = ?, restore = ? WHERE bucket = ? AND key = ? AND version_id = ?",
-                       (*values.values(), bucket, key.encode("utf-8"), version.version_id))
+            values = (changes.get("acl", version.acl), json.dumps(changes.get("tags", version.tags)),
+                      _restore_json(changes.get("restore", version.restore)),
+                      changes.get("storage_class", version.storage_class))
+            db.execute("UPDATE objects SET acl = ?, tags = ?, restore = ?, storage_class = ? "
+                       "WHERE bucket = ? AND key = ? AND version_id = ?",
+                       (*values, bucket, key.encode("utf-8"), version.version_id))
             return version
         return self._write(work)
 
@@ -542,7 +550,7 @@ class SqlMetadata:
     def load(self, buckets: Iterable[BucketRecord], objects: Iterable[ObjectRecord], uploads: Iterable[UploadRecord],
              parts: Iterable[tuple[str, PartRecord]], released: Iterable[tuple[str, float]]) -> None:
         inserts = (
-            (f"INSERT INTO buckets ({BUCKET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", map(_bucket_row, buckets)),
+            (f"INSERT INTO buckets ({BUCKET_COLUMNS}) VALUES ({_BUCKET_PLACEHOLDERS})", map(_bucket_row, buckets)),
             (f"INSERT INTO objects ({OBJECT_COLUMNS}) VALUES ({_OBJECT_PLACEHOLDERS})", map(_object_row, objects)),
             (f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?)", map(_upload_row, uploads)),
             (f"INSERT INTO parts (upload_id, {PART_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -93,10 +93,16 @@ def _v6(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE objects ADD COLUMN restore TEXT")
 
 
+def _v7(db: sqlite3.Connection) -> None:
+    """Buckets' configurations: lifecycle, CORS and the others, by name."""
+    db.execute("ALTER TABLE buckets ADD COLUMN configs TEXT NOT NULL DEFAULT '{}'")
+
+
 _SURROGATE = "a lone surrogate, which is not UTF-8"
 
 # (version, migration): applied in order to a database whose user_version is below the version.
-_MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = ((2, _v2), (3, _v3), (4, _v4), (5, _v5), (6, _v6))
+_MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = (
+    (2, _v2), (3, _v3), (4, _v4), (5, _v5), (6, _v6), (7, _v7))
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
 
 

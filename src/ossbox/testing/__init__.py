@@ -16,6 +16,7 @@ removes the directory should the server not have.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -24,7 +25,10 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Self
+from typing import TYPE_CHECKING, Self
+
+if TYPE_CHECKING:
+    from ..lifecycle.runner import LifecycleReport
 
 __all__ = ["OssboxServer", "OssboxServerError"]
 
@@ -42,7 +46,8 @@ class OssboxServer:
     credentials (by default they are generated); `restore_delay` is how many seconds restoring an archived
     object takes (`ossbox serve`'s default: 60); `args` are further `ossbox serve` options, e.g.
     `("--reclaim-delay", "0")`. Once started: `endpoint`, `host`, `port`, `access_key_id`,
-    `access_key_secret`, `region`, `data_dir` and `pid`.
+    `access_key_secret`, `region`, `data_dir` and `pid`; `run_lifecycle(now)` applies buckets' lifecycle
+    rules as if at `now`.
     """
 
     def __init__(self, *, region: str = DEFAULT_REGION, access_key_id: str | None = None,
@@ -101,6 +106,21 @@ class OssboxServer:
     def pid(self) -> int | None:
         """The server process's id while it runs."""
         return self._process.pid if self._process is not None else None
+
+    def run_lifecycle(self, now: datetime.datetime | datetime.date | None = None) -> LifecycleReport:
+        """Apply every bucket's lifecycle rules once, as if at `now` (a date: its midnight; a time without a
+        zone: UTC; default: now), as `ossbox lifecycle run --now` does; what was done."""
+        from ..lifecycle.runner import run_lifecycle_on
+
+        if not self.data_dir:
+            raise RuntimeError("the server is not running")
+        if now is None:
+            moment = datetime.datetime.now(datetime.timezone.utc)
+        elif isinstance(now, datetime.datetime):
+            moment = now if now.tzinfo is not None else now.replace(tzinfo=datetime.timezone.utc)
+        else:
+            moment = datetime.datetime.combine(now, datetime.time(), datetime.timezone.utc)
+        return run_lifecycle_on(self.data_dir, None, moment.timestamp())
 
     def stop(self) -> None:
         """Stop the server gracefully (SIGTERM), killing it if it takes longer than `stop_timeout`."""

@@ -15,7 +15,7 @@ from ...protocol.errors import OssError
 from .context import Context
 from .values import BucketRef, ObjectRef
 
-__all__ = ["TagRules", "OBJECT_TAG_RULES", "BUCKET_TAG_RULES", "validate_tags", "ObjectTagging", "BucketTagging",
+__all__ = ["TagRules", "OBJECT_TAG_RULES", "BUCKET_TAG_RULES", "LIFECYCLE_TAG_RULES", "validate_tags", "ObjectTagging", "BucketTagging",
            "BucketTagsDeletion", "put_object_tagging", "get_object_tagging", "delete_object_tagging",
            "put_bucket_tags", "get_bucket_tags", "delete_bucket_tags"]
 
@@ -30,6 +30,9 @@ class TagRules:
 
 OBJECT_TAG_RULES = TagRules(10, 128, 256, re.compile(r"^[\w +\-=._:/]*$"))
 BUCKET_TAG_RULES = TagRules(20, 64, 128, None)
+# A lifecycle rule's tags take object tags' characters; longer ones than an object can carry are accepted
+# (as the cloud accepts them), and match nothing.
+LIFECYCLE_TAG_RULES = TagRules(64, 1024, 1024, OBJECT_TAG_RULES.allowed)
 
 
 def _invalid(message: str) -> OssError:

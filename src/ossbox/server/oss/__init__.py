@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ..context import Call
-from . import buckets, configuration, listing, multipart, objects, restore, versioning
+from . import buckets, configuration, lifecycle, listing, multipart, objects, restore, versioning
 
 __all__ = ["Codec", "CODECS"]
 
@@ -68,4 +68,7 @@ CODECS: dict[str, Codec] = {
     "ListObjectVersions": Codec(versioning.parse_list_object_versions, versioning.render_list_object_versions),
     "RestoreObject": Codec(restore.parse_restore_object, restore.render_restore_object),
     "CleanRestoredObject": Codec(configuration.parse_object, configuration.render_ok),
+    "PutBucketLifecycle": Codec(lifecycle.parse_put_bucket_lifecycle, configuration.render_ok),
+    "GetBucketLifecycle": Codec(buckets.parse_bucket, lifecycle.render_get_bucket_lifecycle),
+    "DeleteBucketLifecycle": Codec(buckets.parse_bucket, configuration.render_no_content),
 }
