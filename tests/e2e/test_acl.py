@@ -402,13 +402,13 @@ def assert_not_implemented(response: requests.Response) -> None:
     assert error["RequestId"] == response.headers["x-oss-request-id"]
 
 
-@pytest.mark.parametrize("method,subresource", [("GET", "cors"), ("PUT", "cors"), ("DELETE", "cors"),
+@pytest.mark.parametrize("method,subresource", [("GET", "logging"), ("PUT", "logging"), ("DELETE", "logging"),
                                                 ("GET", "inventory"), ("GET", "website")])
 def test_unimplemented_bucket_subresource(server, sig, bucket, method, subresource):
     response = signed_request(oss2_auth(sig, server), method, server.endpoint, bucket.bucket_name,
-                              params={subresource: ""}, data=b"<CORSConfiguration/>" if method == "PUT" else None)
+                              params={subresource: ""}, data=b"<BucketLoggingStatus/>" if method == "PUT" else None)
     assert_not_implemented(response)
-    assert bucket.get_bucket_acl().acl == "private"  # a DELETE ?cors is not DeleteBucket
+    assert bucket.get_bucket_acl().acl == "private"  # a DELETE ?logging is not DeleteBucket
 
 
 def test_unimplemented_object_subresource(server, sig, bucket):

@@ -286,7 +286,7 @@ def test_head_errors_have_no_body_but_x_oss_err(server, sig, bucket):
 
 def test_not_implemented_operation(server, sig, bucket):
     response = signed_request(oss2_auth(sig, server), "GET", server.endpoint, bucket.bucket_name,
-                              params={"cors": ""})
+                              params={"logging": ""})
     assert response.status_code == 501
     assert _error(response)["Code"] == "NotImplemented"
 

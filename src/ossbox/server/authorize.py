@@ -25,6 +25,7 @@ class Access(enum.Enum):
     READ = "read"  # anonymous callers may where the ACL is public-read or public-read-write
     WRITE = "write"  # anonymous callers may where the ACL is public-read-write
     OWNER = "owner"  # only signed requests: bucket configuration, ACLs, tags, ListBuckets
+    ANYONE = "anyone"  # no signature needed and no ACL judged: a browser's CORS preflight
 
 
 def effective_acl(bucket_acl: str | None, object_acl: str | None = None) -> str:
@@ -46,7 +47,7 @@ def _anonymous_permits(access: Access, bucket_acl: str | None, record: ObjectRec
 
 def permit(principal: str | None, access: Access) -> Permit | None:
     """What storage must check on the records a request acts on; None when nothing needs checking."""
-    if principal is not None:
+    if principal is not None or access is Access.ANYONE:
         return None
     return functools.partial(_anonymous_permits, access)
 

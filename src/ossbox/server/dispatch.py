@@ -28,8 +28,10 @@ from .context import Call, ServerConfig
 from .occasional import OccasionalWarning
 from .offload import AsyncStorage, Offload
 from .operations.context import Context
+from .operations.referer import RefererConfiguration, referer_allowed, stored_referer
 from .operations.values import NotModified
 from .oss import CODECS
+from .oss.cors import add_cors_headers
 from .oss.entry import identify, locate
 from .oss.render import as_oss_error, error_response, stamp
 from .registry import OPERATIONS
@@ -61,7 +63,7 @@ async def _check_anonymous_access(context: Context, address: Address, operation:
     """Refuse what an anonymous caller may not do before any work is done (or any body read). Reads are
     decided by storage on the record served; writes are also decided again on the version they replace.
     A bucket that does not exist is said so first, as OSS does (SECURITY.md has the trade-off)."""
-    if context.principal is not None or context.access is Access.READ:
+    if context.principal is not None or context.access in (Access.READ, Access.ANYONE):
         return
     if not _bucket_must_exist(address, operation):
         raise denied()
@@ -73,6 +75,19 @@ async def _check_anonymous_access(context: Context, address: Address, operation:
     assert permit is not None  # anonymous
     if not permit(bucket_acl, record):
         raise denied()
+
+
+async def _check_referer(context: Context, request: web.Request, address: Address, operation: str) -> None:
+    """A request without a signature in its headers (anonymous, or a presigned URL) must pass the bucket's
+    referer rules (operations/referer.py)."""
+    if "Authorization" in request.headers or context.access is Access.ANYONE \
+            or not _bucket_must_exist(address, operation):
+        return
+    configuration = stored_referer((await context.storage.get_bucket(address.bucket)).configs)
+    if configuration == RefererConfiguration():
+        return  # the default lets everything through
+    if not await context.offload(referer_allowed, configuration, request.headers.get("Referer")):
+        raise OssError("AccessDenied", "You are denied by bucket referer policy.")
 
 
 async def _refuse_unauthenticated(storage: AsyncStorage, address: Address, operation: str,
@@ -95,6 +110,7 @@ async def dispatch(request: web.Request, services: Services, request_id: str) ->
         raise OssError("NotImplemented", "ossbox does not implement this operation.")
     context = Context(services.storage, services.offload, principal, operation.access,
                       services.config.owner_id, operation.follows_symlinks)
+    await _check_referer(context, request, address, operation.name)
     await _check_anonymous_access(context, address, operation.name)
     codec = CODECS[operation.name]
     call = Call(request, address, services.config, services.offload, request_id)
@@ -145,4 +161,5 @@ async def respond(request: web.Request, services: Services, reclaim) -> web.Stre
             log.exception("internal error in %s %s (request %s)", request.method, request.raw_path, request_id)
             error = OssError("InternalError", "We encountered an internal error. Please try again.")
         response = error_response(error, request_id, host_id, request.method)
+    await add_cors_headers(request, services.config, services.storage, response)
     return stamp(response, request_id)

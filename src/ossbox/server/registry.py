@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .authorize import Access
-from .operations import (acl, append, buckets, lifecycle, listing, multipart, objects, restore, symlink, tags,
-                         versioning)
+from .operations import (acl, append, buckets, cors, lifecycle, listing, multipart, objects, referer, regions,
+                         restore, symlink, tags, versioning)
 from .operations.context import Context
 
 __all__ = ["Operation", "OPERATIONS"]
@@ -33,6 +33,7 @@ def _table(access: Access, operations: dict[str, Callable], following: frozenset
 
 
 OPERATIONS: dict[str, Operation] = {
+    **_table(Access.ANYONE, {"Options": cors.preflight}),
     **_table(Access.READ, {
         "GetObject": objects.get_object,
         "HeadObject": objects.head_object,
@@ -60,11 +61,17 @@ OPERATIONS: dict[str, Operation] = {
     }),
     **_table(Access.OWNER, {
         "ListBuckets": buckets.list_buckets,
+        "DescribeRegions": regions.describe_regions,
         "PutBucket": buckets.put_bucket,
         "DeleteBucket": buckets.delete_bucket,
         "GetBucketInfo": buckets.get_bucket_info,
         "GetBucketLocation": buckets.get_bucket_location,
         "GetBucketStat": buckets.get_bucket_stat,
+        "PutBucketReferer": referer.put_bucket_referer,
+        "GetBucketReferer": referer.get_bucket_referer,
+        "PutBucketCors": cors.put_bucket_cors,
+        "GetBucketCors": cors.get_bucket_cors,
+        "DeleteBucketCors": cors.delete_bucket_cors,
         "PutBucketLifecycle": lifecycle.put_bucket_lifecycle,
         "GetBucketLifecycle": lifecycle.get_bucket_lifecycle,
         "DeleteBucketLifecycle": lifecycle.delete_bucket_lifecycle,

@@ -22,10 +22,10 @@ _MODIFIERS = frozenset({
     "x-oss-ac-subnet-mask", "x-oss-ac-vpc-id", "x-oss-ac-forward-allow", "x-oss-access-point-name",
 })
 # Every sub-resource either SDK signs, plus ones they send that no signing list names.
-SELECTING_SUBRESOURCES = (OSS2_SUBRESOURCES | V2SDK_SUBRESOURCES | {"accessmonitor", "objectInfo"}) - _MODIFIERS
+SELECTING_SUBRESOURCES = (OSS2_SUBRESOURCES | V2SDK_SUBRESOURCES | {"accessmonitor", "objectInfo", "regions"}) - _MODIFIERS
 
 # (method, selecting sub-resource or None) -> operation; with several present, the first entry wins.
-_SERVICE = {("GET", "regionList"): "ListBuckets", ("GET", None): "ListBuckets"}
+_SERVICE = {("GET", "regionList"): "ListBuckets", ("GET", "regions"): "DescribeRegions", ("GET", None): "ListBuckets"}
 _BUCKET = {
     ("GET", "bucketInfo"): "GetBucketInfo",
     ("GET", "location"): "GetBucketLocation",
@@ -40,6 +40,12 @@ _BUCKET = {
     ("PUT", "versioning"): "PutBucketVersioning",
     ("GET", "versioning"): "GetBucketVersioning",
     ("GET", "versions"): "ListObjectVersions",
+    ("PUT", "referer"): "PutBucketReferer",
+    ("GET", "referer"): "GetBucketReferer",
+    ("PUT", "cors"): "PutBucketCors",
+    ("GET", "cors"): "GetBucketCors",
+    ("DELETE", "cors"): "DeleteBucketCors",
+    ("OPTIONS", None): "Options",
     ("PUT", "lifecycle"): "PutBucketLifecycle",
     ("GET", "lifecycle"): "GetBucketLifecycle",
     ("DELETE", "lifecycle"): "DeleteBucketLifecycle",
@@ -72,6 +78,7 @@ _OBJECT = {
     ("GET", None): "GetObject",
     ("HEAD", None): "HeadObject",
     ("DELETE", None): "DeleteObject",
+    ("OPTIONS", None): "Options",
 }
 
 # A PUT carrying x-oss-copy-source takes its bytes from another object.

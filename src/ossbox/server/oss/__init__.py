@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ..context import Call
-from . import buckets, configuration, lifecycle, listing, multipart, objects, restore, versioning
+from . import buckets, configuration, cors, lifecycle, listing, multipart, objects, restore, versioning
 
 __all__ = ["Codec", "CODECS"]
 
@@ -35,6 +35,7 @@ CODECS: dict[str, Codec] = {
     "ListObjects": Codec(listing.parse_list_objects, listing.render_list_objects),
     "ListObjectsV2": Codec(listing.parse_list_objects_v2, listing.render_list_objects_v2),
     "ListBuckets": Codec(buckets.parse_list_buckets, buckets.render_list_buckets),
+    "DescribeRegions": Codec(buckets.parse_describe_regions, buckets.render_describe_regions),
     "PutBucket": Codec(buckets.parse_put_bucket, buckets.render_put_bucket),
     "DeleteBucket": Codec(buckets.parse_bucket, buckets.render_no_content),
     "GetBucketInfo": Codec(buckets.parse_bucket, buckets.render_get_bucket_info),
@@ -68,6 +69,12 @@ CODECS: dict[str, Codec] = {
     "ListObjectVersions": Codec(versioning.parse_list_object_versions, versioning.render_list_object_versions),
     "RestoreObject": Codec(restore.parse_restore_object, restore.render_restore_object),
     "CleanRestoredObject": Codec(configuration.parse_object, configuration.render_ok),
+    "PutBucketReferer": Codec(configuration.parse_put_bucket_referer, configuration.render_ok),
+    "GetBucketReferer": Codec(buckets.parse_bucket, configuration.render_get_bucket_referer),
+    "PutBucketCors": Codec(cors.parse_put_bucket_cors, configuration.render_ok),
+    "GetBucketCors": Codec(buckets.parse_bucket, cors.render_get_bucket_cors),
+    "DeleteBucketCors": Codec(buckets.parse_bucket, configuration.render_no_content),
+    "Options": Codec(cors.parse_preflight, cors.render_preflight),
     "PutBucketLifecycle": Codec(lifecycle.parse_put_bucket_lifecycle, configuration.render_ok),
     "GetBucketLifecycle": Codec(buckets.parse_bucket, lifecycle.render_get_bucket_lifecycle),
     "DeleteBucketLifecycle": Codec(buckets.parse_bucket, configuration.render_no_content),

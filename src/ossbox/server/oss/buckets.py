@@ -9,7 +9,7 @@ from ...protocol.dates import iso8601
 from ...protocol.xmlutil import xml_document, xml_text_document
 from ...storage.records import BucketRecord
 from ..context import Call
-from ..operations import buckets
+from ..operations import buckets, regions
 from ..operations.values import BucketRef
 from ..responses import empty_response, xml_response
 from .render import owner_xml
@@ -142,3 +142,14 @@ def render_list_live_channel(call: Call, request: BucketRef, _result: None) -> w
         ("NextMarker", ""),
     ]
     return xml_response(xml_document("ListLiveChannelResult", children))
+
+
+async def parse_describe_regions(call: Call) -> regions.RegionsRequest:
+    return regions.RegionsRequest(call.param("regions") or None, call.config.region)
+
+
+def render_describe_regions(call: Call, request: regions.RegionsRequest, names: list[str]) -> web.StreamResponse:
+    endpoint = call.request.host  # where the caller reached this server: every region is here
+    return xml_response(xml_document("RegionInfoList", [
+        ("RegionInfo", [("Region", name), ("InternetEndpoint", endpoint), ("InternalEndpoint", endpoint),
+                        ("AccelerateEndpoint", endpoint)]) for name in names]))

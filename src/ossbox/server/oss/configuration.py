@@ -1,5 +1,6 @@
-"""The OSS codec of ACLs, tags, symlinks and appends: PutBucketAcl, GetBucketAcl, PutObjectAcl, GetObjectAcl,
-the six tagging operations, PutSymlink, GetSymlink and AppendObject."""
+"""The OSS codec of ACLs, tags, symlinks, appends and referers: PutBucketAcl, GetBucketAcl, PutObjectAcl,
+GetObjectAcl, the six tagging operations, PutSymlink, GetSymlink, AppendObject, PutBucketReferer and
+GetBucketReferer."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from ...protocol.errors import OssError
 from ...protocol.xmlutil import xml_document
 from ...storage.records import ObjectRecord
 from ..context import Call
-from ..operations import acl, append, symlink, tags
+from ..operations import acl, append, referer, symlink, tags
+from ..operations.referer import RefererConfiguration
 from ..operations.values import MAX_OBJECT_SIZE, ObjectRef
 from ..responses import empty_response, xml_response
 from .render import owner_xml, version_header, write_headers
@@ -22,7 +24,7 @@ from .requests import (BUCKET_ACLS, OBJECT_ACLS, USER_META_PREFIX, attributes, c
 __all__ = ["parse_object", "render_ok", "render_no_content", "parse_put_bucket_acl", "parse_put_object_acl",
            "render_acl", "tag_pairs", "parse_put_object_tagging", "parse_put_bucket_tags", "parse_delete_bucket_tags",
            "render_tagging", "parse_put_symlink", "render_put_symlink", "render_get_symlink", "parse_append_object",
-           "render_append_object"]
+           "render_append_object", "parse_put_bucket_referer", "render_get_bucket_referer"]
 
 
 async def parse_object(call: Call) -> ObjectRef:
@@ -124,3 +126,38 @@ def render_append_object(call: Call, request: append.AppendRequest, record: Obje
     headers = write_headers(record)
     headers["x-oss-next-append-position"] = str(record.size)
     return empty_response(headers=headers)
+
+
+# ---- referer ----
+
+def referer_configuration(body: bytes) -> RefererConfiguration:
+    root = parse_xml_body(body, "RefererConfiguration")
+
+    def flag(tag: str, default: bool) -> bool:
+        text = (root.findtext(tag) or "").strip().lower()
+        if text not in ("", "true", "false"):
+            raise OssError("MalformedXML", f"{tag} must be true or false.")
+        return default if not text else text == "true"
+
+    if root.find("AllowEmptyReferer") is None:
+        raise OssError("MalformedXML", "RefererConfiguration needs AllowEmptyReferer.")
+    return RefererConfiguration(
+        allow_empty=flag("AllowEmptyReferer", True),
+        referers=tuple(node.text or "" for node in root.iterfind("RefererList/Referer")),
+        allow_truncate_query_string=flag("AllowTruncateQueryString", True),
+        blacklist=tuple(node.text or "" for node in root.iterfind("RefererBlacklist/Referer")),
+    )
+
+
+async def parse_put_bucket_referer(call: Call) -> referer.BucketReferer:
+    return referer.BucketReferer(call.bucket, await call.offload(referer_configuration, await read_body(call)))
+
+
+def render_get_bucket_referer(call: Call, request: object, configuration: RefererConfiguration
+                              ) -> web.StreamResponse:
+    return xml_response(xml_document("RefererConfiguration", [
+        ("AllowEmptyReferer", configuration.allow_empty),
+        ("AllowTruncateQueryString", configuration.allow_truncate_query_string),
+        ("RefererList", [("Referer", value) for value in configuration.referers]),
+        ("RefererBlacklist", [("Referer", value) for value in configuration.blacklist]),
+    ]))

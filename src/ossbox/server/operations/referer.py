@@ -1,0 +1,92 @@
+"""Hotlink protection: PutBucketReferer, GetBucketReferer, and whether a request's `Referer` may reach a
+bucket.
+
+Strategy, as OSS: only requests that carry no signature in their headers are judged (anonymous ones and
+presigned URLs); a signed request is its owner's. A Referer on the blacklist is refused; with an empty
+whitelist everything else passes; otherwise an empty Referer passes only if AllowEmptyReferer, and any
+other must match the whitelist. Patterns take `*` (any run of characters) and `?` (one character).
+With AllowTruncateQueryString (the default), a Referer's query string is dropped before matching.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ...protocol.errors import OssError
+from .context import Context
+from .values import BucketRef
+
+__all__ = ["RefererConfiguration", "BucketReferer", "REFERER_CONFIG", "put_bucket_referer", "get_bucket_referer",
+           "stored_referer", "referer_allowed", "wildcard_match"]
+
+REFERER_CONFIG = "referer"  # the configuration's name among a bucket's (BucketRecord.configs)
+_MAX_PATTERNS = 100
+_MAX_PATTERN = 1024
+
+
+@dataclass(frozen=True)
+class RefererConfiguration:
+    allow_empty: bool = True
+    referers: tuple[str, ...] = ()
+    allow_truncate_query_string: bool = True
+    blacklist: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BucketReferer:
+    bucket: str
+    configuration: RefererConfiguration
+
+
+def wildcard_match(pattern: str, text: str) -> bool:
+    """Whether `text` matches `pattern` (`*`: any run, `?`: any one character). The classic greedy scan
+    with one backtrack point: at most len(pattern) x len(text) steps, and patterns are short (at most
+    1024 characters, set by the bucket's owner)."""
+    p = t = 0
+    star, resume = -1, 0
+    while t < len(text):
+        if p < len(pattern) and pattern[p] in ("?", text[t]):
+            p, t = p + 1, t + 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star, resume = p, t
+            p += 1
+        elif star != -1:
+            p, resume = star + 1, resume + 1
+            t = resume
+        else:
+            return False
+    return all(char == "*" for char in pattern[p:])
+
+
+def referer_allowed(configuration: RefererConfiguration, referer: str | None) -> bool:
+    if configuration.allow_truncate_query_string and referer:
+        referer = referer.partition("?")[0]
+    if referer and any(wildcard_match(pattern, referer) for pattern in configuration.blacklist):
+        return False
+    if not configuration.referers:
+        return True
+    if not referer:
+        return configuration.allow_empty
+    return any(wildcard_match(pattern, referer) for pattern in configuration.referers)
+
+
+def stored_referer(configs: dict) -> RefererConfiguration:
+    """A bucket's referer configuration from its stored form; the default (allow everything) if none."""
+    stored = configs.get(REFERER_CONFIG)
+    if stored is None:
+        return RefererConfiguration()
+    return RefererConfiguration(stored["allow_empty"], tuple(stored["referers"]),
+                                stored["allow_truncate_query_string"], tuple(stored["blacklist"]))
+
+
+async def put_bucket_referer(context: Context, request: BucketReferer) -> None:
+    configuration = request.configuration
+    for patterns in (configuration.referers, configuration.blacklist):
+        if len(patterns) > _MAX_PATTERNS or any(not 0 < len(pattern) <= _MAX_PATTERN for pattern in patterns):
+            raise OssError("InvalidArgument", f"A referer list holds at most {_MAX_PATTERNS} entries of 1 to "
+                                              f"{_MAX_PATTERN} characters.")
+    await context.storage.update_bucket(request.bucket, configs={REFERER_CONFIG: asdict(configuration)})
+
+
+async def get_bucket_referer(context: Context, request: BucketRef) -> RefererConfiguration:
+    return stored_referer((await context.storage.get_bucket(request.bucket)).configs)

@@ -1,0 +1,182 @@
+"""Bucket rules a browser meets, through both SDKs and as browsers send requests: CORS (configuration,
+preflight, the `Access-Control-*` headers of actual requests, errors included), referer rules (on anonymous
+requests and presigned URLs, not on signed ones), and DescribeRegions.
+"""
+
+from __future__ import annotations
+
+import alibabacloud_oss_v2 as oss
+import oss2
+import pytest
+import requests
+from oss2.models import BucketCors, BucketReferer, CorsRule
+
+from .conftest import v2_client
+from .helpers import parse_error
+
+ORIGIN = "https://app.example.com"
+
+
+@pytest.fixture
+def public_bucket(bucket_with_acl) -> oss2.Bucket:
+    made = bucket_with_acl(oss2.BUCKET_ACL_PUBLIC_READ, "rules")
+    made.put_object("k", b"data")
+    return made
+
+
+def url(bucket: oss2.Bucket, key: str = "k") -> str:
+    return f"{bucket.endpoint}/{bucket.bucket_name}/{key}"
+
+
+def preflight(bucket: oss2.Bucket, method: str, origin: str = ORIGIN, headers: str | None = None,
+              key: str = "k") -> requests.Response:
+    sent = {"Origin": origin, "Access-Control-Request-Method": method}
+    if headers is not None:
+        sent["Access-Control-Request-Headers"] = headers
+    return requests.options(url(bucket, key), headers=sent)
+
+
+def access_headers(response: requests.Response) -> dict[str, str]:
+    return {name: value for name, value in response.headers.items() if name.startswith("Access-Control-")
+            or name == "Vary"}
+
+
+# ---- CORS ----
+
+def test_cors_configuration_round_trips_through_oss2(public_bucket):
+    with pytest.raises(oss2.exceptions.NoSuchCors):
+        public_bucket.get_bucket_cors()
+    rules = [CorsRule(allowed_origins=["*"], allowed_methods=["HEAD", "GET"], allowed_headers=["*"],
+                      max_age_seconds=1000),
+             CorsRule(allowed_origins=["https://*.example.com"], allowed_methods=["PUT"],
+                      allowed_headers=["x-oss-*"], expose_headers=["ETag", "x-oss-request-id"])]
+    public_bucket.put_bucket_cors(BucketCors(rules, response_vary=True))
+    got = public_bucket.get_bucket_cors()
+    assert got.response_vary is True
+    assert [(r.allowed_origins, r.allowed_methods, r.allowed_headers, r.expose_headers, r.max_age_seconds)
+            for r in got.rules] == [(["*"], ["HEAD", "GET"], ["*"], [], 1000),
+                                    (["https://*.example.com"], ["PUT"], ["x-oss-*"], ["ETag", "x-oss-request-id"],
+                                     None)]
+    public_bucket.delete_bucket_cors()
+    public_bucket.delete_bucket_cors()
+    with pytest.raises(oss2.exceptions.NoSuchCors):
+        public_bucket.get_bucket_cors()
+
+
+def test_cors_configuration_round_trips_through_the_v2_sdk(server, public_bucket):
+    client = v2_client(server)
+    client.put_bucket_cors(oss.PutBucketCorsRequest(bucket=public_bucket.bucket_name, cors_configuration=oss.CORSConfiguration(
+        cors_rules=[oss.CORSRule(allowed_origins=[ORIGIN], allowed_methods=["GET"], expose_headers=["ETag"],
+                                 max_age_seconds=60)], response_vary=False)))
+    got = client.get_bucket_cors(oss.GetBucketCorsRequest(bucket=public_bucket.bucket_name)).cors_configuration
+    (rule,) = got.cors_rules
+    assert (rule.allowed_origins, rule.allowed_methods, rule.expose_headers, rule.max_age_seconds) == \
+        ([ORIGIN], ["GET"], ["ETag"], 60)
+    # the v2 SDK's own preflight call
+    result = client.option_object(oss.OptionObjectRequest(bucket=public_bucket.bucket_name, key="k", origin=ORIGIN,
+                                                          access_control_request_method="GET"))
+    assert (result.status_code, result.access_control_allow_origin) == (200, ORIGIN)
+    client.delete_bucket_cors(oss.DeleteBucketCorsRequest(bucket=public_bucket.bucket_name))
+    with pytest.raises(oss.exceptions.OperationError) as missing:
+        client.get_bucket_cors(oss.GetBucketCorsRequest(bucket=public_bucket.bucket_name))
+    assert missing.value.unwrap().code == "NoSuchCORSConfiguration"
+
+
+def test_preflight_grants_only_what_a_rule_allows(public_bucket):
+    assert preflight(public_bucket, "GET").status_code == 403  # no CORS configuration: nothing is allowed
+    rule = CorsRule(allowed_origins=["https://*.example.com"], allowed_methods=["GET", "PUT"],
+                    allowed_headers=["x-oss-meta-*", "Content-Type"], expose_headers=["ETag"], max_age_seconds=600)
+    public_bucket.put_bucket_cors(BucketCors([rule]))
+
+    granted = preflight(public_bucket, "PUT", headers="X-Oss-Meta-Owner, content-type")
+    assert granted.status_code == 200 and granted.content == b""
+    assert access_headers(granted) == {
+        "Access-Control-Allow-Origin": ORIGIN, "Access-Control-Allow-Methods": "GET, PUT",
+        "Access-Control-Allow-Headers": "X-Oss-Meta-Owner, content-type", "Access-Control-Expose-Headers": "ETag",
+        "Access-Control-Max-Age": "600"}
+    # on the bucket itself, and for a key that does not exist, too
+    assert preflight(public_bucket, "GET", key="").status_code == 200
+    assert preflight(public_bucket, "GET", key="no-such-key").status_code == 200
+    for refused in (preflight(public_bucket, "DELETE"),  # a method the rule does not list
+                    preflight(public_bucket, "GET", origin="https://example.org"),  # an origin it does not match
+                    preflight(public_bucket, "PUT", headers="x-oss-meta-a, authorization")):  # one header too many
+        assert refused.status_code == 403
+        assert parse_error(refused.content)["Code"] == "AccessForbidden"
+        assert "Access-Control-Allow-Origin" not in refused.headers
+    missing = requests.options(f"{public_bucket.endpoint}/no-such-bucket-cors-test/k",
+                               headers={"Origin": ORIGIN, "Access-Control-Request-Method": "GET"})
+    assert missing.status_code == 404 and parse_error(missing.content)["Code"] == "NoSuchBucket"
+
+
+def test_actual_requests_get_the_headers_on_answers_and_errors(public_bucket):
+    public_bucket.put_bucket_cors(BucketCors([CorsRule(allowed_origins=["*"], allowed_methods=["GET", "HEAD"],
+                                                       expose_headers=["x-oss-request-id"])], response_vary=True))
+    answer = requests.get(url(public_bucket), headers={"Origin": ORIGIN})
+    assert answer.content == b"data"
+    assert access_headers(answer) == {"Access-Control-Allow-Origin": ORIGIN,
+                                      "Access-Control-Allow-Methods": "GET, HEAD",
+                                      "Access-Control-Expose-Headers": "x-oss-request-id", "Vary": "Origin"}
+    error = requests.get(url(public_bucket, "missing"), headers={"Origin": ORIGIN})
+    assert error.status_code == 404 and error.headers["Access-Control-Allow-Origin"] == ORIGIN
+    not_allowed = requests.delete(url(public_bucket), headers={"Origin": ORIGIN})  # DELETE is not in the rule
+    assert "Access-Control-Allow-Origin" not in not_allowed.headers and not_allowed.headers["Vary"] == "Origin"
+    assert "Access-Control-Allow-Origin" not in requests.get(url(public_bucket)).headers  # no Origin, no CORS
+
+
+# ---- referer ----
+
+def test_referer_configuration_round_trips(server, public_bucket):
+    default = public_bucket.get_bucket_referer()
+    assert (default.allow_empty_referer, default.referers, default.allow_truncate_query_string) == (True, [], True)
+    public_bucket.put_bucket_referer(BucketReferer(False, ["http://*.good.com", "中文+referer"], False,
+                                                   ["http://bad.good.com"]))
+    got = public_bucket.get_bucket_referer()
+    assert (got.allow_empty_referer, got.referers, got.allow_truncate_query_string, got.black_referers) == \
+        (False, ["http://*.good.com", "中文+referer"], False, ["http://bad.good.com"])
+    client = v2_client(server)
+    got = client.get_bucket_referer(oss.GetBucketRefererRequest(bucket=public_bucket.bucket_name))
+    assert got.referer_configuration.referer_list.referers == ["http://*.good.com", "中文+referer"]
+
+
+def test_referer_rules_judge_requests_without_a_signature_in_their_headers(public_bucket):
+    public_bucket.put_bucket_referer(BucketReferer(False, ["http://*.good.com/*", "https://exact.com/pa?e"],
+                                                   black_referers=["http://bad.good.com/*"]))
+
+    def status(referer: str | None, target: str | None = None) -> int:
+        return requests.get(target or url(public_bucket), headers={"Referer": referer} if referer else {}).status_code
+
+    assert status("http://www.good.com/page") == 200
+    assert status("https://exact.com/page?q=1") == 200  # the query string is dropped before matching
+    assert status("https://exact.com/pages") == 403
+    assert status("http://bad.good.com/page") == 403  # the blacklist wins
+    assert status("http://other.com/") == 403
+    assert status(None) == 403  # an empty Referer is not allowed
+    refused = requests.get(url(public_bucket), headers={"Referer": "http://other.com/"})
+    assert parse_error(refused.content)["Code"] == "AccessDenied"
+    presigned = public_bucket.sign_url("GET", "k", 60)
+    assert status(None, presigned) == 403 and status("http://www.good.com/", presigned) == 200
+    assert public_bucket.get_object("k").read() == b"data"  # a request signed in its headers is not judged
+
+    public_bucket.put_bucket_referer(BucketReferer(True, ["http://*.good.com/*"], False))
+    assert status(None) == 200  # empty allowed now
+    assert status("http://www.good.com/page?x") == 200  # matched with the query string: `*` takes it
+    public_bucket.put_bucket_referer(BucketReferer(False, []))
+    assert status(None) == 200 and status("http://anyone.com/") == 200  # an empty whitelist lets all in
+
+
+# ---- DescribeRegions ----
+
+def test_describe_regions_through_both_sdks(server, sig):
+    service = oss2.Service(oss2.Auth(server.access_key_id, server.access_key_secret), server.endpoint)
+    regions = service.describe_regions().regions
+    assert {"oss-cn-hangzhou", "oss-cn-chengdu", "oss-eu-central-1"} <= {region.region for region in regions}
+    endpoint = server.endpoint.removeprefix("http://")
+    assert {(r.internet_endpoint, r.internal_endpoint, r.accelerate_endpoint) for r in regions} == \
+        {(endpoint, endpoint, endpoint)}  # every region is this server
+    assert [r.region for r in service.describe_regions("oss-cn-chengdu").regions] == ["oss-cn-chengdu"]
+    with pytest.raises(oss2.exceptions.ServerError) as unknown:
+        service.describe_regions("aaa")
+    assert (unknown.value.status, unknown.value.code) == (404, "NoSuchRegion")
+    client = v2_client(server)
+    result = client.describe_regions(oss.DescribeRegionsRequest(regions="oss-cn-chengdu"))
+    assert [info.region for info in result.region_info] == ["oss-cn-chengdu"]
