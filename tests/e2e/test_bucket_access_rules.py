@@ -5,6 +5,8 @@ requests and presigned URLs, not on signed ones), and DescribeRegions.
 
 from __future__ import annotations
 
+import json
+
 import alibabacloud_oss_v2 as oss
 import oss2
 import pytest
@@ -180,3 +182,78 @@ def test_describe_regions_through_both_sdks(server, sig):
     client = v2_client(server)
     result = client.describe_regions(oss.DescribeRegionsRequest(regions="oss-cn-chengdu"))
     assert [info.region for info in result.region_info] == ["oss-cn-chengdu"]
+
+
+# ---- bucket policy ----
+
+def policy(bucket: oss2.Bucket, *statements: dict) -> str:
+    return json.dumps({"Version": "1", "Statement": list(statements)})
+
+
+def statement(effect: str, actions: list[str], resources: list[str], **extra) -> dict:
+    return {"Effect": effect, "Action": actions, "Principal": ["*"], "Resource": resources, **extra}
+
+
+def test_policy_round_trips_through_both_sdks(server, bucket):
+    with pytest.raises(oss2.exceptions.NoSuchBucketPolicy):
+        bucket.get_bucket_policy()
+    text = policy(bucket, statement("Allow", ["oss:GetObject"], [f"acs:oss:*:*:{bucket.bucket_name}/*"]))
+    bucket.put_bucket_policy(text)
+    assert bucket.get_bucket_policy().policy == text  # kept as given
+    client = v2_client(server)
+    assert json.loads(client.get_bucket_policy(oss.GetBucketPolicyRequest(bucket=bucket.bucket_name)).body) == \
+        json.loads(text)
+    client.delete_bucket_policy(oss.DeleteBucketPolicyRequest(bucket=bucket.bucket_name))
+    with pytest.raises(oss2.exceptions.NoSuchBucketPolicy):
+        bucket.get_bucket_policy()
+
+
+@pytest.mark.parametrize("text,reason", [
+    ("not json", "not a JSON document"),
+    ('{"Version": "2", "Statement": []}', "Version"),
+    ('{"Version": "1", "Statement": [{"Effect": "Maybe", "Action": ["oss:GetObject"], "Resource": ["acs:oss:*:*:B/*"]}]}',
+     "Effect"),
+    ('{"Version": "1", "Statement": [{"Effect": "Allow", "Action": ["oss:GetObject"], '
+     '"Resource": ["acs:oss:*:*:another-bucket/*"]}]}', "not in the bucket"),
+    ('{"Version": "1", "Statement": [{"Effect": "Allow", "Action": ["oss:GetObject"], "Resource": ["acs:oss:*:*:B/*"], '
+     '"Condition": {"DateLessThan": {"acs:CurrentTime": "2030-01-01T00:00:00Z"}}}]}', "does not evaluate"),
+])
+def test_policies_that_are_refused(bucket, text, reason):
+    with pytest.raises(oss2.exceptions.OssError) as refused:
+        bucket.put_bucket_policy(text.replace(":B/", f":{bucket.bucket_name}/"))
+    assert (refused.value.status, refused.value.code) == (400, "InvalidPolicyDocument")
+    assert reason in refused.value.message
+
+
+def test_a_policy_grants_and_denies_anonymous_callers(bucket):
+    name = bucket.bucket_name
+    for key in ("public/a", "public/secret", "private/b", "uploads/old"):
+        bucket.put_object(key, b"bytes")
+    bucket.put_bucket_policy(policy(
+        bucket,
+        statement("Allow", ["oss:GetObject"], [f"acs:oss:*:*:{name}/public/*"]),
+        statement("Deny", ["oss:GetObject"], [f"acs:oss:*:*:{name}/public/secret*"]),
+        statement("Allow", ["oss:PutObject", "oss:DeleteObject"], [f"acs:oss:*:*:{name}/uploads/*"],
+                  Condition={"IpAddress": {"acs:SourceIp": ["127.0.0.0/8"]}}),
+        statement("Allow", ["oss:ListObjects"], [f"acs:oss:*:*:{name}"],
+                  Condition={"StringLike": {"oss:Prefix": ["public/*"]}}),
+    ))
+    anonymous = oss2.Bucket(oss2.AnonymousAuth(), bucket.endpoint, name)
+    assert anonymous.get_object("public/a").read() == b"bytes"  # granted though the bucket is private
+    assert anonymous.head_object("public/a").content_length == 5
+    for refused in (lambda: anonymous.get_object("public/secret"),  # the Deny wins
+                    lambda: anonymous.get_object("private/b"),  # no statement: the ACL says no
+                    lambda: anonymous.put_object("elsewhere", b"x"),
+                    lambda: anonymous.list_objects(prefix="private/")):
+        with pytest.raises(oss2.exceptions.AccessDenied):
+            refused()
+    anonymous.put_object("uploads/new", b"from anyone on loopback")
+    assert [o.key for o in anonymous.list_objects(prefix="public/").object_list] == ["public/a", "public/secret"]
+    result = anonymous.batch_delete_objects(["uploads/old", "private/b"])  # judged key by key
+    assert result.deleted_keys == ["uploads/old"]
+    assert bucket.get_object("public/secret").read() == b"bytes"  # the owner is not subject to the policy
+    assert sorted(o.key for o in oss2.ObjectIterator(bucket)) == ["private/b", "public/a", "public/secret",
+                                                                  "uploads/new"]
+    bucket.delete_bucket_policy()
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        anonymous.get_object("public/a")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 
@@ -28,12 +28,14 @@ from .context import Call, ServerConfig
 from .occasional import OccasionalWarning
 from .offload import AsyncStorage, Offload
 from .operations.context import Context
+from .operations.policy import stored_policy_text
 from .operations.referer import RefererConfiguration, referer_allowed, stored_referer
 from .operations.values import NotModified
 from .oss import CODECS
 from .oss.cors import add_cors_headers
 from .oss.entry import identify, locate
 from .oss.render import as_oss_error, error_response, stamp
+from .policy import Decision, RequestFacts, decide, parse_policy, policy_action
 from .registry import OPERATIONS
 from .responses import not_modified_response
 
@@ -63,8 +65,10 @@ async def _check_anonymous_access(context: Context, address: Address, operation:
     """Refuse what an anonymous caller may not do before any work is done (or any body read). Reads are
     decided by storage on the record served; writes are also decided again on the version they replace.
     A bucket that does not exist is said so first, as OSS does (SECURITY.md has the trade-off)."""
-    if context.principal is not None or context.access in (Access.READ, Access.ANYONE):
+    if context.principal is not None or context.access in (Access.READ, Access.ANYONE) or context.policy_allows:
         return
+    if operation == "DeleteMultipleObjects" and context.policy is not None:
+        return  # the policy judges it key by key
     if not _bucket_must_exist(address, operation):
         raise denied()
     bucket_acl, record = await context.storage.bucket_acl_and_object(address.bucket, address.key,
@@ -77,17 +81,38 @@ async def _check_anonymous_access(context: Context, address: Address, operation:
         raise denied()
 
 
-async def _check_referer(context: Context, request: web.Request, address: Address, operation: str) -> None:
+async def _apply_bucket_rules(context: Context, request: web.Request, address: Address, operation: str,
+                              config: ServerConfig) -> Context:
     """A request without a signature in its headers (anonymous, or a presigned URL) must pass the bucket's
-    referer rules (operations/referer.py)."""
+    referer rules (operations/referer.py); an anonymous one is judged by the bucket's policy (policy.py),
+    which may refuse it, or grant it whatever the ACLs say. The context, with the policy's say."""
     if "Authorization" in request.headers or context.access is Access.ANYONE \
             or not _bucket_must_exist(address, operation):
-        return
-    configuration = stored_referer((await context.storage.get_bucket(address.bucket)).configs)
-    if configuration == RefererConfiguration():
-        return  # the default lets everything through
-    if not await context.offload(referer_allowed, configuration, request.headers.get("Referer")):
+        return context
+    configs = (await context.storage.get_bucket(address.bucket)).configs
+    referer = stored_referer(configs)
+    if referer != RefererConfiguration() and \
+            not await context.offload(referer_allowed, referer, request.headers.get("Referer")):
         raise OssError("AccessDenied", "You are denied by bucket referer policy.")
+    text = stored_policy_text(configs)
+    if context.principal is not None or text is None:
+        return context
+    bucket_policy = await context.offload(parse_policy, text, address.bucket)
+    facts = RequestFacts(request.remote, request.secure, (
+        ("acs:referer", request.headers.get("Referer", "")), ("acs:useragent", request.headers.get("User-Agent", "")),
+        ("oss:prefix", address.param("prefix") or ""), ("oss:delimiter", address.param("delimiter") or "")))
+    arn = f"acs:oss:{config.region or 'cn-hangzhou'}:{config.owner_id}:{address.bucket}"
+
+    def decider(action: str, key: str | None) -> Decision:
+        return decide(bucket_policy, action, arn if key is None else f"{arn}/{key}", facts)
+
+    context = replace(context, policy=decider)
+    if operation == "DeleteMultipleObjects":
+        return context  # judged key by key
+    decision = await context.offload(decider, policy_action(operation), address.key)
+    if decision is Decision.DENY:
+        raise OssError("AccessDenied", "You are denied by bucket policy.")
+    return replace(context, policy_allows=decision is Decision.ALLOW)
 
 
 async def _refuse_unauthenticated(storage: AsyncStorage, address: Address, operation: str,
@@ -110,7 +135,7 @@ async def dispatch(request: web.Request, services: Services, request_id: str) ->
         raise OssError("NotImplemented", "ossbox does not implement this operation.")
     context = Context(services.storage, services.offload, principal, operation.access,
                       services.config.owner_id, operation.follows_symlinks)
-    await _check_referer(context, request, address, operation.name)
+    context = await _apply_bucket_rules(context, request, address, operation.name, services.config)
     await _check_anonymous_access(context, address, operation.name)
     codec = CODECS[operation.name]
     call = Call(request, address, services.config, services.offload, request_id)

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .authorize import Access
-from .operations import (acl, append, buckets, cors, lifecycle, listing, multipart, objects, referer, regions,
+from .operations import (acl, append, buckets, cors, lifecycle, listing, multipart, objects, policy, referer, regions,
                          restore, symlink, tags, versioning)
 from .operations.context import Context
 
@@ -67,6 +67,9 @@ OPERATIONS: dict[str, Operation] = {
         "GetBucketInfo": buckets.get_bucket_info,
         "GetBucketLocation": buckets.get_bucket_location,
         "GetBucketStat": buckets.get_bucket_stat,
+        "PutBucketPolicy": policy.put_bucket_policy,
+        "GetBucketPolicy": policy.get_bucket_policy,
+        "DeleteBucketPolicy": policy.delete_bucket_policy,
         "PutBucketReferer": referer.put_bucket_referer,
         "GetBucketReferer": referer.get_bucket_referer,
         "PutBucketCors": cors.put_bucket_cors,

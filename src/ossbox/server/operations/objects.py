@@ -21,6 +21,7 @@ from ...storage.engine import ObjectSnapshot, md5_etag
 from ...storage.errors import IsDeleteMarker, ObjectNotFound
 from ...storage.records import Deletion, ObjectRecord
 from ..authorize import Access, denied
+from ..policy import Decision, policy_action
 from .context import Context
 from .values import Attributes, Conditions, NotModified, Upload, check_conditions, receive_blob
 
@@ -282,5 +283,23 @@ async def delete_multiple_objects(context: Context, request: DeleteObjectsReques
         raise OssError("MalformedXML", "The Delete request must name at least one object.")
     if len(request.objects) > MAX_DELETE_KEYS:
         raise OssError("MalformedXML", f"A Delete request may name at most {MAX_DELETE_KEYS} objects.")
-    return await context.storage.delete_objects(request.bucket, request.objects, context.permit())
+    if context.policy is None:
+        return await context.storage.delete_objects(request.bucket, request.objects, context.permit())
+    return await _delete_judged_by_policy(context, request)
+
+
+async def _delete_judged_by_policy(context: Context, request: DeleteObjectsRequest) -> list[Deletion]:
+    """An anonymous batch delete in a bucket with a policy: each key as the policy decides it (refused,
+    granted, or left to the ACLs), the outcomes in the order asked."""
+    decisions = await context.offload(lambda: [context.policy(policy_action("DeleteMultipleObjects"), key)
+                                               for key, _ in request.objects])
+    outcomes: dict[int, Deletion] = {index: Deletion(key, version, refused=True)
+                                     for index, ((key, version), decision) in enumerate(zip(request.objects, decisions))
+                                     if decision is Decision.DENY}
+    for decision, permit in ((Decision.ALLOW, None), (Decision.NONE, context.permit())):
+        chosen = [index for index, made in enumerate(decisions) if made is decision]
+        if chosen:
+            done = await context.storage.delete_objects(request.bucket, [request.objects[i] for i in chosen], permit)
+            outcomes.update(zip(chosen, done))
+    return [outcomes[index] for index in range(len(request.objects))]
 

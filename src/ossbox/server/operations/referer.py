@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ...protocol.errors import OssError
+from ...protocol.patterns import wildcard_match
 from .context import Context
 from .values import BucketRef
 
 __all__ = ["RefererConfiguration", "BucketReferer", "REFERER_CONFIG", "put_bucket_referer", "get_bucket_referer",
-           "stored_referer", "referer_allowed", "wildcard_match"]
+           "stored_referer", "referer_allowed"]
 
 REFERER_CONFIG = "referer"  # the configuration's name among a bucket's (BucketRecord.configs)
 _MAX_PATTERNS = 100
@@ -36,26 +37,6 @@ class RefererConfiguration:
 class BucketReferer:
     bucket: str
     configuration: RefererConfiguration
-
-
-def wildcard_match(pattern: str, text: str) -> bool:
-    """Whether `text` matches `pattern` (`*`: any run, `?`: any one character). The classic greedy scan
-    with one backtrack point: at most len(pattern) x len(text) steps, and patterns are short (at most
-    1024 characters, set by the bucket's owner)."""
-    p = t = 0
-    star, resume = -1, 0
-    while t < len(text):
-        if p < len(pattern) and pattern[p] in ("?", text[t]):
-            p, t = p + 1, t + 1
-        elif p < len(pattern) and pattern[p] == "*":
-            star, resume = p, t
-            p += 1
-        elif star != -1:
-            p, resume = star + 1, resume + 1
-            t = resume
-        else:
-            return False
-    return all(char == "*" for char in pattern[p:])
 
 
 def referer_allowed(configuration: RefererConfiguration, referer: str | None) -> bool:

@@ -1,6 +1,6 @@
 """The OSS codec of ACLs, tags, symlinks, appends and referers: PutBucketAcl, GetBucketAcl, PutObjectAcl,
-GetObjectAcl, the six tagging operations, PutSymlink, GetSymlink, AppendObject, PutBucketReferer and
-GetBucketReferer."""
+GetObjectAcl, the six tagging operations, PutSymlink, GetSymlink, AppendObject, PutBucketReferer,
+GetBucketReferer, PutBucketPolicy and GetBucketPolicy (a JSON document, not XML)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ...protocol.errors import OssError
 from ...protocol.xmlutil import xml_document
 from ...storage.records import ObjectRecord
 from ..context import Call
-from ..operations import acl, append, referer, symlink, tags
+from ..operations import acl, append, policy, referer, symlink, tags
 from ..operations.referer import RefererConfiguration
 from ..operations.values import MAX_OBJECT_SIZE, ObjectRef
 from ..responses import empty_response, xml_response
@@ -24,7 +24,8 @@ from .requests import (BUCKET_ACLS, OBJECT_ACLS, USER_META_PREFIX, attributes, c
 __all__ = ["parse_object", "render_ok", "render_no_content", "parse_put_bucket_acl", "parse_put_object_acl",
            "render_acl", "tag_pairs", "parse_put_object_tagging", "parse_put_bucket_tags", "parse_delete_bucket_tags",
            "render_tagging", "parse_put_symlink", "render_put_symlink", "render_get_symlink", "parse_append_object",
-           "render_append_object", "parse_put_bucket_referer", "render_get_bucket_referer"]
+           "render_append_object", "parse_put_bucket_referer", "render_get_bucket_referer", "parse_put_bucket_policy",
+           "render_get_bucket_policy"]
 
 
 async def parse_object(call: Call) -> ObjectRef:
@@ -161,3 +162,18 @@ def render_get_bucket_referer(call: Call, request: object, configuration: Refere
         ("RefererList", [("Referer", value) for value in configuration.referers]),
         ("RefererBlacklist", [("Referer", value) for value in configuration.blacklist]),
     ]))
+
+
+# ---- bucket policy ----
+
+async def parse_put_bucket_policy(call: Call) -> policy.BucketPolicy:
+    body = await read_body(call)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise OssError("InvalidPolicyDocument", "The policy is not UTF-8 text.") from None
+    return policy.BucketPolicy(call.bucket, text)
+
+
+def render_get_bucket_policy(call: Call, request: object, text: str) -> web.StreamResponse:
+    return web.Response(body=text.encode("utf-8"), content_type="application/json")
