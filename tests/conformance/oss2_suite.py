@@ -196,6 +196,11 @@ FEATURE_TESTS = [
     "tests/test_bucket.py::TestBucket::test_xml_input_output",
     # bucket policy
     "tests/test_bucket.py::TestBucket::test_bucket_policy",
+    # server-side encryption
+    "tests/test_server_side_encryotion.py",
+    *(f"tests/test_bucket.py::TestBucket::test_{name}" for name in (
+        "bucket_encryption", "bucket_encryption_wrong", "bucket_header_KMS_SM4", "bucket_header_SM4",
+        "bucket_header_SSE_KMS")),
 ]
 
 SELECTIONS = {"core": CORE_TESTS, "next": NEXT_TESTS, "features": FEATURE_TESTS,

@@ -146,7 +146,7 @@ NOT_IMPLEMENTED = [
     ("DELETE", "/b/?website"),
     ("DELETE", "/b/?logging"),
     ("POST", "/b/?policy"),
-    ("DELETE", "/b/?encryption"),
+    ("POST", "/b/?encryption"),
     ("DELETE", "/b/?inventory&inventoryId=i1"),
     ("DELETE", "/b/?worm"),
     ("DELETE", "/b/?style&styleName=s"),

@@ -607,9 +607,9 @@ def test_append_racing_a_compacting_append_reports_the_new_position(storage, tmp
         position = _append(storage, "log", position, b"%02d" % i).size
     compact = storage._compact
 
-    def other_appends_first(extents):
+    def other_appends_first(extents, encrypted):
         _append(other, "log", position, b"xx")  # compacts and deletes the run the loser is about to read
-        return compact(extents)
+        return compact(extents, encrypted)
 
     monkeypatch.setattr(storage, "_compact", other_appends_first)
     with pytest.raises(PositionMismatch) as raised:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .authorize import Access
-from .operations import (acl, append, buckets, cors, lifecycle, listing, multipart, objects, policy, referer, regions,
+from .operations import (acl, append, buckets, cors, encryption, lifecycle, listing, multipart, objects, policy, referer, regions,
                          restore, symlink, tags, versioning)
 from .operations.context import Context
 
@@ -67,6 +67,9 @@ OPERATIONS: dict[str, Operation] = {
         "GetBucketInfo": buckets.get_bucket_info,
         "GetBucketLocation": buckets.get_bucket_location,
         "GetBucketStat": buckets.get_bucket_stat,
+        "PutBucketEncryption": encryption.put_bucket_encryption,
+        "GetBucketEncryption": encryption.get_bucket_encryption,
+        "DeleteBucketEncryption": encryption.delete_bucket_encryption,
         "PutBucketPolicy": policy.put_bucket_policy,
         "GetBucketPolicy": policy.get_bucket_policy,
         "DeleteBucketPolicy": policy.delete_bucket_policy,

@@ -78,7 +78,7 @@ class BlobResponse(web.StreamResponse):
                     transport.close()
                     raise ConnectionResetError("the object's bytes vanished mid-response") from None
                 try:
-                    await self._send(writer, transport, loop, file, offset, count)
+                    await self._send(writer, transport, loop, file, index, offset, count)
                 finally:
                     if index != 0:
                         file.close()
@@ -87,20 +87,23 @@ class BlobResponse(web.StreamResponse):
         finally:
             self._snapshot.close()
 
-    async def _send(self, writer, transport, loop, file, offset: int, count: int) -> None:
+    async def _send(self, writer, transport, loop, file, index: int, offset: int, count: int) -> None:
         if transport.is_closing():  # the client left while the extent was being opened
             raise ConnectionResetError("connection lost")
-        if not self._gzip:
+        if not self._gzip and self._snapshot.cipher is None:
             try:
                 return await loop.sendfile(transport, file, offset, count, fallback=False)
             except asyncio.SendfileNotAvailableError:  # e.g. TLS: nothing was sent yet
                 pass
-        await self._write_chunks(writer, file, offset, count)
+        await self._write_chunks(writer, file, index, offset, count)
 
-    @staticmethod
-    async def _write_chunks(writer, file, offset: int, count: int) -> None:
+    async def _write_chunks(self, writer, file, index: int, offset: int, count: int) -> None:
+        """Read, decrypt if need be (off the loop), write: where sendfile cannot serve."""
+        def read(at: int, size: int) -> bytes:
+            return self._snapshot.decrypt(index, at, os.pread(file.fileno(), size, at))
+
         while count:
-            chunk = await asyncio.to_thread(os.pread, file.fileno(), min(_FALLBACK_CHUNK, count), offset)
+            chunk = await asyncio.to_thread(read, offset, min(_FALLBACK_CHUNK, count))
             if not chunk:
                 raise OSError("blob shorter than its recorded length")
             await writer.write(chunk)

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 
 from ..durable import fsync_dir, makedirs_durably
 from ..protocol.crc64 import Crc64
+from .cipher import BlobCipher
 from .records import BlobInfo
 
 __all__ = ["BlobStore", "BlobWriter"]
@@ -65,14 +66,16 @@ def _remove(path: str) -> None:
 
 
 class BlobWriter:
-    """Streams bytes into a new blob, computing MD5 and CRC64 on the fly.
+    """Streams bytes into a new blob, computing MD5 and CRC64 on the fly (of the bytes given: with a
+    cipher, the file holds them encrypted).
 
     `write()` hashes and stores a piece. A caller that wants both halves to run at once (they release
     the GIL) calls `hash()` and `store()` on the same pieces, in order, from two threads."""
 
-    def __init__(self, store: BlobStore, blob_id: str) -> None:
+    def __init__(self, store: BlobStore, blob_id: str, cipher: BlobCipher | None = None) -> None:
         self._store = store
         self.blob_id = blob_id
+        self._encryptor = cipher.stream(blob_id) if cipher is not None else None
         self._tmp_path = store.tmp_path(blob_id)
         self._file = open(self._tmp_path, "xb", buffering=0)
         self._md5 = hashlib.md5()
@@ -85,6 +88,8 @@ class BlobWriter:
         self._crc.update(data)
 
     def store(self, data) -> None:
+        if self._encryptor is not None:
+            data = self._encryptor.update(data)
         view = memoryview(data)
         while view:
             written = self._file.write(view)
@@ -125,8 +130,8 @@ class BlobStore:
     def tmp_path(self, blob_id: str) -> str:
         return os.path.join(self._tmp, blob_id)
 
-    def create(self) -> BlobWriter:
-        return BlobWriter(self, secrets.token_hex(16))
+    def create(self, cipher: BlobCipher | None = None) -> BlobWriter:
+        return BlobWriter(self, secrets.token_hex(16), cipher)
 
     def install(self, blob_id: str, file) -> None:
         """fsync and close the temporary `file` of `blob_id`, then move it durably into place."""

@@ -12,12 +12,14 @@ a running server's in-flight writes look like orphans.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass, field
 
 from ..protocol.crc64 import Crc64
 from .blobs import BlobStore
+from .cipher import KEY_FILE, BlobCipher
 from .engine import ORPHAN_AGE
 from .metadata import MetadataStore, MetadataUnavailable, SchemaMismatch, default_metadata_url, open_metadata
 from .records import NULL_VERSION
@@ -82,18 +84,19 @@ def _blob_size(blobs: BlobStore, blob_id: str) -> int | None:
         return None
 
 
-def _crc_of(blobs: BlobStore, extents: list[tuple[str, int]]) -> int:
-    """CRC-64 of the first `length` bytes of each blob in turn, read in bounded chunks."""
+def _crc_of(blobs: BlobStore, extents: list[tuple[str, int]], cipher: BlobCipher | None) -> int:
+    """CRC-64 of the first `length` bytes of each blob in turn (decrypted with `cipher`, if given), read in
+    bounded chunks."""
     crc = Crc64()
     for blob_id, length in extents:
         with blobs.open(blob_id) as file:
-            remaining = length
-            while remaining:
-                chunk = file.read(min(_CHUNK, remaining))
+            position = 0
+            while position < length:
+                chunk = file.read(min(_CHUNK, length - position))
                 if not chunk:
                     raise OSError(f"blob {blob_id} shorter than {length} bytes")
-                crc.update(chunk)
-                remaining -= len(chunk)
+                crc.update(chunk if cipher is None else cipher.apply(blob_id, position, chunk))
+                position += len(chunk)
     return crc.value
 
 
@@ -117,6 +120,7 @@ def check(data_dir: str, deep: bool = False, metadata_url: str | None = None) ->
     metadata = _open(data_dir, metadata_url, read_only=True)
     try:
         blobs = BlobStore(data_dir)
+        cipher = functools.cache(lambda: BlobCipher(data_dir, create=False))  # read once an encrypted version is
         report = Report()
         referenced: set[str] = set()
         for record in metadata.iter_objects():
@@ -131,7 +135,11 @@ def check(data_dir: str, deep: bool = False, metadata_url: str | None = None) ->
             if record.size != total:
                 found.append(("size-mismatch", f"size {record.size} recorded, extents hold {total} bytes"))
             if deep and not missing:
-                actual = _crc_of(blobs, extents)
+                try:
+                    actual = _crc_of(blobs, extents, None if record.encryption is None else cipher())
+                except FileNotFoundError:  # of the key: the blobs were there
+                    found.append(("missing-key", f"encrypted, and {KEY_FILE} is missing from the data directory"))
+                    actual = record.crc64
                 if actual != record.crc64:
                     found.append(("crc-mismatch", f"CRC-64 {actual} computed, {record.crc64} recorded"))
             subject = f"{record.bucket}/{record.key}"
@@ -139,6 +147,8 @@ def check(data_dir: str, deep: bool = False, metadata_url: str | None = None) ->
                 subject += f"?versionId={record.version_id}"
             report.problems.extend(Problem(kind, subject, detail, record.bucket, record.key, record.version_id)
                                    for kind, detail in found)
+        encrypted_uploads = {upload.upload_id for upload in metadata.iter_uploads()
+                             if upload.attributes.get("encryption") is not None} if deep else set()
         for upload_id, part in metadata.iter_parts():
             report.parts += 1
             referenced.add(part.blob_id)
@@ -146,7 +156,15 @@ def check(data_dir: str, deep: bool = False, metadata_url: str | None = None) ->
             missing = _check_extents(blobs, [(part.blob_id, part.size)])
             if missing:
                 report.problems.append(Problem("part-" + missing[0], subject, missing[1]))
-            elif deep and _crc_of(blobs, [(part.blob_id, part.size)]) != part.crc64:
+                continue
+            if not deep:
+                continue
+            try:
+                crc = _crc_of(blobs, [(part.blob_id, part.size)], cipher() if upload_id in encrypted_uploads else None)
+            except FileNotFoundError:  # of the key
+                report.problems.append(Problem("part-missing-key", subject, f"encrypted, and {KEY_FILE} is missing"))
+                continue
+            if crc != part.crc64:
                 report.problems.append(Problem("part-crc-mismatch", subject,
                                                f"blob {part.blob_id}: CRC-64 differs from the recorded {part.crc64}"))
         # replaced versions' parts, kept for readers until reclaimed

@@ -27,6 +27,7 @@ from dataclasses import replace
 
 from ..protocol.crc64 import crc64_combine
 from .blobs import BlobStore, BlobWriter
+from .cipher import BlobCipher
 from .errors import (AccessRefused, BucketNotFound, InvalidPart, InvalidPartOrder, IsDeleteMarker, NotArchived,
                      NotRestored, ObjectChanged, ObjectFrozen, ObjectNotAppendable, ObjectNotFound, PartTooSmall,
                      PositionMismatch, RestoreInProgress, UploadNotFound, VersionNotFound)
@@ -47,6 +48,7 @@ RECLAIM_DELAY = 600.0
 # to hours, by storage class and tier; tests set less).
 RESTORE_DELAY = 60.0
 _DAY = 86400
+_COPY_CHUNK = 4 << 20  # read at a time when bytes go through memory (decrypted, or copied into a new blob)
 # Seconds an unreferenced file must have gone unmodified before a sweep may take it for an orphan while other
 # nodes run: a write in flight anywhere (its blob written, its metadata not yet committed) is far younger.
 ORPHAN_AGE = 3600.0
@@ -60,8 +62,9 @@ class ObjectSnapshot:
     storage's reclaim delay after the version is replaced or deleted. Blobs are never modified, so whatever
     is read belongs to `record`."""
 
-    def __init__(self, record: ObjectRecord, blobs: BlobStore) -> None:
+    def __init__(self, record: ObjectRecord, blobs: BlobStore, cipher: BlobCipher | None = None) -> None:
         self.record = record
+        self.cipher = cipher  # the blobs' cipher when the version is encrypted: read with decrypt() or chunks()
         self._blobs = blobs
         self._first = blobs.open(record.extents[0].blob_id) if record.extents else None
 
@@ -95,6 +98,28 @@ class ObjectSnapshot:
                 continue
             with self.open_extent(index) as file:
                 yield file, offset, count
+
+    def decrypt(self, index: int, offset: int, data: bytes) -> bytes:
+        """`data`, read at `offset` in extent `index`'s blob, in the clear."""
+        if self.cipher is None:
+            return data
+        return self.cipher.apply(self.record.extents[index].blob_id, offset, data)
+
+    def chunks(self, first: int, length: int, size: int = _COPY_CHUNK) -> Iterator[bytes]:
+        """Bytes first..first+length-1 in the clear, at most `size` at a time."""
+        for index, offset, count in self.spans(first, length):
+            file = self._first if index == 0 else self.open_extent(index)
+            try:
+                end = offset + count
+                while offset < end:
+                    chunk = os.pread(file.fileno(), min(size, end - offset), offset)
+                    if not chunk:
+                        raise OSError("blob shorter than its recorded length")
+                    yield self.decrypt(index, offset, chunk)
+                    offset += len(chunk)
+            finally:
+                if index != 0:
+                    file.close()
 
     def close(self) -> None:
         if self._first is not None:
@@ -142,8 +167,10 @@ class Storage:
 
     # ---- buckets ----
 
-    def create_bucket(self, name: str, acl: str = "private", storage_class: str = "Standard") -> BucketRecord:
-        record = BucketRecord(name, int(time.time()), self.location, acl, storage_class)
+    def create_bucket(self, name: str, acl: str = "private", storage_class: str = "Standard",
+                      configs: dict[str, object] | None = None) -> BucketRecord:
+        """A new bucket, with its first `configs` (see BucketRecord) in the same transaction."""
+        record = BucketRecord(name, int(time.time()), self.location, acl, storage_class, configs=configs or {})
         self.metadata.create_bucket(record)
         return record
 
@@ -181,8 +208,14 @@ class Storage:
 
     # ---- writing objects ----
 
-    def new_blob(self) -> BlobWriter:
-        return self.blobs.create()
+    @functools.cached_property
+    def cipher(self) -> BlobCipher:
+        """The data directory's cipher; its key is made the first time a version is encrypted."""
+        return BlobCipher(self.blobs.root)
+
+    def new_blob(self, encrypted: bool = False) -> BlobWriter:
+        """A writer of a new blob; `encrypted`: its bytes are encrypted at rest."""
+        return self.blobs.create(self.cipher if encrypted else None)
 
     def commit_object(self, bucket: str, key: str, blob: BlobInfo, etag: str, overwrite: bool = True,
                       permit: Permit | None = None, **attributes) -> ObjectRecord:
@@ -216,37 +249,41 @@ class Storage:
 
     def copy_object(self, source: ObjectSnapshot, bucket: str, key: str, overwrite: bool = True,
                     permit: Permit | None = None, **attributes) -> ObjectRecord:
-        """A new object with the bytes, ETag and CRC64 of `source`, copied in the kernel."""
+        """A new object with the bytes, ETag and CRC64 of `source`: copied in the kernel, or decrypted
+        and/or encrypted on the way when either side is encrypted (`attributes["encryption"]`, none if not
+        given: the new blob's, never the source's)."""
         self.get_bucket(bucket)
-        blob_id, size = self.blobs.copy(
-            (file.fileno(), count) for file, _, count in source.pieces(0, source.record.size)
-        )
+        attributes = {"encryption": None, **attributes}
+        if source.cipher is None and attributes.get("encryption") is None:
+            blob_id, size = self.blobs.copy(
+                (file.fileno(), count) for file, _, count in source.pieces(0, source.record.size)
+            )
+        else:
+            blob = self.copy_range_to_blob(source, 0, source.record.size, attributes.get("encryption") is not None)
+            blob_id, size = blob.blob_id, blob.size
         record = replace(
             source.record, bucket=bucket, key=key, mtime=int(time.time()), extents=(Extent(blob_id, size),),
             restore=None, **attributes,
         )
         return self._swap_in(record, overwrite, permit)
 
-    def copy_range_to_blob(self, source: ObjectSnapshot, first: int, length: int) -> BlobInfo:
-        """A new blob holding bytes first..first+length-1 of `source`, hashed as it is written."""
-        writer = self.blobs.create()
+    def copy_range_to_blob(self, source: ObjectSnapshot, first: int, length: int, encrypted: bool = False
+                           ) -> BlobInfo:
+        """A new blob (`encrypted` or not) holding bytes first..first+length-1 of `source`, hashed as it is
+        written."""
+        writer = self.new_blob(encrypted)
         try:
-            for file, offset, count in source.pieces(first, length):
-                end = offset + count
-                while offset < end:
-                    chunk = os.pread(file.fileno(), min(_COPY_CHUNK, end - offset), offset)
-                    if not chunk:
-                        raise OSError("blob shorter than its recorded length")
-                    writer.write(chunk)
-                    offset += len(chunk)
+            for chunk in source.chunks(first, length):
+                writer.write(chunk)
             return writer.commit()
         except BaseException:
             writer.abort()
             raise
 
     def append_object(self, bucket: str, key: str, position: int, blob: BlobInfo, permit: Permit | None = None,
-                      **attributes) -> ObjectRecord:
-        """Append `blob` to an Appendable object at `position` (0 creates it, with `attributes`).
+                      encrypted: bool = False, **attributes) -> ObjectRecord:
+        """Append `blob` (`encrypted` at rest or not) to an Appendable object at `position` (0 creates it,
+        with `attributes`, whose encryption must then match).
 
         The append is a compare-and-swap on the object's version: if another append or a write got there
         first, this one fails with PositionMismatch and leaves nothing behind. A reader that opened the
@@ -257,6 +294,9 @@ class Storage:
             current = self._lookup(bucket, key, permit)
             appended_to = None if current is None or current.delete_marker else current  # a marker: a new object
             _check_append(appended_to, key, position)
+            object_encryption = appended_to.encryption if appended_to else attributes.get("encryption")
+            if (object_encryption is not None) != encrypted:
+                raise ObjectChanged(current)  # replaced since the blob was written for what it was
             now = int(time.time())
             if appended_to is None:
                 record = ObjectRecord(
@@ -265,7 +305,7 @@ class Storage:
                 )
             else:
                 try:
-                    extents, merged = self._compact(current.extents + (Extent(blob.blob_id, blob.size),))
+                    extents, merged = self._compact(current.extents + (Extent(blob.blob_id, blob.size),), encrypted)
                 except FileNotFoundError:
                     latest = self.metadata.get_object(bucket, key)
                     if latest == current:  # a blob really is missing
@@ -286,21 +326,29 @@ class Storage:
         self.blobs.delete(released)
         return record
 
-    def _compact(self, extents: tuple[Extent, ...]) -> tuple[tuple[Extent, ...], str | None]:
+    def _compact(self, extents: tuple[Extent, ...], encrypted: bool) -> tuple[tuple[Extent, ...], str | None]:
         """Keep an appended object's extents (one blob each, one open file per reader) few: past
         MAX_EXTENTS, the adjacent run of COMPACT_RUN extents with the fewest bytes is copied (in the
-        kernel) into one new blob. Returns the extents and the new blob's id, if any."""
+        kernel, or through the cipher when `encrypted`) into one new blob. Returns the extents and the new
+        blob's id, if any."""
         if len(extents) <= MAX_EXTENTS:
             return extents, None
         sizes = [sum(e.length for e in extents[i:i + COMPACT_RUN]) for i in range(len(extents) - COMPACT_RUN + 1)]
         start = min(range(len(sizes)), key=lambda i: (sizes[i], -i))
         run = extents[start:start + COMPACT_RUN]
-        files = [self.blobs.open(extent.blob_id) for extent in run]
-        try:
-            blob_id, size = self.blobs.copy((file.fileno(), extent.length) for file, extent in zip(files, run))
-        finally:
-            for file in files:
-                file.close()
+        if encrypted:
+            run_record = ObjectRecord(bucket="", key="", size=sum(e.length for e in run), etag="", crc64=0, mtime=0,
+                                      extents=run)
+            with ObjectSnapshot(run_record, self.blobs, self.cipher) as source:
+                blob = self.copy_range_to_blob(source, 0, run_record.size, encrypted=True)
+            blob_id, size = blob.blob_id, blob.size
+        else:
+            files = [self.blobs.open(extent.blob_id) for extent in run]
+            try:
+                blob_id, size = self.blobs.copy((file.fileno(), extent.length) for file, extent in zip(files, run))
+            finally:
+                for file in files:
+                    file.close()
         return extents[:start] + (Extent(blob_id, size),) + extents[start + COMPACT_RUN:], blob_id
 
     def put_symlink(self, bucket: str, key: str, target: str, overwrite: bool = True, permit: Permit | None = None,
@@ -396,7 +444,7 @@ class Storage:
             if record.frozen(time.time()) and record.symlink_target is None:
                 raise ObjectFrozen(key)
             try:
-                return ObjectSnapshot(record, self.blobs)
+                return ObjectSnapshot(record, self.blobs, self.cipher if record.encryption is not None else None)
             except FileNotFoundError:
                 continue
         raise ObjectNotFound(key) if version_id is None else VersionNotFound(key, version_id)
@@ -532,8 +580,6 @@ class Storage:
             prefix=prefix, delimiter=delimiter, marker=key_marker, max_items=max_uploads,
         )
 
-
-_COPY_CHUNK = 4 << 20
 # Sorts after every upload id (they are hex), so a cursor at (key, this) has passed all of key's uploads.
 _AFTER_ANY_UPLOAD_ID = "\U0010ffff"
 # Above every version's seq, so a cursor at (key, this) is before all of key's versions.

@@ -76,6 +76,7 @@ ALTER TABLE objects ADD COLUMN restore TEXT;
 
 _V4 = """
 ALTER TABLE buckets ADD COLUMN configs TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE objects ADD COLUMN sse TEXT;
 """
 
 # (version, DDL): applied in order, in one transaction, to a database whose version is below it.

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 __all__ = ["DEFAULT_CONTENT_TYPE", "NULL_VERSION", "ENABLED", "SUSPENDED", "new_version_id", "version_seq",
-           "is_version_id", "STORAGE_CLASSES", "ARCHIVE_CLASSES", "Restore",
+           "is_version_id", "STORAGE_CLASSES", "ARCHIVE_CLASSES", "Restore", "Encryption",
            "BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing", "ClassUsage", "UploadRecord", "PartRecord",
            "Deletion", "Permit"]
 
@@ -83,6 +83,17 @@ class BlobInfo:
 
 
 @dataclass(frozen=True)
+class Encryption:
+    """Server-side encryption of a version's bytes at rest. Whatever the algorithm named (AES256, KMS or
+    SM4, as the client asked), ossbox encrypts with AES-256 under the data directory's key; the names are
+    kept and answered as the cloud answers them."""
+
+    algorithm: str
+    kms_key_id: str | None = None  # KMS only
+    data_algorithm: str | None = None  # KMS only: x-oss-server-side-data-encryption (SM4)
+
+
+@dataclass(frozen=True)
 class Restore:
     """A restore of a frozen object: under way until `ready_at`, then readable until `expires_at` (epoch
     seconds), after which the object is frozen again. `tier` is the priority asked for, if any."""
@@ -120,6 +131,7 @@ class ObjectRecord:
     delete_marker: bool = False
     seq: int = 0  # the version's place among its key's versions: the higher, the newer
     restore: Restore | None = None  # of a frozen (archived) version
+    encryption: Encryption | None = None  # None: the blobs hold the bytes in the clear
 
     def frozen(self, now: float) -> bool:
         """Whether the bytes cannot be read now: an archived version not (or no longer) restored."""

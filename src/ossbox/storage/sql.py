@@ -22,13 +22,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from .errors import (AccessRefused, BucketExists, BucketNotEmpty, BucketNotFound, ObjectChanged, ObjectExists,
                      UploadNotFound)
 from .metadata import Assemble
-from .records import (ENABLED, NULL_VERSION, BucketRecord, ClassUsage, Deletion, Extent, ObjectRecord, PartRecord,
-                      Permit, Restore, UploadRecord, new_version_id)
+from .records import (ENABLED, NULL_VERSION, BucketRecord, ClassUsage, Deletion, Encryption, Extent, ObjectRecord,
+                      PartRecord, Permit, Restore, UploadRecord, new_version_id)
 
 __all__ = ["SqlMetadata", "RECORD_FORMAT"]
 
@@ -36,7 +36,7 @@ RECORD_FORMAT = 1  # the layout of an object row's JSON columns; a row says whic
 
 OBJECT_COLUMNS = (
     "bucket, key, version_id, latest, delete_marker, format, size, etag, crc64, mtime, content_type, object_type, "
-    "storage_class, acl, headers, user_meta, extents, tags, symlink_target, seq, restore"
+    "storage_class, acl, headers, user_meta, extents, tags, symlink_target, seq, restore, sse"
 )
 BUCKET_COLUMNS = "name, created, location, acl, storage_class, tags, versioning, configs"
 UPLOAD_COLUMNS = "upload_id, bucket, key, initiated, attributes"
@@ -55,11 +55,20 @@ def _object_row(record: ObjectRecord) -> tuple:
         record.object_type, record.storage_class, record.acl, json.dumps(record.headers),
         json.dumps(record.user_meta), json.dumps([[e.blob_id, e.length] for e in record.extents]),
         json.dumps(record.tags), record.symlink_target, record.seq, _restore_json(record.restore),
+        _encryption_json(record.encryption),
     )
 
 
 def _restore_json(restore: Restore | None) -> str | None:
     return None if restore is None else json.dumps([restore.ready_at, restore.expires_at, restore.tier])
+
+
+def _encryption_json(encryption: Encryption | None) -> str | None:
+    return None if encryption is None else json.dumps(asdict(encryption))
+
+
+def _encryption_from_json(text: str | None) -> Encryption | None:
+    return None if text is None else Encryption(**json.loads(text))
 
 
 def _restore_from_json(text: str | None) -> Restore | None:
@@ -77,13 +86,13 @@ def _extents(extents_json: str) -> tuple[Extent, ...]:
 
 def _object_from_row(row) -> ObjectRecord:
     (bucket, key, version_id, latest, delete_marker, _format, size, etag, crc64, mtime, content_type, object_type,
-     storage_class, acl, headers, user_meta, extents, tags, symlink_target, seq, restore) = row
+     storage_class, acl, headers, user_meta, extents, tags, symlink_target, seq, restore, sse) = row
     return ObjectRecord(
         bucket=bucket, key=bytes(key).decode("utf-8"), size=size, etag=etag, crc64=int(crc64), mtime=mtime,
         extents=_extents(extents), content_type=content_type, object_type=object_type, storage_class=storage_class,
         acl=acl, headers=_loads(headers), user_meta=_loads(user_meta), tags=_loads(tags),
         symlink_target=symlink_target, version_id=version_id, latest=bool(latest), delete_marker=bool(delete_marker),
-        seq=seq, restore=_restore_from_json(restore),
+        seq=seq, restore=_restore_from_json(restore), encryption=_encryption_from_json(sse),
     )
 
 
@@ -98,13 +107,18 @@ def _bucket_from_row(row) -> BucketRecord:
 
 
 def _upload_row(upload: UploadRecord) -> tuple:
-    return (upload.upload_id, upload.bucket, upload.key.encode("utf-8"), upload.initiated,
-            json.dumps(upload.attributes))
+    attributes = dict(upload.attributes)
+    if attributes.get("encryption") is not None:
+        attributes["encryption"] = asdict(attributes["encryption"])
+    return (upload.upload_id, upload.bucket, upload.key.encode("utf-8"), upload.initiated, json.dumps(attributes))
 
 
 def _upload_from_row(row) -> UploadRecord:
     upload_id, bucket, key, initiated, attributes = row
-    return UploadRecord(upload_id, bucket, bytes(key).decode("utf-8"), initiated, json.loads(attributes))
+    attributes = json.loads(attributes)
+    if attributes.get("encryption") is not None:
+        attributes["encryption"] = Encryption(**attributes["encryption"])
+    return UploadRecord(upload_id, bucket, bytes(key).decode("utf-8"), initiated, attributes)
 
 
 def _part_row(upload_id: str, part: PartRecord) -> tuple:

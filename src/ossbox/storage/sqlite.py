@@ -94,8 +94,10 @@ def _v6(db: sqlite3.Connection) -> None:
 
 
 def _v7(db: sqlite3.Connection) -> None:
-    """Buckets' configurations: lifecycle, CORS and the others, by name."""
+    """Buckets' configurations (lifecycle, CORS and the others, by name) and versions' server-side
+    encryption."""
     db.execute("ALTER TABLE buckets ADD COLUMN configs TEXT NOT NULL DEFAULT '{}'")
+    db.execute("ALTER TABLE objects ADD COLUMN sse TEXT")
 
 
 _SURROGATE = "a lone surrogate, which is not UTF-8"

@@ -3,13 +3,14 @@ GetBucketStat, and the empty live-channel listing the SDKs' test teardowns call.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from ...protocol.errors import OssError
 from ...protocol.names import check_bucket_name
 from ...storage.errors import BucketExists
-from ...storage.records import STORAGE_CLASSES, BucketRecord, ClassUsage
+from ...storage.records import STORAGE_CLASSES, BucketRecord, ClassUsage, Encryption
 from .context import Context
+from .encryption import ENCRYPTION_CONFIG
 from .values import BucketRef
 
 __all__ = ["ListBucketsRequest", "BucketList", "PutBucketRequest", "BucketStat", "list_buckets",
@@ -38,6 +39,7 @@ class PutBucketRequest:
     bucket: str
     acl: str
     storage_class: str
+    encryption: Encryption | None = None  # the bucket's default server-side encryption
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ async def put_bucket(context: Context, request: PutBucketRequest) -> None:
         raise OssError("InvalidArgument", "Unsupported storage class.", ArgumentName="StorageClass",
                        ArgumentValue=request.storage_class)
     try:
-        await context.storage.create_bucket(request.bucket, request.acl, request.storage_class)
+        configs = {ENCRYPTION_CONFIG: asdict(request.encryption)} if request.encryption else {}
+        await context.storage.create_bucket(request.bucket, request.acl, request.storage_class, configs)
     except BucketExists:
         # OSS answers its owner's repeated PutBucket with 200 and leaves the bucket as it is; with a single
         # access key, every bucket here is the caller's own.

@@ -14,13 +14,14 @@ from ...protocol.errors import OssError
 from ...protocol.names import check_object_key
 from ...protocol.ranges import ByteRange, resolve_range
 from ...storage.listing import Page
-from ...storage.records import BlobInfo, ObjectRecord, PartRecord, UploadRecord
+from ...storage.records import BlobInfo, Encryption, ObjectRecord, PartRecord, UploadRecord
 from .context import Context
+from .encryption import write_encryption
 from .objects import check_copy_conditions, on_current_version, open_copy_source
 from .values import Attributes, Conditions, Upload, receive_blob
 
 __all__ = ["MAX_PART_NUMBER", "InitiateRequest", "UploadRef", "UploadPartRequest", "UploadPartCopyRequest",
-           "CompleteRequest", "ListPartsRequest", "PartList", "ListUploadsRequest", "initiate_multipart_upload",
+           "CompleteRequest", "ListPartsRequest", "PartList", "StoredPart", "ListUploadsRequest", "initiate_multipart_upload",
            "upload_part", "upload_part_copy", "complete_multipart_upload", "abort_multipart_upload", "list_parts",
            "list_multipart_uploads"]
 
@@ -101,14 +102,23 @@ class ListUploadsRequest:
 async def initiate_multipart_upload(context: Context, request: InitiateRequest) -> UploadRecord:
     check_object_key(request.key)
     bucket = await context.storage.get_bucket(request.bucket)
+    encryption = write_encryption(context, request.attributes.encryption, bucket)
     return await context.storage.create_upload(request.bucket, request.key,
-                                               **request.attributes.record_fields(bucket.storage_class))
+                                               **request.attributes.record_fields(bucket.storage_class, encryption))
 
 
-async def upload_part(context: Context, request: UploadPartRequest) -> PartRecord:
-    await context.storage.get_upload(request.bucket, request.key, request.upload_id)
-    blob = await receive_blob(context, request.upload)
-    return await context.storage.commit_part(request.bucket, request.key, request.upload_id, request.part_number, blob)
+@dataclass(frozen=True)
+class StoredPart:
+    part: PartRecord
+    encryption: Encryption | None  # the upload's, which every part shares
+
+
+async def upload_part(context: Context, request: UploadPartRequest) -> StoredPart:
+    upload = await context.storage.get_upload(request.bucket, request.key, request.upload_id)
+    encryption = upload.attributes.get("encryption")
+    blob = await receive_blob(context, request.upload, encrypted=encryption is not None)
+    part = await context.storage.commit_part(request.bucket, request.key, request.upload_id, request.part_number, blob)
+    return StoredPart(part, encryption)
 
 
 def _source_range(header: str | None, size: int) -> tuple[int, int]:
@@ -122,17 +132,19 @@ def _source_range(header: str | None, size: int) -> tuple[int, int]:
     return decision.first, decision.length
 
 
-async def upload_part_copy(context: Context, request: UploadPartCopyRequest) -> PartRecord:
-    await context.storage.get_upload(request.bucket, request.key, request.upload_id)
+async def upload_part_copy(context: Context, request: UploadPartCopyRequest) -> StoredPart:
+    upload = await context.storage.get_upload(request.bucket, request.key, request.upload_id)
+    encryption = upload.attributes.get("encryption")
 
     async def attempt() -> BlobInfo:
         with await open_copy_source(context, request.source_bucket, request.source_key,
                                     request.source_version_id) as snapshot:
             check_copy_conditions(request.source_conditions, snapshot.record)
             first, length = _source_range(request.source_range, snapshot.record.size)
-            return await context.storage.copy_range_to_blob(snapshot, first, length)
+            return await context.storage.copy_range_to_blob(snapshot, first, length, encryption is not None)
     blob = await on_current_version(attempt)
-    return await context.storage.commit_part(request.bucket, request.key, request.upload_id, request.part_number, blob)
+    part = await context.storage.commit_part(request.bucket, request.key, request.upload_id, request.part_number, blob)
+    return StoredPart(part, encryption)
 
 
 async def complete_multipart_upload(context: Context, request: CompleteRequest) -> ObjectRecord:

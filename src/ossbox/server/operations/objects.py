@@ -9,7 +9,6 @@ streams the body into a new blob, then commits it in one metadata transaction.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -23,6 +22,7 @@ from ...storage.records import Deletion, ObjectRecord
 from ..authorize import Access, denied
 from ..policy import Decision, policy_action
 from .context import Context
+from .encryption import write_encryption
 from .values import Attributes, Conditions, NotModified, Upload, check_conditions, receive_blob
 
 __all__ = ["ObjectRead", "ObjectMetaRead", "GetObjectResult", "HeadObjectResult", "PutObjectRequest",
@@ -169,7 +169,7 @@ def _decide_range(request: ObjectRead, record: ObjectRecord) -> ByteRange | None
 
 
 def _read_whole(snapshot: ObjectSnapshot, first: int, length: int) -> bytes:
-    data = b"".join(os.pread(file.fileno(), count, offset) for file, offset, count in snapshot.pieces(first, length))
+    data = b"".join(snapshot.chunks(first, length))
     if len(data) != length:
         raise OSError("blob shorter than its recorded length")
     return data
@@ -222,17 +222,20 @@ async def get_object_meta(context: Context, request: ObjectMetaRead) -> ObjectRe
 async def put_object(context: Context, request: PutObjectRequest) -> ObjectRecord:
     check_object_key(request.key)
     bucket = await context.storage.get_bucket(request.bucket)
-    blob = await receive_blob(context, request.upload)
+    encryption = write_encryption(context, request.attributes.encryption, bucket)
+    blob = await receive_blob(context, request.upload, encrypted=encryption is not None)
     return await context.storage.commit_object(
         request.bucket, request.key, blob, md5_etag(blob.md5), overwrite=request.overwrite, permit=context.permit(),
-        **request.attributes.record_fields(bucket.storage_class),
+        **request.attributes.record_fields(bucket.storage_class, encryption),
     )
 
 
 async def copy_object(context: Context, request: CopyObjectRequest) -> ObjectRecord:
     check_object_key(request.key)
     bucket = await context.storage.get_bucket(request.bucket)
-    given = request.attributes.record_fields(bucket.storage_class)
+    # not the source's: the request's, or the bucket's default
+    given = request.attributes.record_fields(bucket.storage_class,
+                                             write_encryption(context, request.attributes.encryption, bucket))
 
     async def attempt() -> ObjectRecord:
         with await open_copy_source(context, request.source_bucket, request.source_key,
@@ -242,7 +245,8 @@ async def copy_object(context: Context, request: CopyObjectRequest) -> ObjectRec
                 fields = {**given, "object_type": "Normal",
                           "content_type": request.attributes.content_type or snapshot.record.content_type}
             else:
-                fields = {"object_type": "Normal", "acl": given["acl"], "storage_class": given["storage_class"]}
+                fields = {"object_type": "Normal", "acl": given["acl"], "storage_class": given["storage_class"],
+                          "encryption": given["encryption"]}
             fields["tags"] = given["tags"] if request.replace_tags else snapshot.record.tags
             return await context.storage.copy_object(snapshot, request.bucket, request.key,
                                                      overwrite=request.overwrite, permit=context.permit(), **fields)

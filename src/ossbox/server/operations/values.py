@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from ...protocol import preconditions
 from ...protocol.errors import OssError
-from ...storage.records import DEFAULT_CONTENT_TYPE, BlobInfo, ObjectRecord
+from ...storage.records import DEFAULT_CONTENT_TYPE, BlobInfo, Encryption, ObjectRecord
 from .context import Context
 
 __all__ = ["BucketRef", "ObjectRef", "Conditions", "Attributes", "Upload", "NotModified", "MAX_OBJECT_SIZE",
@@ -74,11 +74,13 @@ class Attributes:
     storage_class: str | None = None
     acl: str = "default"
     tags: dict[str, str] = field(default_factory=dict)
+    encryption: Encryption | None = None  # as the request names it (operations/encryption.py resolves it)
 
-    def record_fields(self, bucket_storage_class: str) -> dict:
-        """The ObjectRecord fields, the storage class resolved against the bucket's."""
+    def record_fields(self, bucket_storage_class: str, encryption: Encryption | None = None) -> dict:
+        """The ObjectRecord fields, the storage class resolved against the bucket's, with the resolved
+        `encryption`."""
         return {**asdict(self), "content_type": self.content_type or DEFAULT_CONTENT_TYPE,
-                "storage_class": self.storage_class or bucket_storage_class}
+                "storage_class": self.storage_class or bucket_storage_class, "encryption": encryption}
 
 
 @dataclass
@@ -91,11 +93,13 @@ class Upload:
     md5: bytes | None
 
 
-async def receive_blob(context: Context, upload: Upload, limit: int = MAX_OBJECT_SIZE) -> BlobInfo:
-    """Stream `upload` (at most `limit` bytes) into a new durable blob, checking its length and MD5."""
+async def receive_blob(context: Context, upload: Upload, limit: int = MAX_OBJECT_SIZE, encrypted: bool = False
+                       ) -> BlobInfo:
+    """Stream `upload` (at most `limit` bytes) into a new durable blob (`encrypted` at rest or not), checking
+    its length and MD5."""
     if upload.length is not None and upload.length > limit:
         raise OssError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.")
-    writer = await context.storage.new_blob()
+    writer = await context.storage.new_blob(encrypted)
     in_flight: asyncio.Future | None = None
     try:
         batch: list[bytes] = []

@@ -6,10 +6,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from ...protocol.dates import iso8601
+from ...protocol.errors import OssError
 from ...protocol.xmlutil import xml_document, xml_text_document
-from ...storage.records import BucketRecord
+from ...storage.records import BucketRecord, Encryption
 from ..context import Call
-from ..operations import buckets, regions
+from ..operations import buckets, encryption, regions
+from ..operations.encryption import requested_encryption, stored_encryption
 from ..operations.values import BucketRef
 from ..responses import empty_response, xml_response
 from .render import owner_xml
@@ -65,7 +67,9 @@ def _storage_class_from_body(body: bytes) -> str:
 async def parse_put_bucket(call: Call) -> buckets.PutBucketRequest:
     acl = checked_acl(call.headers.get("x-oss-acl", "private"), BUCKET_ACLS, "x-oss-acl")
     storage_class = await call.offload(_storage_class_from_body, await read_body(call))
-    return buckets.PutBucketRequest(call.bucket, acl, storage_class)
+    return buckets.PutBucketRequest(call.bucket, acl, storage_class, requested_encryption(
+        call.headers.get("x-oss-server-side-encryption"), call.headers.get("x-oss-server-side-encryption-key-id"),
+        call.headers.get("x-oss-server-side-data-encryption")))
 
 
 def render_put_bucket(call: Call, request: buckets.PutBucketRequest, _result: None) -> web.StreamResponse:
@@ -92,7 +96,7 @@ def render_get_bucket_info(call: Call, request: BucketRef, bucket: BucketRecord)
             ("DataRedundancyType", "LRS"),
             ("Versioning", bucket.versioning),
             ("Comment", ""),
-            ("ServerSideEncryptionRule", [("SSEAlgorithm", "None")]),
+            ("ServerSideEncryptionRule", encryption_rule_children(stored_encryption(bucket.configs))),
             ("BucketPolicy", [("LogBucket", ""), ("LogPrefix", "")]),
         ]),
     ]
@@ -153,3 +157,34 @@ def render_describe_regions(call: Call, request: regions.RegionsRequest, names: 
     return xml_response(xml_document("RegionInfoList", [
         ("RegionInfo", [("Region", name), ("InternetEndpoint", endpoint), ("InternalEndpoint", endpoint),
                         ("AccelerateEndpoint", endpoint)]) for name in names]))
+
+
+# ---- server-side encryption ----
+
+def encryption_rule_children(rule: Encryption | None) -> list[tuple[str, object]]:
+    """A `ServerSideEncryptionRule`'s children, as GetBucketInfo writes them (`None` when there is none)."""
+    if rule is None:
+        return [("SSEAlgorithm", "None")]
+    return [("SSEAlgorithm", rule.algorithm), ("KMSMasterKeyID", rule.kms_key_id),
+            ("KMSDataEncryption", rule.data_algorithm)]
+
+
+def _encryption_rule(body: bytes) -> Encryption:
+    root = parse_xml_body(body, "ServerSideEncryptionRule")
+    default = root.find("ApplyServerSideEncryptionByDefault")
+    algorithm = default.findtext("SSEAlgorithm") if default is not None else None
+    if not algorithm:
+        raise OssError("MalformedXML", "ApplyServerSideEncryptionByDefault needs an SSEAlgorithm.")
+    rule = requested_encryption(algorithm.strip(), (default.findtext("KMSMasterKeyID") or "").strip(),
+                                (default.findtext("KMSDataEncryption") or "").strip() or None)
+    assert rule is not None
+    return rule
+
+
+async def parse_put_bucket_encryption(call: Call) -> encryption.BucketEncryption:
+    return encryption.BucketEncryption(call.bucket, await call.offload(_encryption_rule, await read_body(call)))
+
+
+def render_get_bucket_encryption(call: Call, request: BucketRef, rule: Encryption) -> web.StreamResponse:
+    return xml_response(xml_document("ServerSideEncryptionRule", [
+        ("ApplyServerSideEncryptionByDefault", encryption_rule_children(rule))]))

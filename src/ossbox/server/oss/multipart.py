@@ -11,13 +11,13 @@ from ...protocol.errors import OssError
 from ...protocol.numbers import parse_decimal
 from ...protocol.xmlutil import xml_document
 from ...storage.listing import Page
-from ...storage.records import ObjectRecord, PartRecord, UploadRecord
+from ...storage.records import ObjectRecord, UploadRecord
 from ..context import Call
 from ..operations import multipart
 from ..responses import empty_response, xml_response
-from .render import content_md5, encoder, write_headers
+from .render import content_md5, encoder, encryption_headers, write_headers
 from .requests import (attributes, conditions, copy_source, int_param, overwrite_allowed, parse_xml_body,
-                       read_body, upload)
+                       read_body, refuse_encryption_headers, upload)
 
 
 def _upload_ref(call: Call) -> multipart.UploadRef:
@@ -42,22 +42,21 @@ def render_initiate_multipart_upload(call: Call, request: multipart.InitiateRequ
         ("Key", encoder(encoding_type)(request.key)),
         ("UploadId", upload.upload_id),
     ]
-    return xml_response(xml_document("InitiateMultipartUploadResult", children))
+    return xml_response(xml_document("InitiateMultipartUploadResult", children),
+                        headers=encryption_headers(upload.attributes.get("encryption")))
 
 
 async def parse_upload_part(call: Call) -> multipart.UploadPartRequest:
+    refuse_encryption_headers(call)
     ref = _upload_ref(call)
     return multipart.UploadPartRequest(ref.bucket, ref.key, ref.upload_id, _part_number(call), upload(call))
 
 
-def _part_headers(part: PartRecord) -> dict[str, str]:
-    headers = write_headers(part)
-    headers["Content-MD5"] = content_md5(part.etag)
-    return headers
-
-
-def render_upload_part(call: Call, request: multipart.UploadPartRequest, part: PartRecord) -> web.StreamResponse:
-    return empty_response(headers=_part_headers(part))
+def render_upload_part(call: Call, request: multipart.UploadPartRequest, stored: multipart.StoredPart
+                       ) -> web.StreamResponse:
+    headers = {**write_headers(stored.part), **encryption_headers(stored.encryption),
+               "Content-MD5": content_md5(stored.part.etag)}
+    return empty_response(headers=headers)
 
 
 async def parse_upload_part_copy(call: Call) -> multipart.UploadPartCopyRequest:
@@ -68,10 +67,11 @@ async def parse_upload_part_copy(call: Call) -> multipart.UploadPartCopyRequest:
                                            conditions(call, prefix="x-oss-copy-source-"), source_version)
 
 
-def render_upload_part_copy(call: Call, request: multipart.UploadPartCopyRequest, part: PartRecord
+def render_upload_part_copy(call: Call, request: multipart.UploadPartCopyRequest, stored: multipart.StoredPart
                             ) -> web.StreamResponse:
+    part = stored.part
     body = xml_document("CopyPartResult", [("LastModified", iso8601(part.mtime)), ("ETag", part.etag)])
-    return xml_response(body, headers=write_headers(part))
+    return xml_response(body, headers={**write_headers(part), **encryption_headers(stored.encryption)})
 
 
 def parse_complete_document(body: bytes) -> list[tuple[int, str]]:
@@ -92,6 +92,7 @@ def parse_complete_document(body: bytes) -> list[tuple[int, str]]:
 
 async def parse_complete_multipart_upload(call: Call) -> multipart.CompleteRequest:
     encoder(call.param("encoding-type"))  # refused before any work
+    refuse_encryption_headers(call)
     chosen: list[tuple[int, str]] | None = await call.offload(parse_complete_document, await read_body(call))
     if call.headers.get("x-oss-complete-all", "").lower() == "yes":
         if chosen:

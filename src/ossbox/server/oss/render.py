@@ -15,11 +15,11 @@ from aiohttp import web
 from ...protocol.dates import http_date
 from ...protocol.errors import OssError, render_error_xml
 from ...storage import errors as storage_errors
-from ...storage.records import NULL_VERSION, ObjectRecord, PartRecord
+from ...storage.records import NULL_VERSION, Encryption, ObjectRecord, PartRecord
 from ..authorize import denied
 from ..responses import xml_response
 
-__all__ = ["object_headers", "write_headers", "version_header", "restore_state", "content_md5", "encoder", "owner_xml", "as_oss_error",
+__all__ = ["object_headers", "write_headers", "encryption_headers", "version_header", "restore_state", "content_md5", "encoder", "owner_xml", "as_oss_error",
            "error_response", "stamp"]
 
 
@@ -42,6 +42,7 @@ def object_headers(record: ObjectRecord, user_meta: dict[str, str] | None = None
     if record.tags:
         headers["x-oss-tagging-count"] = str(len(record.tags))
     headers.update(version_header(record))
+    headers.update(encryption_headers(record.encryption))
     restore = restore_state(record)
     if restore is not None:
         headers["x-oss-restore"] = restore
@@ -56,6 +57,19 @@ def write_headers(stored: ObjectRecord | PartRecord) -> dict[str, str]:
     headers = {"ETag": stored.etag, "x-oss-hash-crc64ecma": str(stored.crc64)}
     if isinstance(stored, ObjectRecord):
         headers.update(version_header(stored))
+        headers.update(encryption_headers(stored.encryption))
+    return headers
+
+
+def encryption_headers(encryption: Encryption | None) -> dict[str, str]:
+    """How a version's (or an upload's) server-side encryption is answered."""
+    if encryption is None:
+        return {}
+    headers = {"x-oss-server-side-encryption": encryption.algorithm}
+    if encryption.kms_key_id:
+        headers["x-oss-server-side-encryption-key-id"] = encryption.kms_key_id
+    if encryption.data_algorithm:
+        headers["x-oss-server-side-data-encryption"] = encryption.data_algorithm
     return headers
 
 

@@ -20,6 +20,7 @@ from ...protocol.numbers import parse_decimal
 from ...protocol.xmlparse import parse_xml
 from ...storage.records import STORAGE_CLASSES, is_version_id
 from ..context import Call
+from ..operations.encryption import requested_encryption
 from ..operations.tags import OBJECT_TAG_RULES, validate_tags
 from ..operations.values import Attributes, Conditions, Upload
 
@@ -95,7 +96,20 @@ def attributes(call: Call) -> Attributes:
         storage_class=_storage_class(headers.get("x-oss-storage-class")),
         acl=checked_acl(headers.get("x-oss-object-acl", "default"), OBJECT_ACLS, "x-oss-object-acl"),
         tags=tags_from_header(utf8("x-oss-tagging", headers.get("x-oss-tagging"))),
+        encryption=requested_encryption(headers.get("x-oss-server-side-encryption"),
+                                        headers.get("x-oss-server-side-encryption-key-id"),
+                                        headers.get("x-oss-server-side-data-encryption")),
     )
+
+
+def refuse_encryption_headers(call: Call) -> None:
+    """An upload's parts and its completion take the upload's encryption: naming one is refused, as OSS
+    refuses it."""
+    for name in ("x-oss-server-side-encryption", "x-oss-server-side-data-encryption",
+                 "x-oss-server-side-encryption-key-id"):
+        if name in call.headers:
+            raise OssError("InvalidArgument", f"{name} is given when the multipart upload starts, not here.",
+                           ArgumentName=name, ArgumentValue=call.headers[name])
 
 
 def _storage_class(value: str | None) -> str | None:
