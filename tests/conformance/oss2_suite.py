@@ -201,6 +201,8 @@ FEATURE_TESTS = [
     *(f"tests/test_bucket.py::TestBucket::test_{name}" for name in (
         "bucket_encryption", "bucket_encryption_wrong", "bucket_header_KMS_SM4", "bucket_header_SM4",
         "bucket_header_SSE_KMS")),
+    # static website
+    "tests/test_website.py",
 ]
 
 SELECTIONS = {"core": CORE_TESTS, "next": NEXT_TESTS, "features": FEATURE_TESTS,

@@ -403,7 +403,7 @@ def assert_not_implemented(response: requests.Response) -> None:
 
 
 @pytest.mark.parametrize("method,subresource", [("GET", "logging"), ("PUT", "logging"), ("DELETE", "logging"),
-                                                ("GET", "inventory"), ("GET", "website")])
+                                                ("GET", "inventory"), ("GET", "worm")])
 def test_unimplemented_bucket_subresource(server, sig, bucket, method, subresource):
     response = signed_request(oss2_auth(sig, server), method, server.endpoint, bucket.bucket_name,
                               params={subresource: ""}, data=b"<BucketLoggingStatus/>" if method == "PUT" else None)

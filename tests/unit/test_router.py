@@ -143,7 +143,7 @@ NOT_IMPLEMENTED = [
     ("DELETE", "/b/?referer"),
     ("PUT", "/?regions"),
     ("POST", "/b/?lifecycle"),
-    ("DELETE", "/b/?website"),
+    ("POST", "/b/?website"),
     ("DELETE", "/b/?logging"),
     ("POST", "/b/?policy"),
     ("POST", "/b/?encryption"),

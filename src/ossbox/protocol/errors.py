@@ -50,6 +50,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "NoSuchRegion": 404,
     "NoSuchBucketPolicy": 404,
     "NoSuchServerSideEncryptionRule": 404,
+    "NoSuchWebsiteConfiguration": 404,
     "SymlinkTargetNotExist": 404,
     "MethodNotAllowed": 405,
     "BucketAlreadyExists": 409,

@@ -30,6 +30,7 @@ from .offload import AsyncStorage, Offload
 from .operations.context import Context
 from .operations.policy import stored_policy_text
 from .operations.referer import RefererConfiguration, referer_allowed, stored_referer
+from .operations.website import stored_website
 from .operations.values import NotModified
 from .oss import CODECS
 from .oss.cors import add_cors_headers
@@ -115,6 +116,10 @@ async def _apply_bucket_rules(context: Context, request: web.Request, address: A
     return replace(context, policy_allows=decision is Decision.ALLOW)
 
 
+async def _hosts_a_website(storage: AsyncStorage, bucket: str) -> bool:
+    return stored_website((await storage.get_bucket(bucket)).configs) is not None
+
+
 async def _refuse_unauthenticated(storage: AsyncStorage, address: Address, operation: str,
                                   refusal: OssError) -> None:
     """A request whose signature does not hold gets NoSuchBucket for a bucket that does not exist (what
@@ -130,6 +135,9 @@ async def dispatch(request: web.Request, services: Services, request_id: str) ->
         principal = identify(request, address, services.config)
     except OssError as refusal:
         await _refuse_unauthenticated(services.storage, address, name, refusal)
+    if name == "ListObjects" and principal is None and not address.params \
+            and await _hosts_a_website(services.storage, address.bucket):
+        address, name = replace(address, key=""), "GetObject"  # a browser at the site's root: its index page
     operation = OPERATIONS.get(name)
     if operation is None:
         raise OssError("NotImplemented", "ossbox does not implement this operation.")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .authorize import Access
 from .operations import (acl, append, buckets, cors, encryption, lifecycle, listing, multipart, objects, policy, referer, regions,
-                         restore, symlink, tags, versioning)
+                         restore, symlink, tags, versioning, website)
 from .operations.context import Context
 
 __all__ = ["Operation", "OPERATIONS"]
@@ -67,6 +67,9 @@ OPERATIONS: dict[str, Operation] = {
         "GetBucketInfo": buckets.get_bucket_info,
         "GetBucketLocation": buckets.get_bucket_location,
         "GetBucketStat": buckets.get_bucket_stat,
+        "PutBucketWebsite": website.put_bucket_website,
+        "GetBucketWebsite": website.get_bucket_website,
+        "DeleteBucketWebsite": website.delete_bucket_website,
         "PutBucketEncryption": encryption.put_bucket_encryption,
         "GetBucketEncryption": encryption.get_bucket_encryption,
         "DeleteBucketEncryption": encryption.delete_bucket_encryption,

@@ -10,7 +10,7 @@ streams the body into a new blob, then commits it in one metadata transaction.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from ...protocol.errors import OssError
@@ -23,6 +23,7 @@ from ..authorize import Access, denied
 from ..policy import Decision, policy_action
 from .context import Context
 from .encryption import write_encryption
+from .website import stored_website
 from .values import Attributes, Conditions, NotModified, Upload, check_conditions, receive_blob
 
 __all__ = ["ObjectRead", "ObjectMetaRead", "GetObjectResult", "HeadObjectResult", "PutObjectRequest",
@@ -60,7 +61,7 @@ class GetObjectResult:
     range: ByteRange | None  # None: the whole object
     data: bytes | None  # a small body, read whole
     snapshot: ObjectSnapshot | None  # else the snapshot to stream from; whoever sends it closes it
-
+    status: int | None = None  # a website's error document: its own status; None: 200 or 206
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,35 @@ async def on_current_version(attempt: Callable[[], Awaitable[T]]) -> T:
 
 
 async def get_object(context: Context, request: ObjectRead) -> GetObjectResult:
+    return await _with_website(context, request, _get_object)
+
+
+async def _with_website(context: Context, request: ObjectRead, read):
+    """`read(context, request)`, or, for a key that does not exist in a bucket hosting a website, its index
+    document or (anonymous GETs only) its error document (operations/website.py)."""
+    missing = ObjectNotFound(request.key)
+    try:
+        if request.key:
+            return await read(context, request)
+    except ObjectNotFound as error:  # a delete marker's says so: answered as it is, unless a page stands in
+        if request.version_id is not None:
+            raise
+        missing = error
+    website = stored_website((await context.storage.get_bucket(request.bucket)).configs)
+    index = website.index_for(request.key) if website is not None else None
+    if index is not None:
+        try:
+            return await read(context, replace(request, key=index))
+        except ObjectNotFound:
+            pass
+    if website is None or website.error_key is None or context.principal is not None or read is not _get_object:
+        raise missing
+    result = await read(context, ObjectRead(request.bucket, website.error_key))
+    result.status = website.error_status or 404
+    return result
+
+
+async def _get_object(context: Context, request: ObjectRead) -> GetObjectResult:
     async def attempt() -> GetObjectResult:
         snapshot, user_meta = await open_for_reading(context, request.bucket, request.key, request.version_id)
         try:
@@ -206,6 +236,10 @@ async def get_object(context: Context, request: ObjectRead) -> GetObjectResult:
 
 
 async def head_object(context: Context, request: ObjectRead) -> HeadObjectResult:
+    return await _with_website(context, request, _head_object)
+
+
+async def _head_object(context: Context, request: ObjectRead) -> HeadObjectResult:
     record, user_meta = await head_for_reading(context, request.bucket, request.key, request.version_id)
     check_conditions(request.conditions, record)
     return HeadObjectResult(record, user_meta)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ..context import Call
-from . import buckets, configuration, cors, lifecycle, listing, multipart, objects, restore, versioning
+from . import buckets, configuration, cors, lifecycle, listing, multipart, objects, restore, versioning, website
 
 __all__ = ["Codec", "CODECS"]
 
@@ -69,6 +69,9 @@ CODECS: dict[str, Codec] = {
     "ListObjectVersions": Codec(versioning.parse_list_object_versions, versioning.render_list_object_versions),
     "RestoreObject": Codec(restore.parse_restore_object, restore.render_restore_object),
     "CleanRestoredObject": Codec(configuration.parse_object, configuration.render_ok),
+    "PutBucketWebsite": Codec(website.parse_put_bucket_website, configuration.render_ok),
+    "GetBucketWebsite": Codec(buckets.parse_bucket, website.render_get_bucket_website),
+    "DeleteBucketWebsite": Codec(buckets.parse_bucket, configuration.render_no_content),
     "PutBucketEncryption": Codec(buckets.parse_put_bucket_encryption, configuration.render_ok),
     "GetBucketEncryption": Codec(buckets.parse_bucket, buckets.render_get_bucket_encryption),
     "DeleteBucketEncryption": Codec(buckets.parse_bucket, configuration.render_no_content),

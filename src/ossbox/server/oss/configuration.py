@@ -177,3 +177,4 @@ async def parse_put_bucket_policy(call: Call) -> policy.BucketPolicy:
 
 def render_get_bucket_policy(call: Call, request: object, text: str) -> web.StreamResponse:
     return web.Response(body=text.encode("utf-8"), content_type="application/json")
+

@@ -75,7 +75,7 @@ def render_get_object(call: Call, request: objects.ObjectRead, result: objects.G
     record, byte_range = result.record, result.range
     headers = object_headers(record, result.user_meta)
     headers.update(_response_overrides(call))
-    status, first, length = (200, 0, record.size) if byte_range is None else \
+    status, first, length = (result.status or 200, 0, record.size) if byte_range is None else \
         (206, byte_range.first, byte_range.length)
     if byte_range is not None:
         headers["Content-Range"] = byte_range.content_range
