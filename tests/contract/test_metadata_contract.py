@@ -107,9 +107,10 @@ def test_put_get_overwrite_and_release(store):
     first, released = store.put_object(given)
     assert released == [] and first == replace(given, seq=1)  # without versioning: the null version
     assert store.get_object(BUCKET, "k") == first == store.get_object(BUCKET, "k", "null")
-    assert store.get_bucket_acl_and_object(BUCKET, "k") == ("private", first)
-    assert store.get_bucket_acl_and_object(BUCKET, "none") == ("private", None)
-    assert store.get_bucket_acl_and_object("nobucket", "k") == (None, None)
+    bucket = store.get_bucket(BUCKET)
+    assert store.get_bucket_and_object(BUCKET, "k") == (bucket, first)
+    assert store.get_bucket_and_object(BUCKET, "none") == (bucket, None)
+    assert store.get_bucket_and_object("nobucket", "k") == (None, None)
     second, released = store.put_object(record("k"))
     # released exactly once: returned to unlink, or recorded and claimed once
     assert freed(store, released) == ["a" * 32, "b" * 32, "c" * 32]

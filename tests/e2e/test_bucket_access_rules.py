@@ -14,7 +14,7 @@ import requests
 from oss2.models import BucketCors, BucketReferer, CorsRule
 
 from .conftest import v2_client
-from .helpers import parse_error
+from .helpers import parse_error, signed_request
 
 ORIGIN = "https://app.example.com"
 
@@ -257,3 +257,58 @@ def test_a_policy_grants_and_denies_anonymous_callers(bucket):
     bucket.delete_bucket_policy()
     with pytest.raises(oss2.exceptions.AccessDenied):
         anonymous.get_object("public/a")
+
+
+def test_the_rules_hold_for_what_is_actually_read(bucket_with_acl):
+    """The policy and referer rules judge the key read, not only the key asked for: a symlink's target, a
+    website's index document, a copy's source; and an empty Authorization header is no signature."""
+    open_bucket = bucket_with_acl(oss2.BUCKET_ACL_PUBLIC_READ_WRITE, "rules")
+    name = open_bucket.bucket_name
+    open_bucket.put_object("secret/x", b"TOPSECRET")
+    open_bucket.put_object("secret/index.html", b"SECRET INDEX")
+    open_bucket.put_object("public", b"fine")
+    open_bucket.put_bucket_policy(policy(open_bucket, statement("Deny", ["oss:GetObject"],
+                                                                [f"acs:oss:*:*:{name}/secret/*"])))
+    anonymous = oss2.Bucket(oss2.AnonymousAuth(), open_bucket.endpoint, name)
+    assert anonymous.get_object("public").read() == b"fine"
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        anonymous.get_object("secret/x")
+    empty_authorization = requests.get(url(open_bucket, "secret/x"), headers={"Authorization": ""})
+    assert empty_authorization.status_code == 403
+
+    anonymous.put_symlink("secret/x", "link")
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        anonymous.get_object("link")
+    site = (b"<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix><SupportSubDir>true</SupportSubDir>"
+            b"</IndexDocument><ErrorDocument><Key>secret/x</Key></ErrorDocument></WebsiteConfiguration>")
+    assert signed_request(open_bucket.auth, "PUT", open_bucket.endpoint, name, params={"website": ""},
+                          data=site).status_code == 200
+    assert requests.get(url(open_bucket, "secret/")).status_code == 403  # its index document is denied
+    assert requests.get(url(open_bucket, "nowhere")).status_code == 403  # and so is the error document
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        anonymous.copy_object(name, "secret/x", "loot")
+    assert not open_bucket.object_exists("loot")
+
+    open_bucket.put_bucket_referer(BucketReferer(False, ["http://good.example/*"]))
+    assert requests.get(url(open_bucket, "public"), headers={"Authorization": ""}).status_code == 403
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 3000,  # nested deeper than the parser's recursion
+    '{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:*","Resource":"acs:oss:*:*:B",'
+    '"Condition":{"StringLike":{"\\ud800":"x"}}}]}',  # a lone surrogate, named in the error message
+])
+def test_hostile_policies_are_refused_cleanly(bucket, text):
+    response = signed_request(bucket.auth, "PUT", bucket.endpoint, bucket.bucket_name, params={"policy": ""},
+                              data=text.replace(":B\"", f":{bucket.bucket_name}\"").encode())
+    assert response.status_code == 400, response.content
+    assert parse_error(response.content)["Code"] == "InvalidPolicyDocument"
+
+
+def test_a_cors_header_name_cannot_smuggle_a_header(public_bucket):
+    body = (b"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
+            b"<ExposeHeader>x&#13;&#10;Set-Cookie: a</ExposeHeader></CORSRule></CORSConfiguration>")
+    response = signed_request(public_bucket.auth, "PUT", public_bucket.endpoint, public_bucket.bucket_name,
+                              params={"cors": ""}, data=body)
+    assert (response.status_code, parse_error(response.content)["Code"]) == (400, "InvalidArgument")
+    assert requests.get(url(public_bucket), headers={"Origin": ORIGIN}).status_code == 200

@@ -213,3 +213,12 @@ def test_check_deep_decrypts_and_notices_tampering_and_a_missing_key(tmp_path):
     assert "crc-mismatch" in run_check(data_dir)
     os.unlink(os.path.join(data_dir, "sse.key"))
     assert "missing-key" in run_check(data_dir)
+
+
+def test_an_empty_appendable_object_keeps_its_encryption(bucket):
+    bucket.append_object("empty", 0, b"")  # in the clear
+    rule = ServerSideEncryptionRule()
+    rule.sse_algorithm = "AES256"
+    bucket.put_bucket_encryption(rule)  # a default that came later is not the object's
+    appended = bucket.append_object("empty", 0, b"hello")
+    assert SSE not in appended.headers and bucket.get_object("empty").read() == b"hello"

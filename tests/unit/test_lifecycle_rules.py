@@ -118,3 +118,16 @@ def test_a_pass_reads_keys_across_pages(storage, monkeypatch):
             put(storage, f"k{index}", b"v%d" % version)
     report = run_lifecycle(storage, time.time() + 2 * DAY)
     assert report.expired == 4  # each key once, its versions read together across page ends
+
+
+def test_a_noncurrent_version_that_became_current_again_is_left(storage, monkeypatch):
+    storage.update_bucket("b", versioning="Enabled", configs={"lifecycle": rules_to_json([
+        Rule("r", "", noncurrent_expiration_days=1, noncurrent_transitions=())])})
+    put(storage, "k", b"v1")
+    newer = put(storage, "k", b"v2")
+    judged = storage.metadata.list_versions("b", b"", b"", None, 1000)  # v2 current, v1 noncurrent ...
+    storage.delete_objects("b", [("k", newer.version_id)])  # ... until v2 is deleted: v1 is current again
+    monkeypatch.setattr(storage.metadata, "list_versions", lambda *args: judged if args[2] == b"" else [])
+    assert run_lifecycle(storage, time.time() + 2 * DAY).noncurrent_expired == 0
+    monkeypatch.undo()
+    assert storage.head_object("b", "k").seq == judged[1].seq

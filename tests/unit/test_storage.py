@@ -678,7 +678,7 @@ def test_a_version_replaced_between_reading_and_opening_is_judged_again(storage,
     record is judged too, so a private version that replaced a public one is never opened."""
     storage.update_bucket(BUCKET, acl="public-read")
     put(storage, "k", b"public")
-    lookup = storage.metadata.get_bucket_acl_and_object
+    lookup = storage.metadata.get_bucket_and_object
     replaced = []
 
     def replaced_after_reading(bucket, key, version_id=None):
@@ -688,7 +688,7 @@ def test_a_version_replaced_between_reading_and_opening_is_judged_again(storage,
             put(storage, "k", b"secret", acl="private")  # unlinks the version just read
         return found
 
-    monkeypatch.setattr(storage.metadata, "get_bucket_acl_and_object", replaced_after_reading)
+    monkeypatch.setattr(storage.metadata, "get_bucket_and_object", replaced_after_reading)
     with pytest.raises(AccessRefused):
         storage.open_object(BUCKET, "k", refuse_private)
 

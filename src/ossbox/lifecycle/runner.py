@@ -96,8 +96,14 @@ def _versions_by_key(storage: Storage, bucket: str, prefix: str) -> Iterator[lis
         yield versions
 
 
+def _still(found: ObjectRecord | None, judged: ObjectRecord) -> bool:
+    """Whether `found` is the version judged, in the place it was judged in (current or not: a noncurrent
+    version becomes current again when the versions above it are deleted)."""
+    return found is not None and (found.seq, found.latest) == (judged.seq, judged.latest)
+
+
 def _same_version(judged: ObjectRecord) -> Permit:
-    return lambda _acl, found: found is not None and found.seq == judged.seq
+    return lambda _acl, found: _still(found, judged)
 
 
 def _apply_current(storage: Storage, rule: Rule, versions: list[ObjectRecord], now: float,
@@ -148,7 +154,7 @@ def _move(storage: Storage, version: ObjectRecord, due: list[str]) -> bool:
         return False
 
     def moved(found: ObjectRecord) -> dict:
-        if found.seq != version.seq:
+        if not _still(found, version):
             raise _Changed()
         return {"storage_class": target, "restore": None}
 

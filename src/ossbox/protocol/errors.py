@@ -100,7 +100,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 def render_error_xml(error: OssError, request_id: str, host_id: str) -> bytes:
     elements: list[tuple[str, object]] = [
         ("Code", error.code),
-        ("Message", error.message),
+        ("Message", _NOT_XML.sub("\ufffd", error.message)),
         ("RequestId", request_id),
         ("HostId", host_id),
     ]

@@ -12,6 +12,7 @@ table or an unreachable database, 507 for a full disk, and 500, logged once, for
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from dataclasses import dataclass, replace
@@ -23,20 +24,19 @@ from ..storage import errors as storage_errors
 from ..storage.errors import BucketNotFound
 from ..storage.metadata import MetadataUnavailable
 from .addressing import Address
+from .bucket_rules import GATED_OPERATIONS, BucketRules
+from .policy import Decision
 from .authorize import Access, denied
 from .context import Call, ServerConfig
 from .occasional import OccasionalWarning
 from .offload import AsyncStorage, Offload
 from .operations.context import Context
-from .operations.policy import stored_policy_text
-from .operations.referer import RefererConfiguration, referer_allowed, stored_referer
 from .operations.website import stored_website
 from .operations.values import NotModified
 from .oss import CODECS
 from .oss.cors import add_cors_headers
 from .oss.entry import identify, locate
 from .oss.render import as_oss_error, error_response, stamp
-from .policy import Decision, RequestFacts, decide, parse_policy, policy_action
 from .registry import OPERATIONS
 from .responses import not_modified_response
 
@@ -72,47 +72,35 @@ async def _check_anonymous_access(context: Context, address: Address, operation:
         return  # the policy judges it key by key
     if not _bucket_must_exist(address, operation):
         raise denied()
-    bucket_acl, record = await context.storage.bucket_acl_and_object(address.bucket, address.key,
-                                                                     address.param("versionId"))
-    if bucket_acl is None:
+    bucket, record = await context.storage.bucket_and_object(address.bucket, address.key, address.param("versionId"))
+    if bucket is None:
         raise BucketNotFound(address.bucket)
     permit = context.permit()
     assert permit is not None  # anonymous
-    if not permit(bucket_acl, record):
+    if not permit(bucket.acl, record):
         raise denied()
 
 
 async def _apply_bucket_rules(context: Context, request: web.Request, address: Address, operation: str,
                               config: ServerConfig) -> Context:
-    """A request without a signature in its headers (anonymous, or a presigned URL) must pass the bucket's
-    referer rules (operations/referer.py); an anonymous one is judged by the bucket's policy (policy.py),
-    which may refuse it, or grant it whatever the ACLs say. The context, with the policy's say."""
-    if "Authorization" in request.headers or context.access is Access.ANYONE \
-            or not _bucket_must_exist(address, operation):
+    """A request without a signature in its headers (anonymous, or a presigned URL) is judged by its
+    bucket's referer rules and (anonymous) its policy, which may refuse it or grant it whatever the ACLs
+    say (bucket_rules.py). The context, with their say."""
+    signed_in_headers = context.principal is not None and bool(request.headers.get("Authorization"))
+    if signed_in_headers or context.access is Access.ANYONE or not _bucket_must_exist(address, operation):
+        return context
+    rules = BucketRules.of(request, address, operation, context.principal is None, config)
+    context = replace(context, rules=rules)  # reads judge them on what they read: objects, copy sources
+    if operation in GATED_OPERATIONS:
         return context
     configs = (await context.storage.get_bucket(address.bucket)).configs
-    referer = stored_referer(configs)
-    if referer != RefererConfiguration() and \
-            not await context.offload(referer_allowed, referer, request.headers.get("Referer")):
-        raise OssError("AccessDenied", "You are denied by bucket referer policy.")
-    text = stored_policy_text(configs)
-    if context.principal is not None or text is None:
-        return context
-    bucket_policy = await context.offload(parse_policy, text, address.bucket)
-    facts = RequestFacts(request.remote, request.secure, (
-        ("acs:referer", request.headers.get("Referer", "")), ("acs:useragent", request.headers.get("User-Agent", "")),
-        ("oss:prefix", address.param("prefix") or ""), ("oss:delimiter", address.param("delimiter") or "")))
-    arn = f"acs:oss:{config.region or 'cn-hangzhou'}:{config.owner_id}:{address.bucket}"
-
-    def decider(action: str, key: str | None) -> Decision:
-        return decide(bucket_policy, action, arn if key is None else f"{arn}/{key}", facts)
-
-    context = replace(context, policy=decider)
     if operation == "DeleteMultipleObjects":
-        return context  # judged key by key
-    decision = await context.offload(decider, policy_action(operation), address.key)
-    if decision is Decision.DENY:
-        raise OssError("AccessDenied", "You are denied by bucket policy.")
+        await context.offload(rules.decide, configs, None)  # the Referer, once
+        if not rules.has_policy(configs):
+            return context
+        return replace(context, policy=functools.partial(rules.decide, configs))  # the policy, key by key
+    decision = await context.offload(rules.decide, configs, address.key)
+    rules.permit_for(decision, None)  # a Deny refuses it here
     return replace(context, policy_allows=decision is Decision.ALLOW)
 
 

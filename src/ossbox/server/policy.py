@@ -34,7 +34,7 @@ _ACTION_OF = {
     "CopyObject": "PutObject", "AppendObject": "PutObject", "PutSymlink": "PutObject",
     "InitiateMultipartUpload": "PutObject", "UploadPart": "PutObject", "UploadPartCopy": "PutObject",
     "CompleteMultipartUpload": "PutObject", "DeleteMultipleObjects": "DeleteObject",
-    "PutBucketTags": "PutBucketTagging", "GetBucketTags": "GetBucketTagging", "DeleteBucketTags": "DeleteBucketTagging",
+    "GetSymlink": "GetObject", "PutBucketTags": "PutBucketTagging", "GetBucketTags": "GetBucketTagging", "DeleteBucketTags": "DeleteBucketTagging",
 }
 _STRING_KEYS = frozenset({"acs:referer", "acs:useragent", "acs:sourcevpc", "oss:prefix", "oss:delimiter"})
 _STRING_OPERATORS = frozenset({"StringEquals", "StringNotEquals", "StringLike", "StringNotLike"})
@@ -130,7 +130,7 @@ def _check_condition(condition: Condition) -> None:
         if not set(condition.values) <= {"true", "false"}:
             raise _invalid("Bool takes true or false.")
         return
-    raise _invalid(f"ossbox does not evaluate the condition {condition.operator} on {condition.key}.")
+    raise _invalid(f"ossbox does not evaluate the condition {condition.operator!r} on {condition.key!r}.")
 
 
 @functools.lru_cache(maxsize=256)  # a bucket's policy is read for every anonymous request to it
@@ -138,7 +138,7 @@ def parse_policy(text: str, bucket: str) -> Policy:
     """The policy `text` describes; 400 InvalidPolicyDocument if it is not one, or names another bucket."""
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than any policy is
         raise _invalid("The policy is not a JSON document.") from None
     if not isinstance(document, dict) or document.get("Version") != "1":
         raise _invalid("A policy is a JSON object with \"Version\": \"1\".")

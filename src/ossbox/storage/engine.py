@@ -32,8 +32,8 @@ from .errors import (AccessRefused, BucketNotFound, InvalidPart, InvalidPartOrde
                      NotRestored, ObjectChanged, ObjectFrozen, ObjectNotAppendable, ObjectNotFound, PartTooSmall,
                      PositionMismatch, RestoreInProgress, UploadNotFound, VersionNotFound)
 from .listing import Page, grouped_scan
-from .records import (ARCHIVE_CLASSES, NULL_VERSION, BlobInfo, BucketRecord, ClassUsage, Deletion, Extent, Listing,
-                      ObjectRecord, PartRecord, Permit, Restore, UploadRecord, version_seq)
+from .records import (ARCHIVE_CLASSES, NULL_VERSION, BlobInfo, BucketRecord, ClassUsage, Deletion, Extent, Gate,
+                      Listing, ObjectRecord, PartRecord, Permit, Restore, UploadRecord, version_seq)
 from .metadata import MetadataStore, MetadataUnavailable, default_metadata_url, open_metadata
 
 __all__ = ["Storage", "ObjectSnapshot", "Permit", "RECLAIM_DELAY", "RESTORE_DELAY", "ORPHAN_AGE", "MIN_PART_SIZE",
@@ -407,40 +407,43 @@ class Storage:
 
     # ---- reading objects ----
 
-    def bucket_acl_and_object(self, bucket: str, key: str | None, version_id: str | None = None
-                              ) -> tuple[str | None, ObjectRecord | None]:
-        """The bucket's ACL and the object's current version (or `version_id`), None for either that does not
+    def bucket_and_object(self, bucket: str, key: str | None, version_id: str | None = None
+                          ) -> tuple[BucketRecord | None, ObjectRecord | None]:
+        """The bucket and the object's current version (or `version_id`), None for either that does not
         exist (or no key, or a delete marker)."""
         if key is None:
-            record = self.metadata.get_bucket(bucket)
-            return (record.acl if record else None), None
-        bucket_acl, record = self.metadata.get_bucket_acl_and_object(bucket, key, version_id)
-        return bucket_acl, None if record is None or record.delete_marker else record
+            return self.metadata.get_bucket(bucket), None
+        bucket_record, record = self.metadata.get_bucket_and_object(bucket, key, version_id)
+        return bucket_record, None if record is None or record.delete_marker else record
 
-    def _lookup(self, bucket: str, key: str, permit: Permit | None, version_id: str | None = None
-                ) -> ObjectRecord | None:
-        """The key's current version or `version_id` (None if absent; a delete marker included), once
-        `permit` has accepted it with its bucket's ACL. A missing bucket is reported as such to anyone, as
-        OSS does."""
-        bucket_acl, record = self.metadata.get_bucket_acl_and_object(bucket, key, version_id)
-        if bucket_acl is None:
+    def _lookup(self, bucket: str, key: str, permit: Permit | None, version_id: str | None = None,
+                gate: Gate | None = None) -> ObjectRecord | None:
+        """The key's current version or `version_id` (None if absent; a delete marker included), once the
+        bucket's `gate` (read with it) and `permit` have accepted it. A missing bucket is reported as such to
+        anyone, as OSS does."""
+        bucket_record, record = self.metadata.get_bucket_and_object(bucket, key, version_id)
+        if bucket_record is None:
             raise BucketNotFound(bucket)
-        if permit is not None and not permit(bucket_acl, None if record is None or record.delete_marker else record):
+        if gate is not None:
+            permit = gate(bucket_record, key, permit)
+        if permit is not None and not permit(bucket_record.acl,
+                                             None if record is None or record.delete_marker else record):
             raise AccessRefused(key)
         return record
 
     def head_object(self, bucket: str, key: str, permit: Permit | None = None,
-                    version_id: str | None = None) -> ObjectRecord:
-        """The object's current version or `version_id`, read once; `permit` is judged on that very record."""
-        return _readable(self._lookup(bucket, key, permit, version_id), key, version_id)
+                    version_id: str | None = None, gate: Gate | None = None) -> ObjectRecord:
+        """The object's current version or `version_id`, read once; `gate` and `permit` are judged on that
+        very read."""
+        return _readable(self._lookup(bucket, key, permit, version_id, gate), key, version_id)
 
     def open_object(self, bucket: str, key: str, permit: Permit | None = None,
-                    version_id: str | None = None) -> ObjectSnapshot:
+                    version_id: str | None = None, gate: Gate | None = None) -> ObjectSnapshot:
         """The object's current version (or `version_id`), opened. A version whose blob vanished before it
-        could be opened (overwritten or deleted meanwhile) is read again, and `permit` judges every record
+        could be opened (overwritten or deleted meanwhile) is read again, and `gate` and `permit` judge every
         read."""
         for _ in range(_OPEN_RETRIES):
-            record = self.head_object(bucket, key, permit, version_id)
+            record = self.head_object(bucket, key, permit, version_id, gate)
             if record.frozen(time.time()) and record.symlink_target is None:
                 raise ObjectFrozen(key)
             try:

@@ -96,9 +96,10 @@ class MetadataStore(Protocol):
     def get_object(self, bucket: str, key: str, version_id: str | None = None) -> ObjectRecord | None:
         """The version (a delete marker included); None if there is none."""
 
-    def get_bucket_acl_and_object(self, bucket: str, key: str, version_id: str | None = None
-                                  ) -> tuple[str | None, ObjectRecord | None]:
-        """The bucket's ACL and the version, as get_object, in one read; None for either that does not exist."""
+    def get_bucket_and_object(self, bucket: str, key: str, version_id: str | None = None
+                              ) -> tuple[BucketRecord | None, ObjectRecord | None]:
+        """The bucket and the version, as get_bucket and get_object, in one read; None for either that does
+        not exist."""
 
     def put_object(self, record: ObjectRecord, overwrite: bool = True, permit: Permit | None = None
                    ) -> tuple[ObjectRecord, list[str]]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 __all__ = ["DEFAULT_CONTENT_TYPE", "NULL_VERSION", "ENABLED", "SUSPENDED", "new_version_id", "version_seq",
            "is_version_id", "STORAGE_CLASSES", "ARCHIVE_CLASSES", "Restore", "Encryption",
            "BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing", "ClassUsage", "UploadRecord", "PartRecord",
-           "Deletion", "Permit"]
+           "Deletion", "Permit", "Gate"]
 
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -192,3 +192,6 @@ class Deletion:
 # Whether a caller may act on an object, judged on its bucket's ACL (None: no such bucket) and the
 # object's record (None: no such object). Storage applies it to the records it actually returns or replaces.
 Permit = Callable[[str | None, ObjectRecord | None], bool]
+# What a read's caller makes of the bucket read with the object (its referer rules and policy, say): given
+# the bucket and the key, the permit to judge the record with (None: granted), or an error raised.
+Gate = Callable[[BucketRecord, str, Permit | None], Permit | None]

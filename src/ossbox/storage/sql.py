@@ -44,6 +44,7 @@ PART_COLUMNS = "part_number, blob_id, size, etag, crc64, mtime"
 _OBJECT_PLACEHOLDERS = ", ".join("?" * len(OBJECT_COLUMNS.split(", ")))
 _BUCKET_PLACEHOLDERS = ", ".join("?" * len(BUCKET_COLUMNS.split(", ")))
 _JOINED_OBJECT_COLUMNS = ", ".join(f"o.{column}" for column in OBJECT_COLUMNS.split(", "))
+_JOINED_BUCKET_COLUMNS = ", ".join(f"b.{column}" for column in BUCKET_COLUMNS.split(", "))
 _LATEST = "latest = 1 AND delete_marker = 0"
 _AFTER_EVERY_NAME = "\U0010ffff"  # sorts after every character a bucket name may continue its prefix with
 
@@ -103,7 +104,7 @@ def _bucket_row(record: BucketRecord) -> tuple:
 
 def _bucket_from_row(row) -> BucketRecord:
     name, created, location, acl, storage_class, tags, versioning, configs = row
-    return BucketRecord(name, created, location, acl, storage_class, json.loads(tags), versioning, _loads(configs))
+    return BucketRecord(name, created, location, acl, storage_class, _loads(tags), versioning, _loads(configs))
 
 
 def _upload_row(upload: UploadRecord) -> tuple:
@@ -235,18 +236,18 @@ class SqlMetadata:
                           (bucket, key.encode("utf-8"), *params))
         return _object_from_row(rows[0]) if rows else None
 
-    def get_bucket_acl_and_object(self, bucket: str, key: str, version_id: str | None = None
-                                  ) -> tuple[str | None, ObjectRecord | None]:
+    def get_bucket_and_object(self, bucket: str, key: str, version_id: str | None = None
+                              ) -> tuple[BucketRecord | None, ObjectRecord | None]:
         which, params = self._which(version_id, "o.")
         rows = self._read(
-            f"SELECT b.acl, {_JOINED_OBJECT_COLUMNS} FROM buckets b LEFT JOIN objects o "
+            f"SELECT {_JOINED_BUCKET_COLUMNS}, {_JOINED_OBJECT_COLUMNS} FROM buckets b LEFT JOIN objects o "
             f"ON o.bucket = b.name AND o.key = ? AND {which} WHERE b.name = ?",
             (key.encode("utf-8"), *params, bucket),
         )
         if not rows:
             return None, None
-        row = rows[0]
-        return row[0], _object_from_row(row[1:]) if row[1] is not None else None
+        row, width = rows[0], len(BUCKET_COLUMNS.split(", "))
+        return _bucket_from_row(row[:width]), _object_from_row(row[width:]) if row[width] is not None else None
 
     def put_object(self, record: ObjectRecord, overwrite: bool = True, permit: Permit | None = None
                    ) -> tuple[ObjectRecord, list[str]]:

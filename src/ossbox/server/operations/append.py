@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ...protocol.names import check_object_key
 from ...storage.errors import IsDeleteMarker, ObjectNotFound
-from ...storage.records import Encryption, ObjectRecord
+from ...storage.records import ObjectRecord
 from .context import Context
 from .encryption import write_encryption
 from .values import MAX_OBJECT_SIZE, Attributes, Upload, receive_blob
@@ -26,12 +26,13 @@ class AppendRequest:
 async def append_object(context: Context, request: AppendRequest) -> ObjectRecord:
     check_object_key(request.key)
     bucket = await context.storage.get_bucket(request.bucket)
-    if request.attributes is not None:  # the first append: its encryption is the object's
+    current = await _current(context, request)
+    if current is None and request.attributes is not None:  # the first append: its encryption is the object's
         encryption = write_encryption(context, request.attributes.encryption, bucket)
         fields = request.attributes.record_fields(bucket.storage_class, encryption)
-    else:  # a later one takes the object's (storage checks it is still that, under the compare-and-swap)
-        fields = {}
-        encryption = await _current_encryption(context, request)
+    else:  # the others (at 0 too, to an empty object) take the object's; storage checks it still is, under
+        fields = {}  # the compare-and-swap, and a PositionNotEqualToLength sends the client to look again
+        encryption = current.encryption if current is not None else None
     blob = await receive_blob(context, request.upload, limit=MAX_OBJECT_SIZE - request.position,
                               encrypted=encryption is not None)
     # PositionMismatch (with the length to append at) and ObjectNotAppendable are the codec's to render
@@ -39,8 +40,8 @@ async def append_object(context: Context, request: AppendRequest) -> ObjectRecor
                                                context.permit(), encryption is not None, **fields)
 
 
-async def _current_encryption(context: Context, request: AppendRequest) -> Encryption | None:
+async def _current(context: Context, request: AppendRequest) -> ObjectRecord | None:
     try:
-        return (await context.storage.head_object(request.bucket, request.key)).encryption
+        return await context.storage.head_object(request.bucket, request.key)
     except (ObjectNotFound, IsDeleteMarker):
-        return None  # storage refuses the append at a position past 0 anyway
+        return None

@@ -89,6 +89,11 @@ def _invalid(message: str) -> OssError:
     return OssError("InvalidArgument", message)
 
 
+def _printable(value: str) -> bool:
+    """Visible ASCII (no space, no control character): what may go back out in a response header."""
+    return bool(value) and all("!" <= char <= "~" for char in value)
+
+
 def _validate(configuration: CorsConfiguration) -> None:
     if not 1 <= len(configuration.rules) <= _MAX_RULES:
         raise OssError("MalformedXML", f"A CORS configuration holds 1 to {_MAX_RULES} rules.")
@@ -103,6 +108,10 @@ def _validate(configuration: CorsConfiguration) -> None:
                 raise _invalid(f"An {name} holds at most one wildcard (*).")
         if any("*" in header for header in rule.expose_headers):
             raise _invalid("An ExposeHeader cannot hold a wildcard (*).")
+        for name, values in (("AllowedHeader", rule.allowed_headers), ("ExposeHeader", rule.expose_headers),
+                             ("AllowedOrigin", rule.allowed_origins)):
+            if not all(_printable(value) for value in values):
+                raise _invalid(f"An {name} is visible ASCII: a header name, or an origin.")
 
 
 def stored_cors(configs: dict) -> CorsConfiguration | None:

@@ -48,6 +48,8 @@ def requested_encryption(algorithm: str | None, kms_key_id: str | None = None, d
                        ArgumentName="KMSMasterKeyID", ArgumentValue=kms_key_id)
     if algorithm != "KMS":
         return Encryption(algorithm)
+    if kms_key_id and not all("!" <= char <= "~" for char in kms_key_id):  # it goes back out in a header
+        raise OssError("InvalidArgument", "A KMS key id is visible ASCII.", ArgumentName="KMSMasterKeyID")
     if data_algorithm is not None and data_algorithm not in _DATA_ALGORITHMS:
         raise OssError("InvalidArgument", f"The data encryption algorithm {data_algorithm!r} is not SM4.",
                        ArgumentName="x-oss-server-side-data-encryption", ArgumentValue=data_algorithm)

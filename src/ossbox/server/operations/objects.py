@@ -123,12 +123,12 @@ async def open_for_reading(context: Context, bucket: str, key: str, version_id: 
     symlinks, of its target's current version when it is one; and the user metadata to answer with (a
     symlink's own). Access is judged on the link and on the target version served."""
     permit = context.permit()
-    snapshot = await context.storage.open_object(bucket, key, permit, version_id)
+    snapshot = await context.storage.open_object(bucket, key, permit, version_id, context.gate())
     target = snapshot.record.symlink_target
     if target is None or not context.follows_symlinks:
         return snapshot, snapshot.record.user_meta
     snapshot.close()
-    resolved = await _symlink_target(context.storage.open_object, bucket, target, permit)
+    resolved = await _symlink_target(context.storage.open_object, bucket, target, permit, context.gate())
     if resolved.record.symlink_target is not None:
         resolved.close()
         raise _target_is_a_symlink(target)
@@ -139,19 +139,19 @@ async def head_for_reading(context: Context, bucket: str, key: str, version_id: 
                            ) -> tuple[ObjectRecord, dict[str, str]]:
     """open_for_reading's records, without opening a blob: what HeadObject answers with."""
     permit = context.permit()
-    record = await context.storage.head_object(bucket, key, permit, version_id)
+    record = await context.storage.head_object(bucket, key, permit, version_id, context.gate())
     target = record.symlink_target
     if target is None or not context.follows_symlinks:
         return record, record.user_meta
-    resolved = await _symlink_target(context.storage.head_object, bucket, target, permit)
+    resolved = await _symlink_target(context.storage.head_object, bucket, target, permit, context.gate())
     if resolved.symlink_target is not None:
         raise _target_is_a_symlink(target)
     return resolved, record.user_meta
 
 
-async def _symlink_target(fetch, bucket: str, target: str, permit):
+async def _symlink_target(fetch, bucket: str, target: str, permit, gate):
     try:
-        return await fetch(bucket, target, permit)
+        return await fetch(bucket, target, permit, None, gate)
     except ObjectNotFound:
         raise OssError("SymlinkTargetNotExist", "The symlink target object does not exist.",
                        SymlinkTarget=target) from None
@@ -290,7 +290,8 @@ async def copy_object(context: Context, request: CopyObjectRequest) -> ObjectRec
 async def open_copy_source(context: Context, bucket: str, key: str, version_id: str | None) -> ObjectSnapshot:
     """A copy's source, opened: its current version or `version_id`, which a delete marker cannot be."""
     try:
-        return await context.storage.open_object(bucket, key, context.permit(Access.READ), version_id)
+        return await context.storage.open_object(bucket, key, context.permit(Access.READ), version_id,
+                                                 context.gate(bucket))
     except IsDeleteMarker:
         raise OssError("InvalidArgument", "The copy source version is a delete marker.", ec="0016-00000307",
                        ArgumentName="x-oss-copy-source") from None
@@ -329,7 +330,7 @@ async def delete_multiple_objects(context: Context, request: DeleteObjectsReques
 async def _delete_judged_by_policy(context: Context, request: DeleteObjectsRequest) -> list[Deletion]:
     """An anonymous batch delete in a bucket with a policy: each key as the policy decides it (refused,
     granted, or left to the ACLs), the outcomes in the order asked."""
-    decisions = await context.offload(lambda: [context.policy(policy_action("DeleteMultipleObjects"), key)
+    decisions = await context.offload(lambda: [context.policy(key, policy_action("DeleteMultipleObjects"))
                                                for key, _ in request.objects])
     outcomes: dict[int, Deletion] = {index: Deletion(key, version, refused=True)
                                      for index, ((key, version), decision) in enumerate(zip(request.objects, decisions))
