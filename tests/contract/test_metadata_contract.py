@@ -170,6 +170,11 @@ def test_update_object(store):
 
     with pytest.raises(ObjectChanged):
         store.update_object(BUCKET, "k", None, refuse)
+    seen = []
+    with pytest.raises(AccessRefused):  # judged on the version under the lock, with the bucket's ACL
+        store.update_object(BUCKET, "k", None, changing(acl="private"),
+                            lambda acl, version: seen.append((acl, version.acl)) or False)
+    assert seen == [("private", "public-read")] and store.get_object(BUCKET, "k").acl == "public-read"
 
 
 def test_compare_and_swap(store):

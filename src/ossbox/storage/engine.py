@@ -368,8 +368,8 @@ class Storage:
         was."""
         return _readable(self.metadata.update_object(bucket, key, version_id, lambda _: changes), key, version_id)
 
-    def restore_object(self, bucket: str, key: str, version_id: str | None, days: int, tier: str | None
-                       ) -> tuple[ObjectRecord, bool]:
+    def restore_object(self, bucket: str, key: str, version_id: str | None, days: int, tier: str | None,
+                       permit: Permit | None = None) -> tuple[ObjectRecord, bool]:
         """Restore an archived version for `days` once `restore_delay` seconds have passed; asked again once
         it is readable, the `days` count again from now. The version as it was, and whether a restore
         started (False: an extension). NotArchived, RestoreInProgress."""
@@ -386,10 +386,11 @@ class Storage:
             ready = now + self.restore_delay
             return {"restore": Restore(ready, ready + days * _DAY, tier)}
 
-        before = _readable(self.metadata.update_object(bucket, key, version_id, restored), key, version_id)
+        before = _readable(self.metadata.update_object(bucket, key, version_id, restored, permit), key, version_id)
         return before, not (before.restore is not None and before.restore.readable(now))
 
-    def clean_restored_object(self, bucket: str, key: str, version_id: str | None) -> None:
+    def clean_restored_object(self, bucket: str, key: str, version_id: str | None,
+                              permit: Permit | None = None) -> None:
         """Drop a restored version's readable copy: frozen again at once. NotArchived, RestoreInProgress,
         NotRestored."""
         now = time.time()
@@ -403,7 +404,7 @@ class Storage:
                 raise NotRestored(key)
             return {"restore": None}
 
-        _readable(self.metadata.update_object(bucket, key, version_id, cleaned), key, version_id)
+        _readable(self.metadata.update_object(bucket, key, version_id, cleaned, permit), key, version_id)
 
     # ---- reading objects ----
 

@@ -114,10 +114,11 @@ class MetadataStore(Protocol):
         `expected`."""
 
     def update_object(self, bucket: str, key: str, version_id: str | None,
-                      change: Callable[[ObjectRecord], dict]) -> ObjectRecord | None:
+                      change: Callable[[ObjectRecord], dict], permit: Permit | None = None) -> ObjectRecord | None:
         """Change a version's `acl`, `tags`, `restore` and/or `storage_class` (never its bytes) to what `change(version)` gives,
         judged on the version as read under the transaction's lock (`change` may raise, to refuse; it must
-        be pure). The version as it was; None if there is none; a delete marker is returned unchanged."""
+        be pure), once `permit` has accepted it (AccessRefused). The version as it was; None if there is
+        none; a delete marker is returned unchanged."""
 
     def delete_objects(self, bucket: str, targets: list[tuple[str, str | None]], permit: Permit | None = None
                        ) -> tuple[list[Deletion], list[str]]:

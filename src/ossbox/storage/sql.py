@@ -338,10 +338,13 @@ class SqlMetadata:
         return [blob_id for blob_id in dropped if blob_id == first]
 
     def update_object(self, bucket: str, key: str, version_id: str | None,
-                      change: Callable[[ObjectRecord], dict]) -> ObjectRecord | None:
+                      change: Callable[[ObjectRecord], dict], permit: Permit | None = None) -> ObjectRecord | None:
         def work(db) -> ObjectRecord | None:
-            self._require_bucket(db, bucket, self._SHARE)
+            bucket_acl, _ = self._require_bucket(db, bucket, self._SHARE)
             version = self._current(db, bucket, key, version_id)
+            if permit is not None and not permit(bucket_acl, version if version and not version.delete_marker
+                                                 else None):
+                raise AccessRefused(key)
             if version is None or version.delete_marker:
                 return version
             changes = change(version)

@@ -47,9 +47,9 @@ async def restore_object(context: Context, request: RestoreRequest) -> RestoreRe
                        ArgumentName="Days", ArgumentValue=str(request.days))
     tier = request.tier or ("Standard" if version.storage_class in _TIERED else None)
     before, started = await context.storage.restore_object(request.bucket, request.key, request.version_id,
-                                                           request.days, tier)
+                                                           request.days, tier, context.permit())
     return RestoreResult(before, started, tier)
 
 
 async def clean_restored_object(context: Context, request: ObjectRef) -> None:
-    await context.storage.clean_restored_object(request.bucket, request.key, request.version_id)
+    await context.storage.clean_restored_object(request.bucket, request.key, request.version_id, context.permit())
