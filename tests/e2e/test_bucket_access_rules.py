@@ -312,3 +312,33 @@ def test_a_cors_header_name_cannot_smuggle_a_header(public_bucket):
                               params={"cors": ""}, data=body)
     assert (response.status_code, parse_error(response.content)["Code"]) == (400, "InvalidArgument")
     assert requests.get(url(public_bucket), headers={"Origin": ORIGIN}).status_code == 200
+
+
+def test_a_conditional_policy_binds_the_owner_too_but_never_locks_it_out(bucket):
+    """As in OSS: a statement for Principal * with a Condition concerns the bucket's owner as well; only its
+    Deny matters. The owner can always remove the policy."""
+    name = bucket.bucket_name
+    bucket.put_object("k", b"bytes")
+    everyone = {"StringNotLike": {"acs:UserAgent": ["*no-agent-is-like-this*"]}}
+    bucket.put_bucket_policy(policy(bucket, statement("Deny", ["oss:*"], [f"acs:oss:*:*:{name}",
+                                                                        f"acs:oss:*:*:{name}/*"],
+                                                      Condition=everyone)))
+    for refused in (lambda: bucket.get_object("k"), lambda: bucket.put_object("new", b"x"),
+                    lambda: bucket.list_objects(), lambda: bucket.delete_object("k"),
+                    lambda: requests.get(bucket.sign_url("GET", "k", 60)).raise_for_status()):
+        with pytest.raises((oss2.exceptions.AccessDenied, requests.HTTPError)):
+            refused()
+    assert json.loads(bucket.get_bucket_policy().policy)["Statement"][0]["Effect"] == "Deny"
+    bucket.delete_bucket_policy()  # the owner's way out
+    assert bucket.get_object("k").read() == b"bytes"
+
+    unconditional = policy(bucket, statement("Deny", ["oss:GetObject"], [f"acs:oss:*:*:{name}/*"]))
+    bucket.put_bucket_policy(unconditional)
+    assert bucket.get_object("k").read() == b"bytes"  # without a Condition, Principal * leaves the owner out
+    owner = statement("Deny", ["oss:GetObject"], [f"acs:oss:*:*:{name}/*"])
+    owner["Principal"] = [bucket.get_bucket_info().owner.id]
+    bucket.put_bucket_policy(policy(bucket, owner))
+    with pytest.raises(oss2.exceptions.AccessDenied):  # naming the owner's account binds it
+        bucket.get_object("k")
+    bucket.delete_bucket_policy()
+

@@ -1,6 +1,5 @@
-"""What a bucket's own rules say of a request without a signature in its headers: its referer rules (for
-anonymous requests and presigned URLs: operations/referer.py) and its policy (for anonymous requests:
-policy.py).
+"""What a bucket's own rules say of a request: its referer rules (for requests without a signature in their
+headers: anonymous ones and presigned URLs; operations/referer.py) and its policy (policy.py).
 
 Strategy: the rules are judged on the bucket record read with what the request acts on, for the key
 actually read. Reads pass them to storage as a gate, judged on the bucket read in the same query as the
@@ -34,37 +33,39 @@ class BucketRules:
     """One request's view of its bucket's rules."""
 
     bucket: str
-    anonymous: bool  # else a presigned URL: the policy does not concern the owner
-    referer: str | None
+    owner_id: str | None  # the owner's account when the owner signed it; None: anonymous
+    referer: str | None  # the Referer, for a request without a signature in its headers; else None
     action: str  # as policies name it: oss:GetObject
     arn: str  # acs:oss:REGION:ACCOUNT:BUCKET
     facts: RequestFacts
 
     @classmethod
-    def of(cls, request: web.Request, address: Address, operation: str, anonymous: bool,
+    def of(cls, request: web.Request, address: Address, operation: str, anonymous: bool, referer_applies: bool,
            config: ServerConfig) -> BucketRules:
         facts = RequestFacts(request.remote, request.secure, (
             ("acs:referer", request.headers.get("Referer", "")),
             ("acs:useragent", request.headers.get("User-Agent", "")),
             ("oss:prefix", address.param("prefix") or ""), ("oss:delimiter", address.param("delimiter") or "")))
-        return cls(address.bucket, anonymous, request.headers.get("Referer"), policy_action(operation),
+        return cls(address.bucket, None if anonymous else config.owner_id,
+                   request.headers.get("Referer", "") if referer_applies else None, policy_action(operation),
                    f"acs:oss:{config.region or 'cn-hangzhou'}:{config.owner_id}:{address.bucket}", facts)
 
     def decide(self, configs: dict, key: str | None, action: str | None = None) -> Decision:
         """The policy's decision on `action` (the request's by default) on `key` (None: the bucket); a
         Referer the bucket refuses raises AccessDenied."""
-        referer = stored_referer(configs)
-        if referer != RefererConfiguration() and not referer_allowed(referer, self.referer):
-            raise OssError("AccessDenied", "You are denied by bucket referer policy.")
-        if not self.has_policy(configs):
+        if self.referer is not None:
+            referer = stored_referer(configs)
+            if referer != RefererConfiguration() and not referer_allowed(referer, self.referer or None):
+                raise OssError("AccessDenied", "You are denied by bucket referer policy.")
+        text = stored_policy_text(configs)
+        if text is None:
             return Decision.NONE
         resource = self.arn if key is None else f"{self.arn}/{key}"
-        text = stored_policy_text(configs)
-        return decide(parse_policy(text, self.bucket), action or self.action, resource, self.facts)
+        return decide(parse_policy(text, self.bucket), action or self.action, resource, self.facts, self.owner_id)
 
-    def has_policy(self, configs: dict) -> bool:
-        """Whether a policy judges this request (anonymous) in a bucket with these configurations."""
-        return self.anonymous and stored_policy_text(configs) is not None
+    @staticmethod
+    def has_policy(configs: dict) -> bool:
+        return stored_policy_text(configs) is not None
 
     def for_source(self, bucket: str) -> BucketRules:
         """The rules of a copy's source, which is read (oss:GetObject), maybe in another bucket."""

@@ -81,15 +81,19 @@ async def _check_anonymous_access(context: Context, address: Address, operation:
         raise denied()
 
 
+_POLICY_OPERATIONS = frozenset({"PutBucketPolicy", "GetBucketPolicy", "DeleteBucketPolicy"})
+
+
 async def _apply_bucket_rules(context: Context, request: web.Request, address: Address, operation: str,
                               config: ServerConfig) -> Context:
-    """A request without a signature in its headers (anonymous, or a presigned URL) is judged by its
-    bucket's referer rules and (anonymous) its policy, which may refuse it or grant it whatever the ACLs
-    say (bucket_rules.py). The context, with their say."""
-    signed_in_headers = context.principal is not None and bool(request.headers.get("Authorization"))
-    if signed_in_headers or context.access is Access.ANYONE or not _bucket_must_exist(address, operation):
+    """A request is judged by its bucket's policy, which may refuse it or grant it whatever the ACLs say, and,
+    without a signature in its headers (anonymous, or a presigned URL), by its referer rules
+    (bucket_rules.py). The context, with their say. The owner may always handle the policy itself."""
+    if context.access is Access.ANYONE or not _bucket_must_exist(address, operation) \
+            or (context.principal is not None and operation in _POLICY_OPERATIONS):
         return context
-    rules = BucketRules.of(request, address, operation, context.principal is None, config)
+    signed_in_headers = context.principal is not None and bool(request.headers.get("Authorization"))
+    rules = BucketRules.of(request, address, operation, context.principal is None, not signed_in_headers, config)
     context = replace(context, rules=rules)  # reads judge them on what they read: objects, copy sources
     if operation in GATED_OPERATIONS:
         return context

@@ -3,9 +3,10 @@
 Strategy, as OSS evaluates: the statements whose principal, action, resource and conditions all match the
 request apply; any applying Deny refuses it; an applying Allow grants it even where the ACLs would not;
 with neither, the ACLs decide. ossbox knows two principals: the owner (whose access key signs requests)
-and anonymous callers. As in OSS, a statement for Principal `*` without a Condition leaves the owner out;
-ossbox also leaves the owner out of statements with a Condition (OSS applies those to the owner too), so a
-policy can never lock out the one key that could remove it (SECURITY.md).
+and anonymous callers. As in OSS, a statement for Principal `*` concerns the owner only when it has a
+Condition (or names the owner's account), and then only its Deny matters: the owner may do everything
+else. Unlike OSS, the owner may always get, put and delete the policy itself, so that no policy locks out
+the one key able to remove it (SECURITY.md).
 
 Actions are `oss:` and the operation's name (HeadObject and GetObjectMeta are `oss:GetObject`, uploads of
 every kind `oss:PutObject`, ...); resources `acs:oss:REGION:ACCOUNT:BUCKET` and `.../BUCKET/KEY`. Patterns
@@ -185,12 +186,21 @@ def _condition_holds(condition: Condition, facts: RequestFacts) -> bool:
     return like if condition.operator == "StringLike" else not like
 
 
-def decide(policy: Policy, action: str, resource: str, facts: RequestFacts) -> Decision:
-    """For an anonymous caller (whom only statements for Principal `*` concern): what the statements applying
-    to `action` on `resource` decide."""
+def _concerns(statement: Statement, owner_id: str | None) -> bool:
+    """Whether `statement` concerns the caller: for an anonymous one (`owner_id` None), statements for
+    Principal `*`; for the owner, those naming its account, and those for `*` that have a Condition."""
+    if owner_id is None:
+        return "*" in statement.principals
+    return owner_id in statement.principals or ("*" in statement.principals and bool(statement.conditions))
+
+
+def decide(policy: Policy, action: str, resource: str, facts: RequestFacts, owner_id: str | None = None
+           ) -> Decision:
+    """What the statements concerning the caller (anonymous, or the owner with account `owner_id`) and
+    applying to `action` on `resource` decide. The owner has every right already: only a Deny counts."""
     allowed = False
     for statement in policy.statements:
-        if "*" not in statement.principals:
+        if not _concerns(statement, owner_id):
             continue
         if not any(wildcard_match(pattern, action) for pattern in statement.actions):
             continue
@@ -200,5 +210,5 @@ def decide(policy: Policy, action: str, resource: str, facts: RequestFacts) -> D
             continue
         if not statement.allow:
             return Decision.DENY
-        allowed = True
+        allowed = owner_id is None
     return Decision.ALLOW if allowed else Decision.NONE
