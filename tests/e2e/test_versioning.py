@@ -285,3 +285,15 @@ def test_an_anonymous_delete_of_a_version_is_judged_on_that_version(server, buck
     assert requests.delete(url, timeout=10).status_code == 403  # the current version is private
     assert [v for v, _, _ in versions_of(public, "k")] != [] and \
         open_version not in [v for v, _, _ in versions_of(public, "k")]
+
+
+def test_the_null_version_is_answered_as_null_once_versioning_was_set(bucket):
+    written = bucket.put_object("k", b"before")  # never versioned: no version id at all
+    assert "x-oss-version-id" not in written.headers and "x-oss-version-id" not in bucket.head_object("k").headers
+    enable(bucket)
+    for answer in (bucket.head_object("k"), bucket.get_object("k"), bucket.get_object_meta("k")):
+        assert answer.headers["x-oss-version-id"] == "null"  # the version written before is the null one
+    enable(bucket, "Suspended")
+    assert bucket.put_object("s", b"suspended").headers["x-oss-version-id"] == "null"
+    assert bucket.append_object("a", 0, b"log").headers["x-oss-version-id"] == "null"
+    assert bucket.get_object("s", params={"versionId": "null"}).headers["x-oss-version-id"] == "null"

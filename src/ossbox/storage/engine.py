@@ -430,6 +430,8 @@ class Storage:
         if permit is not None and not permit(bucket_record.acl,
                                              None if record is None or record.delete_marker else record):
             raise AccessRefused(key)
+        if record is not None and bucket_record.versioning is not None and record.version_id == NULL_VERSION:
+            record = replace(record, in_versioned_bucket=True)
         return record
 
     def head_object(self, bucket: str, key: str, permit: Permit | None = None,

@@ -132,6 +132,9 @@ class ObjectRecord:
     seq: int = 0  # the version's place among its key's versions: the higher, the newer
     restore: Restore | None = None  # of a frozen (archived) version
     encryption: Encryption | None = None  # None: the blobs hold the bytes in the clear
+    # As read or written, not stored: whether the bucket's versioning had been set, when OSS answers a null
+    # version's id as `null` rather than not at all.
+    in_versioned_bucket: bool = field(default=False, compare=False)
 
     def frozen(self, now: float) -> bool:
         """Whether the bytes cannot be read now: an archived version not (or no longer) restored."""

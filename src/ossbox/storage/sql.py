@@ -293,7 +293,8 @@ class SqlMetadata:
                 self._demote(db, latest)
             db.execute(f"INSERT INTO objects ({OBJECT_COLUMNS}) VALUES ({_OBJECT_PLACEHOLDERS})", _object_row(stored))
             return stored, []
-        stored = replace(record, version_id=NULL_VERSION, latest=True, seq=seq)
+        stored = replace(record, version_id=NULL_VERSION, latest=True, seq=seq,
+                         in_versioned_bucket=versioning is not None)
         null = latest if latest is None or latest.version_id == NULL_VERSION else \
             self._current(db, record.bucket, record.key, NULL_VERSION)
         if latest is not None and latest is not null:
@@ -367,7 +368,8 @@ class SqlMetadata:
             if current is None or current.delete_marker:
                 return self._add_version(db, record, current, versioning)
             # The same version, changed in place (an append makes no new version).
-            stored = replace(record, version_id=current.version_id, latest=True, seq=current.seq)
+            stored = replace(record, version_id=current.version_id, latest=True, seq=current.seq,
+                             in_versioned_bucket=versioning is not None)
             db.execute(f"UPDATE objects SET ({OBJECT_COLUMNS}) = ({_OBJECT_PLACEHOLDERS}) "
                        "WHERE bucket = ? AND key = ? AND version_id = ?",
                        (*_object_row(stored), record.bucket, record.key.encode("utf-8"), current.version_id))

@@ -86,9 +86,11 @@ def restore_state(record: ObjectRecord, now: float | None = None) -> str | None:
 
 
 def version_header(record: ObjectRecord) -> dict[str, str]:
-    """`x-oss-version-id`, for a version with an id of its own. (OSS also sends `null` for a bucket's null
-    version once versioning was set; ossbox's records do not say whether it was.)"""
-    return {} if record.version_id == NULL_VERSION else {"x-oss-version-id": record.version_id}
+    """`x-oss-version-id`: a version's id, `null` for the null version of a bucket whose versioning was set,
+    none in a bucket that never had versioning."""
+    if record.version_id == NULL_VERSION and not record.in_versioned_bucket:
+        return {}
+    return {"x-oss-version-id": record.version_id}
 
 
 def content_md5(etag: str) -> str:
