@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 from ...protocol.errors import OssError
 from .context import Context
-from .values import BucketRef
+from .values import BucketRef, required_config
 
 __all__ = ["CorsRule", "CorsConfiguration", "BucketCors", "Preflight", "CorsGrant", "CORS_CONFIG", "CORS_METHODS",
            "put_bucket_cors", "get_bucket_cors", "delete_bucket_cors", "preflight", "stored_cors", "grant_for"]
@@ -131,11 +131,8 @@ async def put_bucket_cors(context: Context, request: BucketCors) -> None:
 
 
 async def get_bucket_cors(context: Context, request: BucketRef) -> CorsConfiguration:
-    configuration = stored_cors((await context.storage.get_bucket(request.bucket)).configs)
-    if configuration is None:
-        raise OssError("NoSuchCORSConfiguration", "The CORS configuration does not exist.",
-                       BucketName=request.bucket)
-    return configuration
+    return await required_config(context, request.bucket, stored_cors, "NoSuchCORSConfiguration",
+                                 "The CORS configuration does not exist.")
 
 
 async def delete_bucket_cors(context: Context, request: BucketRef) -> None:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from ...protocol.errors import OssError
 from ...storage.records import BucketRecord, Encryption
 from .context import Context
-from .values import BucketRef
+from .values import BucketRef, required_config
 
 __all__ = ["SSE_ALGORITHMS", "ENCRYPTION_CONFIG", "BucketEncryption", "requested_encryption", "stored_encryption",
            "write_encryption", "put_bucket_encryption", "get_bucket_encryption", "delete_bucket_encryption"]
@@ -77,11 +77,8 @@ async def put_bucket_encryption(context: Context, request: BucketEncryption) -> 
 
 
 async def get_bucket_encryption(context: Context, request: BucketRef) -> Encryption:
-    rule = stored_encryption((await context.storage.get_bucket(request.bucket)).configs)
-    if rule is None:
-        raise OssError("NoSuchServerSideEncryptionRule", "The server side encryption configuration was not found.",
-                       BucketName=request.bucket)
-    return rule
+    return await required_config(context, request.bucket, stored_encryption, "NoSuchServerSideEncryptionRule",
+                                 "The server side encryption configuration was not found.")
 
 
 async def delete_bucket_encryption(context: Context, request: BucketRef) -> None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...lifecycle.rules import LIFECYCLE_CONFIG, Rule, rules_from_json, rules_to_json, validate
-from ...protocol.errors import OssError
 from .context import Context
 from .tags import LIFECYCLE_TAG_RULES, validate_tags
-from .values import BucketRef
+from .values import BucketRef, required_config
 
 __all__ = ["BucketLifecycle", "put_bucket_lifecycle", "get_bucket_lifecycle", "delete_bucket_lifecycle"]
 
@@ -30,10 +29,13 @@ async def put_bucket_lifecycle(context: Context, request: BucketLifecycle) -> No
 
 
 async def get_bucket_lifecycle(context: Context, request: BucketRef) -> list[Rule]:
-    stored = (await context.storage.get_bucket(request.bucket)).configs.get(LIFECYCLE_CONFIG)
-    if not stored:
-        raise OssError("NoSuchLifecycle", "No Row found in Lifecycle Table.", BucketName=request.bucket)
-    return rules_from_json(stored)
+    return await required_config(context, request.bucket, _stored_rules, "NoSuchLifecycle",
+                                 "No Row found in Lifecycle Table.")
+
+
+def _stored_rules(configs: dict) -> list[Rule] | None:
+    stored = configs.get(LIFECYCLE_CONFIG)
+    return rules_from_json(stored) if stored else None
 
 
 async def delete_bucket_lifecycle(context: Context, request: BucketRef) -> None:

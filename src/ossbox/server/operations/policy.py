@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ...protocol.errors import OssError
 from ..policy import MAX_POLICY_BYTES, parse_policy
 from .context import Context
-from .values import BucketRef
+from .values import BucketRef, required_config
 
 __all__ = ["BucketPolicy", "POLICY_CONFIG", "stored_policy_text", "put_bucket_policy", "get_bucket_policy",
            "delete_bucket_policy"]
@@ -35,10 +35,8 @@ async def put_bucket_policy(context: Context, request: BucketPolicy) -> None:
 
 
 async def get_bucket_policy(context: Context, request: BucketRef) -> str:
-    text = stored_policy_text((await context.storage.get_bucket(request.bucket)).configs)
-    if text is None:
-        raise OssError("NoSuchBucketPolicy", "The bucket policy does not exist.", BucketName=request.bucket)
-    return text
+    return await required_config(context, request.bucket, stored_policy_text, "NoSuchBucketPolicy",
+                                 "The bucket policy does not exist.")
 
 
 async def delete_bucket_policy(context: Context, request: BucketRef) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
+from typing import TypeVar
 
 from ...protocol import preconditions
 from ...protocol.errors import OssError
@@ -14,8 +15,9 @@ from ...storage.records import DEFAULT_CONTENT_TYPE, BlobInfo, Encryption, Objec
 from .context import Context
 
 __all__ = ["BucketRef", "ObjectRef", "Conditions", "Attributes", "Upload", "NotModified", "MAX_OBJECT_SIZE",
-           "check_conditions", "receive_blob", "check_body_md5"]
+           "check_conditions", "receive_blob", "check_body_md5", "required_config"]
 
+T = TypeVar("T")
 MAX_OBJECT_SIZE = 5 << 30
 _WRITE_BATCH = 1 << 20
 
@@ -152,3 +154,12 @@ def check_body_md5(body: bytes, md5: bytes | None) -> None:
     """Raise InvalidDigest unless `body` has the MD5 expected (None: nothing expected)."""
     if md5 is not None and hashlib.md5(body).digest() != md5:
         raise OssError("InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+
+
+async def required_config(context: Context, bucket: str, stored: Callable[[dict], T | None], code: str,
+                          message: str) -> T:
+    """One of a bucket's configurations, read from its record with `stored`; 404 `code` if it has none."""
+    value = stored((await context.storage.get_bucket(bucket)).configs)
+    if value is None:
+        raise OssError(code, message, BucketName=bucket)
+    return value

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 from ...protocol.errors import OssError
 from .context import Context
-from .values import BucketRef
+from .values import BucketRef, required_config
 
 __all__ = ["Website", "BucketWebsite", "WEBSITE_CONFIG", "MAX_ROUTING_RULES", "stored_website",
            "put_bucket_website", "get_bucket_website", "delete_bucket_website"]
@@ -82,11 +82,8 @@ async def put_bucket_website(context: Context, request: BucketWebsite) -> None:
 
 
 async def get_bucket_website(context: Context, request: BucketRef) -> Website:
-    website = stored_website((await context.storage.get_bucket(request.bucket)).configs)
-    if website is None:
-        raise OssError("NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration.",
-                       BucketName=request.bucket)
-    return website
+    return await required_config(context, request.bucket, stored_website, "NoSuchWebsiteConfiguration",
+                                 "The specified bucket does not have a website configuration.")
 
 
 async def delete_bucket_website(context: Context, request: BucketRef) -> None:
