@@ -7,8 +7,10 @@ parametrized over the signature versions each SDK supports, so most tests run on
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import alibabacloud_oss_v2 as oss
@@ -37,6 +39,17 @@ def oss2_auth(kind: str, server):
 def oss2_bucket(server, name: str, kind: str, *, endpoint: str | None = None, region: str = REGION,
                 **kwargs) -> oss2.Bucket:
     return oss2.Bucket(oss2_auth(kind, server), endpoint or server.endpoint, name, region=region, **kwargs)
+
+
+@contextlib.contextmanager
+def fresh_oss2_bucket(server, prefix: str) -> Iterator[oss2.Bucket]:
+    """A new V4-signed bucket on `server` (one a module started for itself), removed with every version."""
+    made = oss2.Bucket(oss2_auth("v4", server), server.endpoint, unique_bucket_name(prefix), region=REGION)
+    made.create_bucket()
+    try:
+        yield made
+    finally:
+        empty_and_delete_oss2(made)
 
 
 def oss2_service(server, kind: str, *, region: str = REGION) -> oss2.Service:

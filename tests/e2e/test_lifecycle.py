@@ -26,7 +26,7 @@ from oss2.models import (AbortMultipartUpload, BucketLifecycle, FilterNot, Filte
 from ossbox.lifecycle.runner import run_lifecycle_on
 from server import start_server
 
-from .conftest import empty_and_delete_oss2, oss2_auth, unique_bucket_name, v2_client
+from .conftest import fresh_oss2_bucket, v2_client
 from .helpers import parse_error, signed_request
 
 DAY = datetime.timedelta(days=1)
@@ -42,11 +42,8 @@ def lifecycle_server(tmp_path_factory):
 
 @pytest.fixture
 def bucket(lifecycle_server):
-    made = oss2.Bucket(oss2_auth("v4", lifecycle_server), lifecycle_server.endpoint, unique_bucket_name("lc"),
-                       region="cn-hangzhou")
-    made.create_bucket()
-    yield made
-    empty_and_delete_oss2(made)
+    with fresh_oss2_bucket(lifecycle_server, "lc") as made:
+        yield made
 
 
 def run_pass(server, at: datetime.datetime):
@@ -327,15 +324,14 @@ def test_the_cli_runs_a_pass_as_if_at_a_date(lifecycle_server, bucket):
 def test_the_server_applies_the_rules_every_interval(tmp_path):
     running = start_server(str(tmp_path), "--lifecycle-interval", "1")
     try:
-        made = oss2.Bucket(oss2_auth("v4", running), running.endpoint, unique_bucket_name("lc"), region="cn-hangzhou")
-        made.create_bucket()
-        tomorrow = in_days(1).date()
-        made.put_bucket_lifecycle(BucketLifecycle([LifecycleRule(
-            "all", "", status="Enabled", expiration=LifecycleExpiration(created_before_date=tomorrow))]))
-        made.put_object("k", b"x")
-        deadline = time.monotonic() + 20
-        while keys(made) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert keys(made) == []
+        with fresh_oss2_bucket(running, "lc") as made:
+            tomorrow = in_days(1).date()
+            made.put_bucket_lifecycle(BucketLifecycle([LifecycleRule(
+                "all", "", status="Enabled", expiration=LifecycleExpiration(created_before_date=tomorrow))]))
+            made.put_object("k", b"x")
+            deadline = time.monotonic() + 20
+            while keys(made) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert keys(made) == []
     finally:
         assert running.stop() == 0

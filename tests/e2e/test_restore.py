@@ -20,7 +20,7 @@ import pytest
 
 from server import start_server
 
-from .conftest import empty_and_delete_oss2, oss2_auth, unique_bucket_name, v2_client
+from .conftest import empty_and_delete_oss2, fresh_oss2_bucket, unique_bucket_name, v2_client
 
 RESTORE_DELAY = 1.0
 
@@ -34,11 +34,8 @@ def restoring_server(tmp_path_factory):
 
 @pytest.fixture
 def bucket(restoring_server):
-    made = oss2.Bucket(oss2_auth("v4", restoring_server), restoring_server.endpoint, unique_bucket_name("restore"),
-                       region="cn-hangzhou")
-    made.create_bucket()
-    yield made
-    empty_and_delete_oss2(made)
+    with fresh_oss2_bucket(restoring_server, "restore") as made:
+        yield made
 
 
 def put(bucket: oss2.Bucket, key: str, storage_class: str, data: bytes = b"archived bytes") -> None:
