@@ -23,14 +23,15 @@ from ..protocol.errors import OssError
 from ..storage.records import ObjectRecord
 
 __all__ = ["Rule", "Expiration", "Transition", "NoncurrentTransition", "AbortUploads", "Not", "Filter",
-           "LIFECYCLE_CONFIG", "TRANSITION_CLASSES", "MAX_RULES", "validate", "rules_to_json", "rules_from_json", "midnight"]
+           "LIFECYCLE_CONFIG", "TRANSITION_CLASSES", "MAX_RULES", "DAY", "validate", "rules_to_json",
+           "rules_from_json", "midnight"]
 
 LIFECYCLE_CONFIG = "lifecycle"  # the rules' name among a bucket's configurations (BucketRecord.configs)
 MAX_RULES = 1000
 # Where each class may go: only to a colder one.
 TRANSITION_CLASSES = ("IA", "Archive", "ColdArchive", "DeepColdArchive")
 _COLDNESS = {"Standard": 0, **{name: rank + 1 for rank, name in enumerate(TRANSITION_CLASSES)}}
-_DAY = 86400
+DAY = 86400  # seconds: lifecycle ages count whole days exactly
 
 
 def midnight(date: datetime.date) -> float:
@@ -51,7 +52,7 @@ class Expiration:
 
     def due(self, mtime: float, now: float) -> bool:
         if self.days is not None:
-            return now - mtime >= self.days * _DAY
+            return now - mtime >= self.days * DAY
         if self.created_before is not None:
             return mtime < midnight(self.created_before)
         return self.date is not None and now >= midnight(self.date)
@@ -68,7 +69,7 @@ class Transition:
 
     def due(self, mtime: float, now: float) -> bool:
         if self.days is not None:
-            return now - mtime >= self.days * _DAY
+            return now - mtime >= self.days * DAY
         return self.created_before is not None and mtime < midnight(self.created_before)
 
 
@@ -88,7 +89,7 @@ class AbortUploads:
 
     def due(self, initiated: float, now: float) -> bool:
         if self.days is not None:
-            return now - initiated >= self.days * _DAY
+            return now - initiated >= self.days * DAY
         return self.created_before is not None and initiated < midnight(self.created_before)
 
 

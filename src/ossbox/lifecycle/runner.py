@@ -2,7 +2,8 @@
 
 Strategy: a rule's keys are read in pages, each key with all its versions (newest first), and judged on
 what was read; every change is then made on the condition that the version is still the one judged (the
-same `seq`), so a write racing the pass is never expired or moved in its place. A pass is idempotent:
+same `seq`, current or not as it was), so a write or a delete racing the pass never has another version
+expired or moved in its place. A pass is idempotent:
 run again at the same time, it finds nothing more to do. The server runs one every `--lifecycle-interval`
 seconds (one node at a time); `ossbox lifecycle run --now DATE` runs one as if at DATE.
 """
@@ -16,12 +17,11 @@ from ..storage.engine import Storage
 from ..storage.errors import BucketNotFound, UploadNotFound
 from ..storage.metadata import default_metadata_url, open_metadata
 from ..storage.records import ObjectRecord, Permit
-from .rules import LIFECYCLE_CONFIG, Rule, coldness, rules_from_json
+from .rules import DAY, LIFECYCLE_CONFIG, Rule, coldness, rules_from_json
 
 __all__ = ["LifecycleReport", "run_lifecycle", "run_lifecycle_on"]
 
 _PAGE = 1000
-_DAY = 86400
 
 
 @dataclass
@@ -135,12 +135,12 @@ def _apply_noncurrent(storage: Storage, rule: Rule, versions: list[ObjectRecord]
             continue
         noncurrent_for = now - newer.mtime  # it stopped being current when `newer` was written
         days = rule.noncurrent_expiration_days
-        if days is not None and noncurrent_for >= days * _DAY:
+        if days is not None and noncurrent_for >= days * DAY:
             (outcome,) = storage.delete_objects(version.bucket, [(version.key, version.version_id)],
                                                 _same_version(version))
             report.noncurrent_expired += not outcome.refused
             continue
-        due = [t.storage_class for t in rule.noncurrent_transitions if noncurrent_for >= t.noncurrent_days * _DAY]
+        due = [t.storage_class for t in rule.noncurrent_transitions if noncurrent_for >= t.noncurrent_days * DAY]
         report.transitioned += _move(storage, version, due)
 
 
