@@ -38,6 +38,15 @@ class RunningServer:
             return self.process.wait()
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` still exists (a zombie counts: it is its parent's to reap)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def start_server(data_dir: str, *extra_args: str, env: dict[str, str] | None = None,
                  timeout: float = 15) -> RunningServer:
     """Run `python -m ossbox serve --port 0` and wait until it reports the port it listens on."""

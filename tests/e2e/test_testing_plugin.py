@@ -20,6 +20,7 @@ import oss2
 import pytest
 
 from ossbox.testing import OssboxServer, OssboxServerError
+from server import process_alive
 
 USER_TESTS = '''
 import json, os
@@ -60,14 +61,6 @@ def test_that_fails(oss2_bucket):
 '''
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def _wait_until(predicate, timeout: float = 15.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -91,7 +84,7 @@ def _run_user_suite(pytester, *args: str) -> tuple[pytest.RunResult, list[dict]]
 def _nothing_left(servers: list[dict]) -> None:
     assert servers
     for server in servers:
-        assert _wait_until(lambda: not _alive(server["pid"])), f"server {server['pid']} still running"
+        assert _wait_until(lambda: not process_alive(server["pid"])), f"server {server['pid']} still running"
         assert not os.path.exists(server["data_dir"]), f"{server['data_dir']} left behind"
 
 
@@ -137,7 +130,7 @@ def test_ossbox_server_as_a_context_manager():
         assert bucket.get_object("k").read() == b"v"
         assert os.path.isdir(server.data_dir) and server.port > 0 and server.region == "cn-hangzhou"
         data_dir, pid = server.data_dir, server.pid
-    assert not _alive(pid) and not os.path.exists(data_dir)
+    assert not process_alive(pid) and not os.path.exists(data_dir)
 
 
 def test_a_server_that_cannot_start_says_why():

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import oss2
 import pytest
 
-from server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, start_server
+from server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, process_alive, start_server
 
 
 def _children(pid: int) -> set[int]:
@@ -33,14 +33,6 @@ def _wait_for(predicate, timeout: float = 15.0):
     raise AssertionError("timed out")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 @pytest.fixture
 def workers(tmp_path):
     server = start_server(str(tmp_path / "data"), "--workers", "3")
@@ -49,7 +41,7 @@ def workers(tmp_path):
     _wait_for(lambda: len(_children(server.process.pid)) == 3)
     yield server
     server.stop(signal.SIGKILL)
-    for child in _children(server.process.pid) if _alive(server.process.pid) else ():
+    for child in _children(server.process.pid) if process_alive(server.process.pid) else ():
         os.kill(child, signal.SIGKILL)
 
 
@@ -113,7 +105,7 @@ def test_a_worker_that_dies_is_replaced(workers):
 def test_sigterm_stops_every_worker_cleanly(workers):
     children = _children(workers.process.pid)
     assert workers.stop(signal.SIGTERM) == 0
-    assert not any(_alive(child) for child in children)
+    assert not any(process_alive(child) for child in children)
 
 
 def test_workers_stop_when_the_parent_is_killed(workers):
@@ -121,7 +113,7 @@ def test_workers_stop_when_the_parent_is_killed(workers):
     would take their uploads in progress for orphans)."""
     children = _children(workers.process.pid)
     workers.stop(signal.SIGKILL)
-    _wait_for(lambda: not any(_alive(child) for child in children))
+    _wait_for(lambda: not any(process_alive(child) for child in children))
     start_server(workers.data_dir).stop()
 
 

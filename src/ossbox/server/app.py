@@ -119,45 +119,32 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
         yield
         task.cancel()
 
-    async def sweep_orphans_in_turn(_app: web.Application):
-        """With nodes sharing the data, one at a time (the holder of the lease) sweeps orphans."""
-        async def sweep() -> None:
+    def in_turn(lease: str, what: str, interval: float, first_wait: float, work):
+        """A cleanup context running `work()` (blocking; it returns what to log) every `interval` seconds,
+        the first time after `first_wait`, in the worker that holds the lease `lease`: one worker of one
+        node at a time. `what` names it in the log."""
+        async def loop() -> None:
             holder = f"{socket.gethostname()}:{os.getpid()}"
-            await asyncio.sleep(random.uniform(0, min(config.sweep_interval, 60)))
+            await asyncio.sleep(first_wait)
             while True:
                 try:
-                    if await offload(storage.metadata.claim_lease, "orphan-sweep", holder, config.sweep_interval):
-                        removed = await offload(storage.sweep_orphans, time.time() - ORPHAN_AGE)
-                        log.info("orphan sweep: removed %d unreferenced file(s) older than %g s", removed, ORPHAN_AGE)
+                    if await offload(storage.metadata.claim_lease, lease, holder, interval):
+                        log.info("%s: %s", what, await offload(work))
                 except MetadataUnavailable as error:
-                    log.warning("the orphan sweep waits for the metadata database: %s", error)
+                    log.warning("the %s waits for the metadata database: %s", what, error)
                 except Exception:
-                    log.exception("the orphan sweep failed (will try again)")
-                await asyncio.sleep(config.sweep_interval)
+                    log.exception("the %s failed (will try again)", what)
+                await asyncio.sleep(interval)
 
-        task = asyncio.create_task(sweep()) if config.shared else None
-        yield
-        if task is not None:
+        async def context(_app: web.Application):
+            task = asyncio.create_task(loop())
+            yield
             task.cancel()
+        return context
 
-    async def apply_lifecycle_in_turn(_app: web.Application):
-        """Buckets' lifecycle rules, applied every `lifecycle_interval` by one worker of one node at a time."""
-        async def apply() -> None:
-            holder = f"{socket.gethostname()}:{os.getpid()}"
-            while True:
-                await asyncio.sleep(config.lifecycle_interval)
-                try:
-                    if await offload(storage.metadata.claim_lease, "lifecycle", holder, config.lifecycle_interval):
-                        report = await offload(run_lifecycle, storage, time.time())
-                        log.info("lifecycle pass: %s", report)
-                except MetadataUnavailable as error:
-                    log.warning("the lifecycle pass waits for the metadata database: %s", error)
-                except Exception:
-                    log.exception("the lifecycle pass failed (will try again)")
-
-        task = asyncio.create_task(apply())
-        yield
-        task.cancel()
+    def sweep_orphans() -> str:
+        removed = storage.sweep_orphans(time.time() - ORPHAN_AGE)
+        return f"removed {removed} unreferenced file(s) older than {ORPHAN_AGE:g} s"
 
     async def close_storage(_app: web.Application) -> None:
         offload.shutdown()
@@ -171,7 +158,10 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
     # [\s\S], not ".": a key may contain a newline (%0A), which "." would leave to aiohttp's plain-text 404
     app.router.add_route("*", r"/{tail:[\s\S]*}", handle, expect_handler=_expect)
     app.cleanup_ctx.append(reap_released_blobs)
-    app.cleanup_ctx.append(sweep_orphans_in_turn)
-    app.cleanup_ctx.append(apply_lifecycle_in_turn)
+    if config.shared:  # with nodes sharing the data, one at a time sweeps orphans
+        app.cleanup_ctx.append(in_turn("orphan-sweep", "orphan sweep", config.sweep_interval,
+                                       random.uniform(0, min(config.sweep_interval, 60)), sweep_orphans))
+    app.cleanup_ctx.append(in_turn("lifecycle", "lifecycle pass", config.lifecycle_interval,
+                                   config.lifecycle_interval, lambda: run_lifecycle(storage, time.time())))
     app.on_cleanup.append(close_storage)
     return app
