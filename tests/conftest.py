@@ -17,8 +17,8 @@ postgresql_throwaway = factories.postgresql_proc(executable=postgres.pg_ctl(), p
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """One real ossbox server for the whole session (tests use their own buckets)."""
-    running = start_server(str(tmp_path_factory.mktemp("ossbox-data")))
+    """One real ossbox server for the whole session (tests use their own buckets), speaking S3 too."""
+    running = start_server(str(tmp_path_factory.mktemp("ossbox-data")), "--s3-port", "0")
     yield running
     assert running.stop() == 0
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 ACCESS_KEY_ID = "LTAItestaccesskey000000"
 ACCESS_KEY_SECRET = "testsecret0000000000000000000"
 _LISTENING = re.compile(r"listening on http://([\d.]+):(\d+)")
+_S3_LISTENING = re.compile(r"S3 dialect on http://[\d.]+:(\d+)")
 
 
 @dataclass
@@ -23,10 +24,16 @@ class RunningServer:
     data_dir: str
     access_key_id: str = ACCESS_KEY_ID
     access_key_secret: str = ACCESS_KEY_SECRET
+    s3_port: int | None = None  # started with --s3-port
 
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def s3_endpoint(self) -> str:
+        assert self.s3_port is not None, "this server was started without --s3-port"
+        return f"http://{self.host}:{self.s3_port}"
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         if self.process.poll() is None:
@@ -66,6 +73,11 @@ def start_server(data_dir: str, *extra_args: str, env: dict[str, str] | None = N
             break
         match = _LISTENING.search(line)
         if match:
-            return RunningServer(process, match.group(1), int(match.group(2)), data_dir)
+            running = RunningServer(process, match.group(1), int(match.group(2)), data_dir)
+            if "--s3-port" in extra_args:
+                s3_match = _S3_LISTENING.search(process.stdout.readline())
+                assert s3_match, "ossbox serve --s3-port did not report its S3 port"
+                running.s3_port = int(s3_match.group(1))
+            return running
     process.kill()
     raise RuntimeError(f"ossbox serve did not start (exit code {process.poll()})")

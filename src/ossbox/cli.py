@@ -53,13 +53,17 @@ def main(**connection) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=9000, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0 picks a free one).")
+@click.option("--s3-port", envvar="OSSBOX_S3_PORT", default=None, type=click.IntRange(0, 65535),
+              help="Also listen on this port for the S3 dialect of the same data (0 picks a free one) [env: "
+                   "OSSBOX_S3_PORT]. Requests signed for S3 are answered in S3's dialect on --port too.")
 @click.option("--data-dir", default="./data", show_default=True, type=click.Path(file_okay=False),
               help="Where metadata, blobs and generated credentials live.")
 @click.option("--access-key-id", envvar="OSSBOX_ACCESS_KEY_ID", help="Access key id [env: OSSBOX_ACCESS_KEY_ID].")
 @click.option("--access-key-secret", envvar="OSSBOX_ACCESS_KEY_SECRET",
               help="Access key secret [env: OSSBOX_ACCESS_KEY_SECRET].")
 @click.option("--region", default=None,
-              help="Region (e.g. cn-hangzhou); when set, V4 signatures must be scoped to it.")
+              help="Region (e.g. cn-hangzhou); when set, V4 signatures must be scoped to it. S3 requests are signed "
+                   "for it too (us-east-1 when none is given).")
 @click.option("--base-domain", default=None,
               help="Domain for virtual-hosted addressing: <bucket>.<base-domain> names a bucket.")
 @click.option("--shutdown-timeout", default=30.0, show_default=True, type=float,
@@ -93,7 +97,7 @@ def main(**connection) -> None:
                    "port unless --port is given, one JSON line on stdout (endpoint, access key id and secret, region, "
                    "data directory), and it stops by itself when the process that started it ends.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, data_dir: str, access_key_id: str | None,
+def serve(ctx: click.Context, host: str, port: int, s3_port: int | None, data_dir: str, access_key_id: str | None,
           access_key_secret: str | None, region: str | None, base_domain: str | None, shutdown_timeout: float,
           body_timeout: float, header_timeout: float, idle_timeout: float, access_log: bool, workers: int,
           reclaim_delay: float, restore_delay: float, metadata_url: str | None, sweep_interval: float,
@@ -167,28 +171,38 @@ def serve(ctx: click.Context, host: str, port: int, data_dir: str, access_key_id
     except (OSError, MetadataUnavailable, SchemaMismatch, ValueError) as error:
         raise click.ClickException(f"cannot open the data directory {data_dir} and its metadata: {error}") from None
     started = time.time()
+    socks = []
+    for wanted in (port, s3_port) if s3_port is not None else (port,):
+        try:
+            socks.append(listen(host, wanted))
+        except OSError as error:
+            raise click.ClickException(f"cannot listen on {host}:{wanted}: {error.strerror or error}") from None
+    bound_host, bound_port = socks[0].getsockname()[:2]
+    bound_s3_port = socks[1].getsockname()[1] if s3_port is not None else None
     config = ServerConfig({credentials.access_key_id: credentials.access_key_secret}, region, base_domain,
                           body_timeout=body_timeout, idle_timeout=idle_timeout, header_timeout=header_timeout,
-                          shared=shared, sweep_interval=sweep_interval, lifecycle_interval=lifecycle_interval)
-    try:
-        sock = listen(host, port)
-    except OSError as error:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
-    bound_host, bound_port = sock.getsockname()[:2]
+                          shared=shared, sweep_interval=sweep_interval, lifecycle_interval=lifecycle_interval,
+                          s3_port=bound_s3_port)
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     announce(f"ossbox {__version__} listening on http://{bound_host}:{bound_port} (data: {data_dir})")
+    if bound_s3_port is not None:
+        announce(f"  S3 dialect on http://{bound_host}:{bound_s3_port} (region {config.s3_region})")
     if ephemeral:
-        click.echo(json.dumps({
+        started_with = {
             "endpoint": f"http://{bound_host}:{bound_port}", "host": bound_host, "port": bound_port,
             "access_key_id": credentials.access_key_id, "access_key_secret": credentials.access_key_secret,
             "region": region or location.removeprefix("oss-"), "data_dir": data_dir, "pid": os.getpid(),
-        }))
+        }
+        if bound_s3_port is not None:
+            started_with.update(s3_endpoint=f"http://{bound_host}:{bound_s3_port}", s3_port=bound_s3_port,
+                                s3_region=config.s3_region)
+        click.echo(json.dumps(started_with))
         # A thread that only polls: harmless to the forks of --workers, which copy no lock of its.
         threading.Thread(target=stop_when_orphaned, args=(os.getppid(),), daemon=True).start()
     sys.stdout.flush()
 
     def work() -> int:
-        run_server(open_storage(), config, sock, shutdown_timeout=shutdown_timeout, access_log=access_log)
+        run_server(open_storage(), config, socks, shutdown_timeout=shutdown_timeout, access_log=access_log)
         return 0
 
     def sweep_leftovers() -> None:

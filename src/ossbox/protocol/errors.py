@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ElementTree
 
 from .xmlutil import xml_document
 
-__all__ = ["OssError", "STATUS_BY_CODE", "EC_BY_CODE", "render_error_xml", "parse_error_xml"]
+__all__ = ["OssError", "STATUS_BY_CODE", "EC_BY_CODE", "xml_safe", "render_error_xml", "parse_error_xml"]
 
 STATUS_BY_CODE: dict[str, int] = {
     "InvalidArgument": 400,
@@ -33,6 +33,18 @@ STATUS_BY_CODE: dict[str, int] = {
     "InvalidLocationConstraint": 400,
     "KeyTooLong": 400,
     "RequestTimeout": 400,
+    # S3's codes, for the S3 dialect
+    "AuthorizationHeaderMalformed": 400,
+    "AuthorizationQueryParametersError": 400,
+    "XAmzContentSHA256Mismatch": 400,
+    "BadDigest": 400,
+    "IncompleteBody": 400,
+    "InvalidStorageClass": 400,
+    "InvalidTag": 400,
+    "MetadataTooLarge": 400,
+    "BucketAlreadyOwnedByYou": 409,
+    "ConditionalRequestConflict": 409,
+    "NoSuchTagSet": 404,
     "NotSymlink": 400,
     "OperationNotSupported": 400,
     "InvalidObjectState": 403,
@@ -97,14 +109,19 @@ class OssError(Exception):
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+def xml_safe(text: str) -> str:
+    """`text` with what XML cannot carry replaced by U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def render_error_xml(error: OssError, request_id: str, host_id: str) -> bytes:
     elements: list[tuple[str, object]] = [
         ("Code", error.code),
-        ("Message", _NOT_XML.sub("\ufffd", error.message)),
+        ("Message", xml_safe(error.message)),
         ("RequestId", request_id),
         ("HostId", host_id),
     ]
-    elements.extend((name, _NOT_XML.sub("\ufffd", str(value))) for name, value in error.fields.items())
+    elements.extend((name, xml_safe(str(value))) for name, value in error.fields.items())
     elements.append(("EC", error.ec))
     return xml_document("Error", elements)
 

@@ -36,6 +36,7 @@ __all__ = [
     "v4_signature",
     "v4_authorization",
     "v4_presign_params",
+    "v4_signing_key",
 ]
 
 V4_ALGORITHM = "OSS4-HMAC-SHA256"
@@ -234,16 +235,22 @@ def v4_canonical_request(
     )
 
 
-def v4_string_to_sign(datetime: str, scope: str, canonical_request: bytes) -> bytes:
+def v4_string_to_sign(datetime: str, scope: str, canonical_request: bytes, algorithm: str = V4_ALGORITHM) -> bytes:
     digest = hashlib.sha256(canonical_request).hexdigest()
-    return f"{V4_ALGORITHM}\n{datetime}\n{scope}\n{digest}".encode()
+    return f"{algorithm}\n{datetime}\n{scope}\n{digest}".encode()
+
+
+def v4_signing_key(seed: str, date: str, region: str, product: str, terminator: str) -> bytes:
+    """The key both V4 schemes derive, by the same HMAC-SHA256 chain: OSS's from `aliyun_v4` + secret, its
+    scope ending `aliyun_v4_request`; AWS's from `AWS4` + secret, ending `aws4_request`."""
+    key = _hmac(seed.encode(), date.encode(), hashlib.sha256)
+    for part in (region, product, terminator):
+        key = _hmac(key, part.encode(), hashlib.sha256)
+    return key
 
 
 def v4_signature(secret: str, date: str, region: str, string_to_sign: bytes, product: str = "oss") -> str:
-    key = _hmac(("aliyun_v4" + secret).encode(), date.encode(), hashlib.sha256)
-    key = _hmac(key, region.encode(), hashlib.sha256)
-    key = _hmac(key, product.encode(), hashlib.sha256)
-    key = _hmac(key, V4_TERMINATOR.encode(), hashlib.sha256)
+    key = v4_signing_key("aliyun_v4" + secret, date, region, product, V4_TERMINATOR)
     return hmac.new(key, string_to_sign, hashlib.sha256).hexdigest()
 
 

@@ -56,11 +56,17 @@ class _BoundedTreeBuilder(ElementTree.TreeBuilder):
             raise _Limited("The XML document has too many elements.")
         if self._depth > MAX_DEPTH:
             raise _Limited(f"The XML document is nested more than {MAX_DEPTH} deep.")
-        return super().start(tag, attrs)
+        return super().start(_local(tag), attrs)
 
     def end(self, tag):
         self._depth -= 1
-        return super().end(tag)
+        return super().end(_local(tag))
+
+
+def _local(tag: str) -> str:
+    """A tag without its namespace: S3's documents declare one (`{http://s3.amazonaws.com/doc/2006-03-01/}Delete`),
+    OSS's do not, and both are read by the same names."""
+    return tag.rpartition("}")[2]
 
 
 def _malformed(message: str = "The XML you provided was not well-formed.") -> OssError:

@@ -1,4 +1,4 @@
-"""Building the small XML documents OSS answers with, byte-exact and without a namespace.
+"""Building the small XML documents OSS and S3 answer with, byte-exact (OSS's without a namespace).
 
 Strategy: a document is a root tag and a list of (tag, value) children, where a value is text (str, int,
 bool), a nested list of children, or None (the element is left out). Building strings directly keeps the
@@ -35,8 +35,9 @@ def _render(parts: list[str], children: Children) -> None:
             parts.append(f"<{tag}>{xml_text(value)}</{tag}>")
 
 
-def xml_document(root: str, children: Children) -> bytes:
-    parts = [_DECLARATION, f"<{root}>"]
+def xml_document(root: str, children: Children, namespace: str | None = None) -> bytes:
+    """`namespace`: the default namespace the root declares (S3's documents have one, OSS's none)."""
+    parts = [_DECLARATION, f'<{root} xmlns="{namespace}">' if namespace else f"<{root}>"]
     _render(parts, children)
     parts.append(f"</{root}>")
     return "".join(parts).encode("utf-8")

@@ -13,7 +13,7 @@ from urllib.parse import unquote, unquote_plus
 
 from ..protocol.errors import OssError
 
-__all__ = ["Address", "parse_query", "parse_target"]
+__all__ = ["Address", "parse_query", "parse_target", "host_bucket"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def parse_query(query: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _host_bucket(host: str, base_domain: str | None) -> str | None:
+def host_bucket(host: str, base_domain: str | None) -> str | None:
     if not base_domain:
         return None
     try:
@@ -72,7 +72,7 @@ def parse_target(host: str, raw_target: str, base_domain: str | None = None) -> 
     params = parse_query(query)
     if not path.startswith("/"):
         raise OssError("InvalidArgument", "The request target must be an absolute path.")
-    bucket = _host_bucket(host, base_domain)
+    bucket = host_bucket(host, base_domain)
     if bucket is not None:
         key = _decode(path[1:])
         return Address(bucket, key or None, params)

@@ -1,17 +1,19 @@
-"""The server's settings, and one request as the codec sees it."""
+"""The server's settings, one request as a codec sees it, and what a codec is."""
 
 from __future__ import annotations
 
 import functools
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from ..protocol.s3authentication import S3Signer
 from .addressing import Address
 from .offload import Offload
 
-__all__ = ["ServerConfig", "Call"]
+__all__ = ["ServerConfig", "Call", "Codec"]
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,16 @@ class ServerConfig:
         digest = hmac.new(secret.encode(), b"ossbox owner id", "sha256").digest()
         return str(int.from_bytes(digest[:8], "big") % 10**16).zfill(16)
 
+    s3_port: int | None = None  # the port that speaks the S3 dialect, if any (see server/dialects.py)
+
     @property
     def location(self) -> str:
         return f"oss-{self.region}" if self.region else "oss-cn-hangzhou"
+
+    @property
+    def s3_region(self) -> str:
+        """The region S3 requests are signed for and buckets answer with."""
+        return self.region or "us-east-1"
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class Call:
     config: ServerConfig
     offload: Offload  # for blocking work: parsing large documents
     request_id: str
+    signer: S3Signer | None = None  # an S3 request's signature, which its body's chunk signatures chain from
 
     @property
     def bucket(self) -> str:
@@ -69,3 +79,12 @@ class Call:
 
     def param(self, name: str, default: str | None = None) -> str | None:
         return self.address.param(name, default)
+
+
+@dataclass(frozen=True)
+class Codec:
+    """How one operation is read off a request (`await parse(call)`, its typed request) and how its result is
+    written back (`render(call, request, result)`, the HTTP response), in one dialect."""
+
+    parse: Callable[[Call], Awaitable[object]]
+    render: Callable[[Call, object, object], web.StreamResponse]

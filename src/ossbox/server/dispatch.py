@@ -2,11 +2,12 @@
 runs, the codec writes the result. And the one place where failures become error responses.
 
 Strategy: `dispatch()` is a plain module-level function of an aiohttp request and the server's `Services`,
-so a test can drive it without a socket. The codec (`server/oss/`) identifies the request (address,
+so a test can drive it without a socket. The request's dialect (`dialects.py`: OSS or S3) gives its codec
+(`server/oss/`, `server/s3/`), which identifies the request (address,
 signature, operation) and turns it into the operation's typed request; an anonymous caller's right to the
 operation is checked before any body is read (and again by storage, on the very record served or replaced);
 the operation (`server/operations/`) runs; the codec renders its result. `respond()` adds the request id
-and turns whatever went wrong into an OSS error: 4xx for the request's faults, 503 for a full descriptor
+and turns whatever went wrong into the dialect's error: 4xx for the request's faults, 503 for a full descriptor
 table or an unreachable database, 507 for a full disk, and 500, logged once, for anything else.
 """
 
@@ -33,10 +34,9 @@ from .offload import AsyncStorage, Offload
 from .operations.context import Context
 from .operations.website import stored_website
 from .operations.values import NotModified
-from .oss import CODECS
+from .dialects import Dialect, dialect_of
 from .oss.cors import add_cors_headers
-from .oss.entry import identify, locate
-from .oss.render import as_oss_error, error_response, stamp
+from .oss.render import as_oss_error
 from .registry import OPERATIONS
 from .responses import not_modified_response
 
@@ -121,24 +121,25 @@ async def _refuse_unauthenticated(storage: AsyncStorage, address: Address, opera
     raise refusal
 
 
-async def dispatch(request: web.Request, services: Services, request_id: str) -> web.StreamResponse:
-    address, name = locate(request, services.config)
+async def dispatch(request: web.Request, services: Services, request_id: str, dialect: Dialect
+                   ) -> web.StreamResponse:
+    address, name = dialect.locate(request, services.config)
     try:
-        principal = identify(request, address, services.config)
+        principal, signer = dialect.identify(request, address, services.config)
     except OssError as refusal:
         await _refuse_unauthenticated(services.storage, address, name, refusal)
     if name == "ListObjects" and principal is None and not address.params \
             and await _hosts_a_website(services.storage, address.bucket):
         address, name = replace(address, key=""), "GetObject"  # a browser at the site's root: its index page
     operation = OPERATIONS.get(name)
-    if operation is None:
+    if operation is None or name not in dialect.codecs:
         raise OssError("NotImplemented", "ossbox does not implement this operation.")
     context = Context(services.storage, services.offload, principal, operation.access,
                       services.config.owner_id, operation.follows_symlinks)
     context = await _apply_bucket_rules(context, request, address, operation.name, services.config)
     await _check_anonymous_access(context, address, operation.name)
-    codec = CODECS[operation.name]
-    call = Call(request, address, services.config, services.offload, request_id)
+    codec = dialect.codecs[operation.name]
+    call = Call(request, address, services.config, services.offload, request_id, signer)
     typed = await codec.parse(call)
     try:
         result = await operation.run(context, typed)
@@ -153,8 +154,10 @@ async def respond(request: web.Request, services: Services, reclaim) -> web.Stre
     request_id = secrets.token_hex(12).upper()
     # aiohttp decodes header bytes that are not UTF-8 to lone surrogates, which cannot be encoded back
     host_id = request.host.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    dialect = dialect_of(request, services.config)
+    error_response = dialect.error_response
     try:
-        response = await dispatch(request, services, request_id)
+        response = await dispatch(request, services, request_id, dialect)
     except OssError as error:
         response = error_response(error, request_id, host_id, request.method)
     except storage_errors.StorageError as error:
@@ -187,4 +190,4 @@ async def respond(request: web.Request, services: Services, reclaim) -> web.Stre
             error = OssError("InternalError", "We encountered an internal error. Please try again.")
         response = error_response(error, request_id, host_id, request.method)
     await add_cors_headers(request, services.config, services.storage, response)
-    return stamp(response, request_id)
+    return dialect.stamp(response, request_id)

@@ -65,6 +65,7 @@ OPERATIONS: dict[str, Operation] = {
         "PutBucket": buckets.put_bucket,
         "DeleteBucket": buckets.delete_bucket,
         "GetBucketInfo": buckets.get_bucket_info,
+        "HeadBucket": buckets.get_bucket_info,
         "GetBucketLocation": buckets.get_bucket_location,
         "GetBucketStat": buckets.get_bucket_stat,
         "PutBucketWebsite": website.put_bucket_website,

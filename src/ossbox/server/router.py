@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..protocol.signing import OSS2_SUBRESOURCES, V2SDK_SUBRESOURCES
 from .addressing import Address
 
-__all__ = ["route", "SELECTING_SUBRESOURCES"]
+__all__ = ["route", "lookup", "SELECTING_SUBRESOURCES"]
 
 # Sub-resources that accompany a plain GetObject / PutObject / ListObjects rather than select another one.
 _MODIFIERS = frozenset({
@@ -93,8 +93,11 @@ _OBJECT = {
 # A PUT carrying x-oss-copy-source takes its bytes from another object.
 _COPY_VARIANTS = {"PutObject": "CopyObject", "UploadPart": "UploadPartCopy"}
 
-def _lookup(table: dict[tuple[str, str | None], str], method: str, address: Address) -> str:
-    selectors = {name for name, _ in address.params} & SELECTING_SUBRESOURCES
+def lookup(table: dict[tuple[str, str | None], str], method: str, address: Address,
+           selecting: frozenset[str] = SELECTING_SUBRESOURCES) -> str:
+    """The operation `table` gives the method with the sub-resource of `selecting` the address carries (the
+    first entry of the table wins), `NotImplemented` for one the table lacks."""
+    selectors = {name for name, _ in address.params} & selecting
     if selectors:
         return next((op for (m, flag), op in table.items() if m == method and flag in selectors), "NotImplemented")
     return table.get((method, None), "NotImplemented")
@@ -102,13 +105,13 @@ def _lookup(table: dict[tuple[str, str | None], str], method: str, address: Addr
 
 def route(method: str, address: Address, headers) -> str:
     if address.bucket is None:
-        return _lookup(_SERVICE, method, address)
+        return lookup(_SERVICE, method, address)
     if address.key is None:
-        operation = _lookup(_BUCKET, method, address)
+        operation = lookup(_BUCKET, method, address)
         if operation == "ListObjects" and address.param("list-type") == "2":
             return "ListObjectsV2"
         return operation
-    operation = _lookup(_OBJECT, method, address)
+    operation = lookup(_OBJECT, method, address)
     if "x-oss-copy-source" in headers:
         return _COPY_VARIANTS.get(operation, operation)
     return operation

@@ -166,7 +166,7 @@ def _track_requests(guards: dict[asyncio.BaseTransport, _ConnectionGuard]):
     return track
 
 
-async def _serve(storage: Storage, config: ServerConfig, sock: socket.socket, shutdown_timeout: float,
+async def _serve(storage: Storage, config: ServerConfig, socks: list[socket.socket], shutdown_timeout: float,
                  access_log: bool) -> None:
     app = create_app(storage, config)
     guards: dict[asyncio.BaseTransport, _ConnectionGuard] = {}
@@ -186,13 +186,14 @@ async def _serve(storage: Storage, config: ServerConfig, sock: socket.socket, sh
         # runner.server is aiohttp's factory, and runner.cleanup() still closes every connection it made.
         make_protocol = runner.server
         assert make_protocol is not None
-        listener = await loop.create_server(
+        listeners = [await loop.create_server(
             lambda: _ConnectionGuard(make_protocol(), guards, config.idle_timeout, config.header_timeout),
-            sock=sock)
+            sock=sock) for sock in socks]
         # a connection closes at most a tenth of its timeout (and never more than a second) late
         reaper = asyncio.create_task(_reap(guards, min(config.idle_timeout, config.header_timeout, 10.0) / 10))
         await stop.wait()
-        listener.close()  # no new connections
+        for listener in listeners:
+            listener.close()  # no new connections
         if not await app[IN_FLIGHT].drained(shutdown_timeout):
             log.warning("stopping with %d request(s) unfinished after %.0f s", app[IN_FLIGHT].count, shutdown_timeout)
         reaper.cancel()
@@ -207,7 +208,7 @@ def listen(host: str, port: int) -> socket.socket:
     return socket.create_server(address, family=family, backlog=1024)
 
 
-def serve(storage: Storage, config: ServerConfig, sock: socket.socket, *, shutdown_timeout: float = 30.0,
+def serve(storage: Storage, config: ServerConfig, socks: list[socket.socket], *, shutdown_timeout: float = 30.0,
           access_log: bool = False) -> None:
-    """Serve on the listening `sock` until SIGTERM or SIGINT."""
-    asyncio.run(_serve(storage, config, sock, shutdown_timeout, access_log))
+    """Serve on the listening `socks` (the OSS port, and the S3 port if there is one) until SIGTERM or SIGINT."""
+    asyncio.run(_serve(storage, config, socks, shutdown_timeout, access_log))

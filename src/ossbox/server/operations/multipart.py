@@ -18,7 +18,7 @@ from ...storage.records import BlobInfo, Encryption, ObjectRecord, PartRecord, U
 from .context import Context
 from .encryption import write_encryption
 from .objects import check_copy_conditions, on_current_version, open_copy_source
-from .values import Attributes, Conditions, Upload, receive_blob
+from .values import Attributes, Conditions, Upload, receive_blob, write_permit
 
 __all__ = ["MAX_PART_NUMBER", "InitiateRequest", "UploadRef", "UploadPartRequest", "UploadPartCopyRequest",
            "CompleteRequest", "ListPartsRequest", "PartList", "StoredPart", "ListUploadsRequest", "initiate_multipart_upload",
@@ -71,6 +71,7 @@ class CompleteRequest:
     upload_id: str
     parts: list[tuple[int, str]] | None  # (part number, ETag) in the order given; None: every part uploaded
     overwrite: bool = True
+    write_conditions: Conditions = Conditions()  # If-Match / If-None-Match on the version replaced
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,8 @@ async def upload_part_copy(context: Context, request: UploadPartCopyRequest) -> 
 
 async def complete_multipart_upload(context: Context, request: CompleteRequest) -> ObjectRecord:
     return await context.storage.complete_upload(request.bucket, request.key, request.upload_id, request.parts,
-                                                 request.overwrite, context.permit())
+                                                 request.overwrite,
+                                                 write_permit(context.permit(), request.write_conditions))
 
 
 async def abort_multipart_upload(context: Context, request: UploadRef) -> None:

@@ -24,7 +24,7 @@ from ..policy import Decision, policy_action
 from .context import Context
 from .encryption import write_encryption
 from .website import stored_website
-from .values import Attributes, Conditions, NotModified, Upload, check_conditions, receive_blob
+from .values import Attributes, Conditions, NotModified, Upload, check_conditions, receive_blob, write_permit
 
 __all__ = ["ObjectRead", "ObjectMetaRead", "GetObjectResult", "HeadObjectResult", "PutObjectRequest",
            "CopyObjectRequest", "DeleteObjectRequest", "DeleteObjectsRequest", "SMALL_BODY",
@@ -85,6 +85,7 @@ class PutObjectRequest:
     attributes: Attributes
     upload: Upload
     overwrite: bool = True
+    write_conditions: Conditions = Conditions()  # If-Match / If-None-Match on the version replaced
 
 
 @dataclass(frozen=True)
@@ -259,7 +260,8 @@ async def put_object(context: Context, request: PutObjectRequest) -> ObjectRecor
     encryption = write_encryption(context, request.attributes.encryption, bucket)
     blob = await receive_blob(context, request.upload, encrypted=encryption is not None)
     return await context.storage.commit_object(
-        request.bucket, request.key, blob, md5_etag(blob.md5), overwrite=request.overwrite, permit=context.permit(),
+        request.bucket, request.key, blob, md5_etag(blob.md5), overwrite=request.overwrite,
+        permit=write_permit(context.permit(), request.write_conditions),
         **request.attributes.record_fields(bucket.storage_class, encryption),
     )
 

@@ -7,17 +7,18 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from ...protocol import preconditions
 from ...protocol.errors import OssError
-from ...storage.records import DEFAULT_CONTENT_TYPE, BlobInfo, Encryption, ObjectRecord
+from ...storage.records import DEFAULT_CONTENT_TYPE, BlobInfo, Encryption, ObjectRecord, Permit
 from .context import Context
 
 __all__ = ["BucketRef", "ObjectRef", "Conditions", "Attributes", "Upload", "NotModified", "MAX_OBJECT_SIZE",
-           "check_conditions", "receive_blob", "check_body_md5", "required_config"]
+           "check_conditions", "write_permit", "MD5_MISMATCH", "BodyCheck", "receive_blob", "check_body_md5", "required_config"]
 
 T = TypeVar("T")
+MD5_MISMATCH = "The Content-MD5 you specified did not match what we received."
 MAX_OBJECT_SIZE = 5 << 30
 _WRITE_BATCH = 1 << 20
 
@@ -65,6 +66,30 @@ def check_conditions(conditions: Conditions, record: ObjectRecord) -> None:
         raise NotModified(record)
 
 
+def write_permit(permit: Permit | None, conditions: Conditions) -> Permit | None:
+    """The permit of a write made conditional on the version it replaces (If-Match: its ETag; If-None-Match: *,
+    that there is none), as S3's conditional writes are. Storage judges it in the transaction that replaces
+    the version, so two racing writes cannot both pass. Access is judged first: a caller refused learns
+    nothing of the version."""
+    if conditions.if_match is None and conditions.if_none_match is None:
+        return permit
+
+    def judge(bucket_acl: str | None, current: ObjectRecord | None) -> bool:
+        if permit is not None and not permit(bucket_acl, current):
+            return False
+        if conditions.if_none_match is not None and current is not None:
+            raise OssError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold.",
+                           Condition="If-None-Match")
+        if conditions.if_match is not None:
+            if current is None:
+                raise OssError("NoSuchKey", "The specified key does not exist.")
+            if not preconditions.etag_matches(conditions.if_match, current.etag, weak=False):
+                raise OssError("PreconditionFailed", "At least one of the pre-conditions you specified did not "
+                               "hold.", Condition="If-Match")
+        return True
+    return judge
+
+
 @dataclass(frozen=True)
 class Attributes:
     """What a write stores besides the bytes: the ObjectRecord fields a request sets. `content_type` None:
@@ -85,14 +110,24 @@ class Attributes:
                 "storage_class": self.storage_class or bucket_storage_class, "encryption": encryption}
 
 
+class BodyCheck(Protocol):
+    """A check of a body's bytes besides its MD5 (a payload hash, an S3 checksum): fed every byte in order,
+    off the event loop, then asked to verify once all have arrived; it raises OssError to refuse them."""
+
+    def update(self, data: bytes) -> None: ...
+
+    def verify(self) -> None: ...
+
+
 @dataclass
 class Upload:
-    """A request body to store: its chunks as they arrive, the length announced (None: not announced) and
-    the MD5 the client expects of it (None: not checked)."""
+    """A request body to store: its chunks as they arrive, the length announced (None: not announced), the
+    MD5 the client expects of it (None: not checked) and any other checks its bytes must pass."""
 
     chunks: AsyncIterator[bytes]
     length: int | None
     md5: bytes | None
+    checks: tuple[BodyCheck, ...] = ()
 
 
 async def receive_blob(context: Context, upload: Upload, limit: int = MAX_OBJECT_SIZE, encrypted: bool = False
@@ -115,14 +150,16 @@ async def receive_blob(context: Context, upload: Upload, limit: int = MAX_OBJECT
             if batch_size >= _WRITE_BATCH:
                 if in_flight is not None:
                     await in_flight
-                in_flight = _hash_and_store(writer, batch)
+                in_flight = _hash_and_store(writer, batch, upload.checks)
                 batch, batch_size = [], 0
         if in_flight is not None:
             await in_flight
             in_flight = None
-        await _hash_and_store(writer, batch)
+        await _hash_and_store(writer, batch, upload.checks)
         if upload.length is not None and received != upload.length:
             raise OssError("InvalidArgument", "The request body is shorter than its Content-Length.")
+        for check in upload.checks:
+            check.verify()
         blob = await asyncio.to_thread(writer.commit)
     except BaseException:
         if in_flight is not None:
@@ -131,17 +168,19 @@ async def receive_blob(context: Context, upload: Upload, limit: int = MAX_OBJECT
         raise
     if upload.md5 is not None and blob.md5 != upload.md5:
         await context.storage.discard_blob(blob)
-        raise OssError("InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+        raise OssError("InvalidDigest", MD5_MISMATCH)
     return blob
 
 
-def _hash_and_store(writer, chunks: list[bytes]) -> asyncio.Future:
-    """Hash and store a batch in two threads at once (both release the GIL); the batch before it must
-    be finished, so each half still sees the bytes in order. The chunks are used as received: joining
-    them would allocate a batch-sized buffer per batch."""
+def _hash_and_store(writer, chunks: list[bytes], checks: tuple[BodyCheck, ...]) -> asyncio.Future:
+    """Hash (and check) and store a batch in two threads at once (both release the GIL); the batch before
+    it must be finished, so each half still sees the bytes in order. The chunks are used as received:
+    joining them would allocate a batch-sized buffer per batch."""
     def hash_all() -> None:
         for chunk in chunks:
             writer.hash(chunk)
+            for check in checks:
+                check.update(chunk)
 
     def store_all() -> None:
         for chunk in chunks:
@@ -153,7 +192,7 @@ def _hash_and_store(writer, chunks: list[bytes]) -> asyncio.Future:
 def check_body_md5(body: bytes, md5: bytes | None) -> None:
     """Raise InvalidDigest unless `body` has the MD5 expected (None: nothing expected)."""
     if md5 is not None and hashlib.md5(body).digest() != md5:
-        raise OssError("InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+        raise OssError("InvalidDigest", MD5_MISMATCH)
 
 
 async def required_config(context: Context, bucket: str, stored: Callable[[dict], T | None], code: str,

@@ -7,21 +7,10 @@ the wire (`x-oss-*` headers, query parameters, XML documents, error codes) lives
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-
-from aiohttp import web
-
-from ..context import Call
+from ..context import Codec
 from . import buckets, configuration, cors, lifecycle, listing, multipart, objects, restore, versioning, website
 
-__all__ = ["Codec", "CODECS"]
-
-
-@dataclass(frozen=True)
-class Codec:
-    parse: Callable[[Call], Awaitable[object]]
-    render: Callable[[Call, object, object], web.StreamResponse]
+__all__ = ["CODECS"]
 
 
 CODECS: dict[str, Codec] = {

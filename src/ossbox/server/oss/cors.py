@@ -17,7 +17,7 @@ from ..responses import empty_response, xml_response
 from .entry import locate
 from .requests import parse_xml_body, read_body
 
-__all__ = ["parse_put_bucket_cors", "render_get_bucket_cors", "parse_preflight", "render_preflight",
+__all__ = ["cors_configuration", "cors_rules", "parse_put_bucket_cors", "render_get_bucket_cors", "parse_preflight", "render_preflight",
            "add_cors_headers"]
 
 
@@ -47,13 +47,18 @@ async def parse_put_bucket_cors(call: Call) -> BucketCors:
 
 
 def render_get_bucket_cors(call: Call, request: BucketRef, configuration: CorsConfiguration) -> web.StreamResponse:
-    rules = [("CORSRule", [*(("AllowedOrigin", value) for value in rule.allowed_origins),
-                           *(("AllowedMethod", value) for value in rule.allowed_methods),
-                           *(("AllowedHeader", value) for value in rule.allowed_headers),
-                           *(("ExposeHeader", value) for value in rule.expose_headers),
-                           ("MaxAgeSeconds", rule.max_age_seconds)])
-             for rule in configuration.rules]
-    return xml_response(xml_document("CORSConfiguration", [*rules, ("ResponseVary", configuration.response_vary)]))
+    children = [*cors_rules(configuration), ("ResponseVary", configuration.response_vary)]
+    return xml_response(xml_document("CORSConfiguration", children))
+
+
+def cors_rules(configuration: CorsConfiguration) -> list[tuple[str, object]]:
+    """The `CORSRule` elements of a configuration, as both dialects write them."""
+    return [("CORSRule", [*(("AllowedOrigin", value) for value in rule.allowed_origins),
+                          *(("AllowedMethod", value) for value in rule.allowed_methods),
+                          *(("AllowedHeader", value) for value in rule.allowed_headers),
+                          *(("ExposeHeader", value) for value in rule.expose_headers),
+                          ("MaxAgeSeconds", rule.max_age_seconds)])
+            for rule in configuration.rules]
 
 
 async def parse_preflight(call: Call) -> Preflight:

@@ -19,11 +19,11 @@ from .render import encoder, owner_xml, restore_state
 from .requests import int_param
 
 
-def _token(marker: str) -> str:
+def continuation_token(marker: str) -> str:
     return base64.urlsafe_b64encode(marker.encode("utf-8")).decode()
 
 
-def _marker_from_token(token: str) -> str:
+def marker_from_token(token: str) -> str:
     try:
         # validate=True: the lenient default would drop foreign characters and accept garbage as "".
         raw = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True)
@@ -81,7 +81,7 @@ def render_list_objects(call: Call, request: ListObjectsRequest, listing: Listin
 
 async def parse_list_objects_v2(call: Call) -> ListObjectsRequest:
     token = call.param("continuation-token")
-    return _request(call, _marker_from_token(token) if token else (call.param("start-after") or ""))
+    return _request(call, marker_from_token(token) if token else (call.param("start-after") or ""))
 
 
 def render_list_objects_v2(call: Call, request: ListObjectsRequest, listing: Listing) -> web.StreamResponse:
@@ -98,7 +98,7 @@ def render_list_objects_v2(call: Call, request: ListObjectsRequest, listing: Lis
         ("Delimiter", encode(request.delimiter)),
         ("EncodingType", encoding_type or None),
         ("IsTruncated", listing.is_truncated),
-        ("NextContinuationToken", _token(listing.next_marker) if listing.is_truncated else None),
+        ("NextContinuationToken", continuation_token(listing.next_marker) if listing.is_truncated else None),
         ("KeyCount", len(listing.objects) + len(listing.common_prefixes)),
         *_entries(listing, encode, call.config.owner_id if fetch_owner else None),
     ]

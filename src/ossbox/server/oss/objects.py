@@ -41,7 +41,7 @@ GZIP_TYPES = frozenset({
 
 # ---- reading ----
 
-def _response_overrides(call: Call) -> dict[str, str]:
+def response_overrides(call: Call) -> dict[str, str]:
     """The `response-*` query overrides as headers; a value no header may carry is refused (400)."""
     overrides = {}
     for param, header in RESPONSE_OVERRIDES.items():
@@ -66,7 +66,7 @@ def _gzip_wanted(call: Call, record: ObjectRecord) -> bool:
 
 
 async def parse_get_object(call: Call) -> objects.ObjectRead:
-    _response_overrides(call)  # refused before any work
+    response_overrides(call)  # refused before any work
     return objects.ObjectRead(call.bucket, call.key, conditions(call), call.headers.get("Range"),
                               call.headers.get("x-oss-range-behavior", "").lower() == "standard", version_id(call))
 
@@ -74,7 +74,7 @@ async def parse_get_object(call: Call) -> objects.ObjectRead:
 def render_get_object(call: Call, request: objects.ObjectRead, result: objects.GetObjectResult) -> web.StreamResponse:
     record, byte_range = result.record, result.range
     headers = object_headers(record, result.user_meta)
-    headers.update(_response_overrides(call))
+    headers.update(response_overrides(call))
     status, first, length = (result.status or 200, 0, record.size) if byte_range is None else \
         (206, byte_range.first, byte_range.length)
     if byte_range is not None:

@@ -32,7 +32,7 @@ def render_get_bucket_versioning(call: Call, request: BucketRef, status: str | N
     return xml_response(xml_document("VersioningConfiguration", [("Status", status)]))
 
 
-def _name_param(call: Call, name: str) -> str:
+def name_param(call: Call, name: str) -> str:
     value = call.param(name) or ""
     if len(value) > _MAX_NAME:
         raise OssError("InvalidArgument", f"{name} is longer than {_MAX_NAME} characters.", ArgumentName=name)
@@ -41,12 +41,12 @@ def _name_param(call: Call, name: str) -> str:
 
 async def parse_list_object_versions(call: Call) -> ListVersionsRequest:
     encoder(call.param("encoding-type"))  # refused before any work
-    key_marker, version_marker = _name_param(call, "key-marker"), _name_param(call, "version-id-marker")
+    key_marker, version_marker = name_param(call, "key-marker"), name_param(call, "version-id-marker")
     if version_marker and not (key_marker and is_version_id(version_marker)):
         raise OssError("InvalidArgument", "version-id-marker must be a version id, given with a key-marker.",
                        ArgumentName="version-id-marker", ArgumentValue=version_marker)
     return ListVersionsRequest(
-        call.bucket, _name_param(call, "prefix"), _name_param(call, "delimiter"), key_marker, version_marker,
+        call.bucket, name_param(call, "prefix"), name_param(call, "delimiter"), key_marker, version_marker,
         int_param(call.param("max-keys"), "max-keys", 100, 1, MAX_KEYS),
     )
 

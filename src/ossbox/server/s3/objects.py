@@ -1,0 +1,145 @@
+"""The S3 codec of the object operations: GetObject, HeadObject, PutObject, CopyObject, DeleteObject,
+DeleteObjects."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ...protocol.dates import iso8601
+from ...protocol.errors import OssError
+from ...storage.records import Deletion, ObjectRecord
+from ..authorize import denied
+from ..context import Call
+from ..operations import objects
+from ..oss.objects import parse_delete_request, response_overrides
+from ..oss.render import encoder
+from ..oss.requests import conditions, version_id
+from ..responses import BlobResponse, empty_response
+from .requests import attributes, copy_source, read_signed_body, upload, upload_checksum, write_conditions
+from .render import document, encryption_headers, object_headers, version_headers
+
+
+def write_headers(record: ObjectRecord) -> dict[str, str]:
+    """What a write's response says of the version it stored."""
+    return {"ETag": record.etag, **version_headers(record), **encryption_headers(record.encryption)}
+
+
+# ---- reading ----
+
+async def parse_get_object(call: Call) -> objects.ObjectRead:
+    response_overrides(call)  # refused before any work
+    return objects.ObjectRead(call.bucket, call.key, conditions(call), call.headers.get("Range"),
+                              standard_range=True, version_id=version_id(call))
+
+
+def render_get_object(call: Call, request: objects.ObjectRead, result: objects.GetObjectResult
+                      ) -> web.StreamResponse:
+    record, byte_range = result.record, result.range
+    headers = object_headers(record, result.user_meta)
+    headers.update(response_overrides(call))
+    status, first, length = (result.status or 200, 0, record.size) if byte_range is None else \
+        (206, byte_range.first, byte_range.length)
+    if byte_range is not None:
+        headers["Content-Range"] = byte_range.content_range
+    if result.snapshot is not None:
+        return BlobResponse(result.snapshot, first, length, status=status, headers=headers)
+    return web.Response(body=result.data, status=status, headers=headers)
+
+
+async def parse_head_object(call: Call) -> objects.ObjectRead:
+    return objects.ObjectRead(call.bucket, call.key, conditions(call), version_id=version_id(call))
+
+
+def render_head_object(call: Call, request: objects.ObjectRead, result: objects.HeadObjectResult
+                       ) -> web.StreamResponse:
+    response = web.StreamResponse(status=200, headers=object_headers(result.record, result.user_meta))
+    response.content_length = result.record.size
+    return response
+
+
+# ---- writing ----
+
+async def parse_put_object(call: Call) -> objects.PutObjectRequest:
+    return objects.PutObjectRequest(call.bucket, call.key, attributes(call), upload(call, call.signer),
+                                    write_conditions=write_conditions(call))
+
+
+def render_put_object(call: Call, request: objects.PutObjectRequest, record: ObjectRecord) -> web.StreamResponse:
+    headers = write_headers(record)
+    checksum = upload_checksum(request.upload)
+    if checksum is not None:
+        headers[f"x-amz-checksum-{checksum.algorithm.lower()}"] = checksum.value
+    return empty_response(headers=headers)
+
+
+def _directive(call: Call, header: str) -> bool:
+    """Whether the COPY/REPLACE directive `header` says REPLACE."""
+    value = call.headers.get(header, "COPY")
+    if value not in ("COPY", "REPLACE"):
+        raise OssError("InvalidArgument", f"Unknown {header}: {value}", ArgumentName=header, ArgumentValue=value)
+    return value == "REPLACE"
+
+
+async def parse_copy_object(call: Call) -> objects.CopyObjectRequest:
+    source_bucket, source_key, source_version = copy_source(call)
+    replace_metadata = _directive(call, "x-amz-metadata-directive")
+    given = attributes(call)
+    if (source_bucket, source_key, source_version) == (call.bucket, call.key, None) and not replace_metadata \
+            and given.storage_class is None and given.encryption is None:
+        raise OssError("InvalidRequest", "This copy request is illegal because it is trying to copy an object to "
+                       "itself without changing the object's metadata, storage class, website redirect location "
+                       "or encryption attributes.")
+    return objects.CopyObjectRequest(
+        call.bucket, call.key, source_bucket, source_key, conditions(call, prefix="x-amz-copy-source-"), given,
+        replace_metadata=replace_metadata, replace_tags=_directive(call, "x-amz-tagging-directive"),
+        source_version_id=source_version,
+    )
+
+
+def render_copy_object(call: Call, request: objects.CopyObjectRequest, record: ObjectRecord) -> web.StreamResponse:
+    headers = write_headers(record)
+    if request.source_version_id is not None:
+        headers["x-amz-copy-source-version-id"] = request.source_version_id
+    return document("CopyObjectResult", [("LastModified", iso8601(record.mtime)), ("ETag", record.etag)],
+                    headers=headers)
+
+
+# ---- deleting ----
+
+async def parse_delete_object(call: Call) -> objects.DeleteObjectRequest:
+    return objects.DeleteObjectRequest(call.bucket, call.key, version_id(call))
+
+
+def render_delete_object(call: Call, request: objects.DeleteObjectRequest, deletion: Deletion) -> web.StreamResponse:
+    headers = {}
+    if deletion.delete_marker:
+        headers["x-amz-delete-marker"] = "true"
+    version = deletion.marker_version_id or deletion.version_id
+    if version is not None:
+        headers["x-amz-version-id"] = version
+    return empty_response(204, headers=headers)
+
+
+async def parse_delete_multiple_objects(call: Call) -> objects.DeleteObjectsRequest:
+    body = await read_signed_body(call, call.signer)
+    targets, quiet = await call.offload(parse_delete_request, body)
+    return objects.DeleteObjectsRequest(call.bucket, targets, quiet)
+
+
+def render_delete_multiple_objects(call: Call, request: objects.DeleteObjectsRequest, deletions: list[Deletion]
+                                   ) -> web.StreamResponse:
+    encode = encoder(call.param("encoding-type"))
+    refusal = denied()
+    children: list[tuple[str, object]] = []
+    for deletion in deletions:
+        key = encode(deletion.key)
+        if deletion.refused:
+            children.append(("Error", [("Key", key), ("VersionId", deletion.version_id), ("Code", refusal.code),
+                                       ("Message", refusal.message)]))
+        elif not request.quiet:
+            children.append(("Deleted", [
+                ("Key", key), ("VersionId", deletion.version_id),
+                ("DeleteMarker", True if deletion.delete_marker else None),
+                ("DeleteMarkerVersionId", deletion.marker_version_id),
+            ]))
+    return document("DeleteResult", children)
