@@ -21,7 +21,8 @@ import pytest
 from ossbox.storage.errors import (AccessRefused, BucketExists, BucketNotEmpty, BucketNotFound, ObjectChanged,
                                    ObjectExists, UploadNotFound)
 from ossbox.storage.metadata import copy_metadata, open_metadata
-from ossbox.storage.records import BucketRecord, Deletion, Extent, ObjectRecord, PartRecord, Restore, UploadRecord
+from ossbox.storage.records import (BucketRecord, Checksum, Deletion, Extent, ObjectRecord, PartRecord, Restore,
+                                    UploadRecord)
 
 BUCKET = "contract"
 
@@ -400,6 +401,17 @@ def test_uploads_parts_complete_and_abort(store):
     with pytest.raises(UploadNotFound):
         store.delete_upload("U0")
     assert store.referenced_blob_ids() == {"9" * 32, "3" * 32}
+
+
+def test_s3_checksums_of_versions_uploads_and_parts_round_trip(store):
+    kept = Checksum("CRC64NVME", "AAAAAAAAAAA=")
+    stored, _ = store.put_object(record("summed", checksum=kept))
+    assert stored.checksum == kept and store.get_object(BUCKET, "summed").checksum == kept
+    wanted = Checksum("SHA256", "", "COMPOSITE")
+    store.create_upload(UploadRecord("U1", BUCKET, "k", 1, {"checksum": wanted}))
+    assert store.get_upload("U1").attributes == {"checksum": wanted}
+    store.put_part("U1", replace(part(1), checksum=Checksum("SHA256", "c2hh")))
+    assert store.list_parts("U1")[0].checksum == Checksum("SHA256", "c2hh")
 
 
 def test_a_failed_assembly_changes_nothing(store):

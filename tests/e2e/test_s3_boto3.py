@@ -367,6 +367,56 @@ def test_checksums_are_checked_and_answered(s3, bucket, algorithm):
     assert s3.get_object(Bucket=bucket, Key="sum")["Body"].read() == data
 
 
+@pytest.mark.parametrize("algorithm", ["CRC32", "CRC64NVME", "SHA256"])
+def test_checksums_are_stored_and_returned(s3, bucket, algorithm):
+    data = random_bytes(100_000, seed=11)
+    s3.put_object(Bucket=bucket, Key="kept", Body=data, ChecksumAlgorithm=algorithm)
+    head = s3.head_object(Bucket=bucket, Key="kept", ChecksumMode="ENABLED")
+    assert (head[f"Checksum{algorithm}"], head["ChecksumType"]) == (_expected_checksums(data)[algorithm], "FULL_OBJECT")
+    got = s3.get_object(Bucket=bucket, Key="kept", ChecksumMode="ENABLED")  # boto3 checks the body against it
+    assert got["Body"].read() == data and got[f"Checksum{algorithm}"] == _expected_checksums(data)[algorithm]
+    assert f"Checksum{algorithm}" not in s3.head_object(Bucket=bucket, Key="kept")
+    s3.copy_object(Bucket=bucket, Key="copied", CopySource={"Bucket": bucket, "Key": "kept"})
+    copied = s3.head_object(Bucket=bucket, Key="copied", ChecksumMode="ENABLED")
+    assert copied[f"Checksum{algorithm}"] == head[f"Checksum{algorithm}"]
+
+
+@pytest.mark.parametrize("algorithm, kind", [("CRC64NVME", "FULL_OBJECT"), ("CRC32", "FULL_OBJECT"),
+                                             ("CRC32C", "COMPOSITE"), ("SHA256", "COMPOSITE")])
+def test_multipart_checksums(s3, bucket, algorithm, kind):
+    parts = [random_bytes(5 << 20, seed=12), random_bytes(3000, seed=13)]
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mpc", ChecksumAlgorithm=algorithm,
+                                        ChecksumType=kind)["UploadId"]
+    done_parts = []
+    for number, data in enumerate(parts, 1):
+        sent = s3.upload_part(Bucket=bucket, Key="mpc", UploadId=upload, PartNumber=number, Body=data,
+                              ChecksumAlgorithm=algorithm)
+        assert sent[f"Checksum{algorithm}"] == _expected_checksums(data)[algorithm]
+        done_parts.append({"PartNumber": number, "ETag": sent["ETag"], f"Checksum{algorithm}": sent[f"Checksum{algorithm}"]})
+    listed = s3.list_parts(Bucket=bucket, Key="mpc", UploadId=upload)["Parts"]
+    assert [p[f"Checksum{algorithm}"] for p in listed] == [p[f"Checksum{algorithm}"] for p in done_parts]
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="mpc", UploadId=upload,
+                                        MultipartUpload={"Parts": done_parts})
+    if kind == "FULL_OBJECT":
+        expected = _expected_checksums(b"".join(parts))[algorithm]
+    else:
+        digests = b"".join(base64.b64decode(_expected_checksums(data)[algorithm]) for data in parts)
+        expected = f"{_expected_checksums(digests)[algorithm]}-{len(parts)}"
+    assert done[f"Checksum{algorithm}"] == expected
+    head = s3.head_object(Bucket=bucket, Key="mpc", ChecksumMode="ENABLED")
+    assert (head[f"Checksum{algorithm}"], head["ChecksumType"]) == (expected, kind)
+
+
+def test_multipart_checksum_rules(s3, bucket):
+    with pytest.raises(ClientError) as failure:
+        s3.create_multipart_upload(Bucket=bucket, Key="x", ChecksumAlgorithm="SHA1", ChecksumType="FULL_OBJECT")
+    assert error_of(failure) == (400, "InvalidRequest")
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="x", ChecksumAlgorithm="CRC32C")["UploadId"]
+    with pytest.raises(ClientError) as failure:
+        s3.upload_part(Bucket=bucket, Key="x", UploadId=upload, PartNumber=1, Body=b"p", ChecksumAlgorithm="SHA1")
+    assert error_of(failure) == (400, "InvalidRequest")
+
+
 def test_content_md5_mismatch_is_bad_digest(s3, bucket):
     wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
     with pytest.raises(ClientError) as failure:

@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 
+from ..protocol import checksums
 from ..protocol.crc64 import crc64_combine
 from .blobs import BlobStore, BlobWriter
 from .cipher import BlobCipher
@@ -32,7 +33,7 @@ from .errors import (AccessRefused, BucketNotFound, InvalidPart, InvalidPartOrde
                      NotRestored, ObjectChanged, ObjectFrozen, ObjectNotAppendable, ObjectNotFound, PartTooSmall,
                      PositionMismatch, RestoreInProgress, UploadNotFound, VersionNotFound)
 from .listing import Page, grouped_scan
-from .records import (ARCHIVE_CLASSES, NULL_VERSION, BlobInfo, BucketRecord, ClassUsage, Deletion, Extent, Gate,
+from .records import (ARCHIVE_CLASSES, NULL_VERSION, BlobInfo, BucketRecord, Checksum, ClassUsage, Deletion, Extent, Gate,
                       Listing, ObjectRecord, PartRecord, Permit, Restore, UploadRecord, version_seq)
 from .metadata import MetadataStore, MetadataUnavailable, default_metadata_url, open_metadata
 
@@ -533,8 +534,10 @@ class Storage:
             raise UploadNotFound(upload_id)
         return upload
 
-    def commit_part(self, bucket: str, key: str, upload_id: str, part_number: int, blob: BlobInfo) -> PartRecord:
-        part = PartRecord(part_number, blob.blob_id, blob.size, md5_etag(blob.md5), blob.crc64, int(time.time()))
+    def commit_part(self, bucket: str, key: str, upload_id: str, part_number: int, blob: BlobInfo,
+                    checksum: Checksum | None = None) -> PartRecord:
+        part = PartRecord(part_number, blob.blob_id, blob.size, md5_etag(blob.md5), blob.crc64, int(time.time()),
+                          checksum)
         try:
             self.get_upload(bucket, key, upload_id)
             released = self.metadata.put_part(upload_id, part)
@@ -556,11 +559,13 @@ class Storage:
 
         def assemble(upload: UploadRecord, parts: list[PartRecord]) -> ObjectRecord:
             selected = _select_parts(parts, chosen)
+            attributes = {"object_type": "Multipart", **upload.attributes}
+            if "checksum" in attributes:
+                attributes["checksum"] = _multipart_checksum(attributes["checksum"], selected)
             return ObjectRecord(
                 bucket=bucket, key=key, size=sum(p.size for p in selected), etag=multipart_etag(selected),
                 crc64=functools.reduce(lambda crc, p: crc64_combine(crc, p.crc64, p.size), selected, 0),
-                mtime=int(time.time()), extents=tuple(Extent(p.blob_id, p.size) for p in selected),
-                **{"object_type": "Multipart", **upload.attributes},
+                mtime=int(time.time()), extents=tuple(Extent(p.blob_id, p.size) for p in selected), **attributes,
             )
 
         record, released = self.metadata.complete_upload(upload_id, assemble, overwrite, permit)
@@ -637,6 +642,18 @@ def _appended_etag(etag: str, appended_md5: bytes) -> str:
 
 def _normalized_etag(etag: str) -> str:
     return etag.strip().strip('"').upper()
+
+
+def _multipart_checksum(wanted: Checksum, parts: list[PartRecord]) -> Checksum | None:
+    """The object's checksum of the kind its upload asked for, from its parts' (none if a part has none: one
+    copied from another object's bytes): FULL_OBJECT, their CRCs combined; COMPOSITE, the checksum of their
+    checksums."""
+    values = [part.checksum.value for part in parts if part.checksum is not None]
+    if len(values) != len(parts):
+        return None
+    if wanted.type == "FULL_OBJECT":
+        return replace(wanted, value=checksums.combine(wanted.algorithm, [(v, p.size) for v, p in zip(values, parts)]))
+    return replace(wanted, value=checksums.composite(wanted.algorithm, values))
 
 
 def _select_parts(parts: list[PartRecord], chosen: list[tuple[int, str]] | None) -> list[PartRecord]:

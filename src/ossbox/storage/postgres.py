@@ -79,8 +79,13 @@ ALTER TABLE buckets ADD COLUMN configs TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE objects ADD COLUMN sse TEXT;
 """
 
+_V5 = """
+ALTER TABLE objects ADD COLUMN checksum TEXT;
+ALTER TABLE parts ADD COLUMN checksum TEXT;
+"""
+
 # (version, DDL): applied in order, in one transaction, to a database whose version is below it.
-_MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3), (4, _V4))
+_MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3), (4, _V4), (5, _V5))
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
 
 # What is worth another try: the transaction lost a race, or the connection or the server went away.

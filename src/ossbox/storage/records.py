@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 __all__ = ["DEFAULT_CONTENT_TYPE", "NULL_VERSION", "ENABLED", "SUSPENDED", "new_version_id", "version_seq",
-           "is_version_id", "STORAGE_CLASSES", "ARCHIVE_CLASSES", "Restore", "Encryption",
+           "is_version_id", "STORAGE_CLASSES", "ARCHIVE_CLASSES", "Restore", "Encryption", "Checksum",
            "BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing", "ClassUsage", "UploadRecord", "PartRecord",
            "Deletion", "Permit", "Gate"]
 
@@ -110,6 +110,17 @@ class Restore:
 
 
 @dataclass(frozen=True)
+class Checksum:
+    """An S3 additional checksum of a version's (or a part's) bytes, as S3 writes it (base64); a multipart
+    object's is FULL_OBJECT (of all its bytes) or COMPOSITE (of its parts' checksums, `-N` appended). An
+    upload in progress holds the one its object will get with no value yet."""
+
+    algorithm: str  # CRC32, CRC32C, CRC64NVME, SHA1 or SHA256
+    value: str
+    type: str = "FULL_OBJECT"
+
+
+@dataclass(frozen=True)
 class ObjectRecord:
     bucket: str
     key: str
@@ -132,6 +143,7 @@ class ObjectRecord:
     seq: int = 0  # the version's place among its key's versions: the higher, the newer
     restore: Restore | None = None  # of a frozen (archived) version
     encryption: Encryption | None = None  # None: the blobs hold the bytes in the clear
+    checksum: Checksum | None = None  # as an S3 client asked it to be checked and kept
     # As read or written, not stored: whether the bucket's versioning had been set, when OSS answers a null
     # version's id as `null` rather than not at all.
     in_versioned_bucket: bool = field(default=False, compare=False)
@@ -177,6 +189,7 @@ class PartRecord:
     etag: str  # quoted uppercase MD5 of the part
     crc64: int
     mtime: int
+    checksum: Checksum | None = None  # the upload's S3 checksum algorithm, of this part's bytes
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from dataclasses import asdict, replace
 from .errors import (AccessRefused, BucketExists, BucketNotEmpty, BucketNotFound, ObjectChanged, ObjectExists,
                      UploadNotFound)
 from .metadata import Assemble
-from .records import (ENABLED, NULL_VERSION, BucketRecord, ClassUsage, Deletion, Encryption, Extent, ObjectRecord,
+from .records import (ENABLED, NULL_VERSION, BucketRecord, Checksum, ClassUsage, Deletion, Encryption, Extent, ObjectRecord,
                       PartRecord, Permit, Restore, UploadRecord, new_version_id)
 
 __all__ = ["SqlMetadata", "RECORD_FORMAT"]
@@ -36,12 +36,13 @@ RECORD_FORMAT = 1  # the layout of an object row's JSON columns; a row says whic
 
 OBJECT_COLUMNS = (
     "bucket, key, version_id, latest, delete_marker, format, size, etag, crc64, mtime, content_type, object_type, "
-    "storage_class, acl, headers, user_meta, extents, tags, symlink_target, seq, restore, sse"
+    "storage_class, acl, headers, user_meta, extents, tags, symlink_target, seq, restore, sse, checksum"
 )
 BUCKET_COLUMNS = "name, created, location, acl, storage_class, tags, versioning, configs"
 UPLOAD_COLUMNS = "upload_id, bucket, key, initiated, attributes"
-PART_COLUMNS = "part_number, blob_id, size, etag, crc64, mtime"
+PART_COLUMNS = "part_number, blob_id, size, etag, crc64, mtime, checksum"
 _OBJECT_PLACEHOLDERS = ", ".join("?" * len(OBJECT_COLUMNS.split(", ")))
+_PART_PLACEHOLDERS = ", ".join("?" * len(PART_COLUMNS.split(", ")))
 _BUCKET_PLACEHOLDERS = ", ".join("?" * len(BUCKET_COLUMNS.split(", ")))
 _JOINED_OBJECT_COLUMNS = ", ".join(f"o.{column}" for column in OBJECT_COLUMNS.split(", "))
 _JOINED_BUCKET_COLUMNS = ", ".join(f"b.{column}" for column in BUCKET_COLUMNS.split(", "))
@@ -56,7 +57,7 @@ def _object_row(record: ObjectRecord) -> tuple:
         record.object_type, record.storage_class, record.acl, json.dumps(record.headers),
         json.dumps(record.user_meta), json.dumps([[e.blob_id, e.length] for e in record.extents]),
         json.dumps(record.tags), record.symlink_target, record.seq, _restore_json(record.restore),
-        _encryption_json(record.encryption),
+        _encryption_json(record.encryption), _checksum_json(record.checksum),
     )
 
 
@@ -70,6 +71,14 @@ def _encryption_json(encryption: Encryption | None) -> str | None:
 
 def _encryption_from_json(text: str | None) -> Encryption | None:
     return None if text is None else Encryption(**json.loads(text))
+
+
+def _checksum_json(checksum: Checksum | None) -> str | None:
+    return None if checksum is None else json.dumps([checksum.algorithm, checksum.value, checksum.type])
+
+
+def _checksum_from_json(text: str | None) -> Checksum | None:
+    return None if text is None else Checksum(*json.loads(text))
 
 
 def _restore_from_json(text: str | None) -> Restore | None:
@@ -87,13 +96,14 @@ def _extents(extents_json: str) -> tuple[Extent, ...]:
 
 def _object_from_row(row) -> ObjectRecord:
     (bucket, key, version_id, latest, delete_marker, _format, size, etag, crc64, mtime, content_type, object_type,
-     storage_class, acl, headers, user_meta, extents, tags, symlink_target, seq, restore, sse) = row
+     storage_class, acl, headers, user_meta, extents, tags, symlink_target, seq, restore, sse, checksum) = row
     return ObjectRecord(
         bucket=bucket, key=bytes(key).decode("utf-8"), size=size, etag=etag, crc64=int(crc64), mtime=mtime,
         extents=_extents(extents), content_type=content_type, object_type=object_type, storage_class=storage_class,
         acl=acl, headers=_loads(headers), user_meta=_loads(user_meta), tags=_loads(tags),
         symlink_target=symlink_target, version_id=version_id, latest=bool(latest), delete_marker=bool(delete_marker),
         seq=seq, restore=_restore_from_json(restore), encryption=_encryption_from_json(sse),
+        checksum=_checksum_from_json(checksum),
     )
 
 
@@ -111,6 +121,8 @@ def _upload_row(upload: UploadRecord) -> tuple:
     attributes = dict(upload.attributes)
     if attributes.get("encryption") is not None:
         attributes["encryption"] = asdict(attributes["encryption"])
+    if attributes.get("checksum") is not None:
+        attributes["checksum"] = asdict(attributes["checksum"])
     return (upload.upload_id, upload.bucket, upload.key.encode("utf-8"), upload.initiated, json.dumps(attributes))
 
 
@@ -119,16 +131,19 @@ def _upload_from_row(row) -> UploadRecord:
     attributes = json.loads(attributes)
     if attributes.get("encryption") is not None:
         attributes["encryption"] = Encryption(**attributes["encryption"])
+    if attributes.get("checksum") is not None:
+        attributes["checksum"] = Checksum(**attributes["checksum"])
     return UploadRecord(upload_id, bucket, bytes(key).decode("utf-8"), initiated, attributes)
 
 
 def _part_row(upload_id: str, part: PartRecord) -> tuple:
-    return (upload_id, part.part_number, part.blob_id, part.size, part.etag, str(part.crc64), part.mtime)
+    return (upload_id, part.part_number, part.blob_id, part.size, part.etag, str(part.crc64), part.mtime,
+            _checksum_json(part.checksum))
 
 
 def _part_from_row(row) -> PartRecord:
-    part_number, blob_id, size, etag, crc64, mtime = row
-    return PartRecord(part_number, blob_id, size, etag, int(crc64), mtime)
+    part_number, blob_id, size, etag, crc64, mtime, checksum = row
+    return PartRecord(part_number, blob_id, size, etag, int(crc64), mtime, _checksum_from_json(checksum))
 
 
 class SqlMetadata:
@@ -448,10 +463,10 @@ class SqlMetadata:
             old = db.execute(f"SELECT blob_id FROM parts WHERE upload_id = ? AND part_number = ?{self._LOCK}",
                              (upload_id, part.part_number)).fetchone()
             if old is None:
-                db.execute(f"INSERT INTO parts (upload_id, {PART_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                db.execute(f"INSERT INTO parts (upload_id, {PART_COLUMNS}) VALUES (?, {_PART_PLACEHOLDERS})",
                            _part_row(upload_id, part))
                 return []
-            db.execute(f"UPDATE parts SET ({PART_COLUMNS}) = (?, ?, ?, ?, ?, ?) WHERE upload_id = ? AND part_number = ?",
+            db.execute(f"UPDATE parts SET ({PART_COLUMNS}) = ({_PART_PLACEHOLDERS}) WHERE upload_id = ? AND part_number = ?",
                        (*_part_row(upload_id, part)[1:], upload_id, part.part_number))  # in place: see _replace_object
             return [old[0]]
         return self._write(work)
@@ -573,7 +588,7 @@ class SqlMetadata:
             (f"INSERT INTO buckets ({BUCKET_COLUMNS}) VALUES ({_BUCKET_PLACEHOLDERS})", map(_bucket_row, buckets)),
             (f"INSERT INTO objects ({OBJECT_COLUMNS}) VALUES ({_OBJECT_PLACEHOLDERS})", map(_object_row, objects)),
             (f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?)", map(_upload_row, uploads)),
-            (f"INSERT INTO parts (upload_id, {PART_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (f"INSERT INTO parts (upload_id, {PART_COLUMNS}) VALUES (?, {_PART_PLACEHOLDERS})",
              (_part_row(upload_id, part) for upload_id, part in parts)),
             ("INSERT INTO released_blobs (blob_id, released) VALUES (?, ?)", released),
         )

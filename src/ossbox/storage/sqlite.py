@@ -100,11 +100,17 @@ def _v7(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE objects ADD COLUMN sse TEXT")
 
 
+def _v8(db: sqlite3.Connection) -> None:
+    """S3 checksums of versions and of parts."""
+    db.execute("ALTER TABLE objects ADD COLUMN checksum TEXT")
+    db.execute("ALTER TABLE parts ADD COLUMN checksum TEXT")
+
+
 _SURROGATE = "a lone surrogate, which is not UTF-8"
 
 # (version, migration): applied in order to a database whose user_version is below the version.
 _MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = (
-    (2, _v2), (3, _v3), (4, _v4), (5, _v5), (6, _v6), (7, _v7))
+    (2, _v2), (3, _v3), (4, _v4), (5, _v5), (6, _v6), (7, _v7), (8, _v8))
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
 
 

@@ -8,17 +8,17 @@ across the parts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ...protocol.errors import OssError
 from ...protocol.names import check_object_key
 from ...protocol.ranges import ByteRange, resolve_range
 from ...storage.listing import Page
-from ...storage.records import BlobInfo, Encryption, ObjectRecord, PartRecord, UploadRecord
+from ...storage.records import BlobInfo, Checksum, Encryption, ObjectRecord, PartRecord, UploadRecord
 from .context import Context
 from .encryption import write_encryption
 from .objects import check_copy_conditions, on_current_version, open_copy_source
-from .values import Attributes, Conditions, Upload, receive_blob, write_permit
+from .values import Attributes, ChecksumCheck, Conditions, Upload, receive_blob, write_permit
 
 __all__ = ["MAX_PART_NUMBER", "InitiateRequest", "UploadRef", "UploadPartRequest", "UploadPartCopyRequest",
            "CompleteRequest", "ListPartsRequest", "PartList", "StoredPart", "ListUploadsRequest", "initiate_multipart_upload",
@@ -33,6 +33,7 @@ class InitiateRequest:
     bucket: str
     key: str
     attributes: Attributes
+    checksum: Checksum | None = None  # the S3 checksum (algorithm and type) the object is to get
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,10 @@ async def initiate_multipart_upload(context: Context, request: InitiateRequest) 
     check_object_key(request.key)
     bucket = await context.storage.get_bucket(request.bucket)
     encryption = write_encryption(context, request.attributes.encryption, bucket)
-    return await context.storage.create_upload(request.bucket, request.key,
-                                               **request.attributes.record_fields(bucket.storage_class, encryption))
+    fields = request.attributes.record_fields(bucket.storage_class, encryption)
+    if request.checksum is not None:
+        fields["checksum"] = request.checksum
+    return await context.storage.create_upload(request.bucket, request.key, **fields)
 
 
 @dataclass(frozen=True)
@@ -117,9 +120,24 @@ class StoredPart:
 async def upload_part(context: Context, request: UploadPartRequest) -> StoredPart:
     upload = await context.storage.get_upload(request.bucket, request.key, request.upload_id)
     encryption = upload.attributes.get("encryption")
-    blob = await receive_blob(context, request.upload, encrypted=encryption is not None)
-    part = await context.storage.commit_part(request.bucket, request.key, request.upload_id, request.part_number, blob)
+    body = _with_upload_checksum(request.upload, upload.attributes.get("checksum"))
+    blob = await receive_blob(context, body, encrypted=encryption is not None)
+    part = await context.storage.commit_part(request.bucket, request.key, request.upload_id, request.part_number, blob,
+                                             body.stored_checksum)
     return StoredPart(part, encryption)
+
+
+def _with_upload_checksum(body: Upload, wanted: Checksum | None) -> Upload:
+    """A part's body, checksummed by the upload's algorithm (computed if the part sent none); a part that
+    names another algorithm is refused."""
+    if wanted is None:
+        return body
+    if body.checksum is None:
+        return replace(body, checksum=ChecksumCheck(wanted.algorithm, lambda: None))
+    if body.checksum.algorithm != wanted.algorithm:
+        raise OssError("InvalidRequest", f"Checksum Type mismatch occurred, expected checksum Type: "
+                       f"{wanted.algorithm.lower()}, actual checksum Type: {body.checksum.algorithm.lower()}")
+    return body
 
 
 def _source_range(header: str | None, size: int) -> tuple[int, int]:

@@ -261,7 +261,7 @@ async def put_object(context: Context, request: PutObjectRequest) -> ObjectRecor
     blob = await receive_blob(context, request.upload, encrypted=encryption is not None)
     return await context.storage.commit_object(
         request.bucket, request.key, blob, md5_etag(blob.md5), overwrite=request.overwrite,
-        permit=write_permit(context.permit(), request.write_conditions),
+        permit=write_permit(context.permit(), request.write_conditions), checksum=request.upload.stored_checksum,
         **request.attributes.record_fields(bucket.storage_class, encryption),
     )
 
@@ -284,6 +284,7 @@ async def copy_object(context: Context, request: CopyObjectRequest) -> ObjectRec
                 fields = {"object_type": "Normal", "acl": given["acl"], "storage_class": given["storage_class"],
                           "encryption": given["encryption"]}
             fields["tags"] = given["tags"] if request.replace_tags else snapshot.record.tags
+            fields["checksum"] = snapshot.record.checksum  # the same bytes
             return await context.storage.copy_object(snapshot, request.bucket, request.key,
                                                      overwrite=request.overwrite, permit=context.permit(), **fields)
     return await on_current_version(attempt)

@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Protocol, TypeVar
 
-from ...protocol import preconditions
+from ...protocol import checksums, preconditions
 from ...protocol.errors import OssError
-from ...storage.records import DEFAULT_CONTENT_TYPE, BlobInfo, Encryption, ObjectRecord, Permit
+from ...storage.records import DEFAULT_CONTENT_TYPE, BlobInfo, Checksum, Encryption, ObjectRecord, Permit
 from .context import Context
 
 __all__ = ["BucketRef", "ObjectRef", "Conditions", "Attributes", "Upload", "NotModified", "MAX_OBJECT_SIZE",
-           "check_conditions", "write_permit", "MD5_MISMATCH", "BodyCheck", "receive_blob", "check_body_md5", "required_config"]
+           "check_conditions", "write_permit", "MD5_MISMATCH", "BodyCheck", "ChecksumCheck", "receive_blob", "check_body_md5", "required_config"]
 
 T = TypeVar("T")
 MD5_MISMATCH = "The Content-MD5 you specified did not match what we received."
@@ -119,15 +119,48 @@ class BodyCheck(Protocol):
     def verify(self) -> None: ...
 
 
+class ChecksumCheck:
+    """A body's S3 checksum by `algorithm`: compared with the value the client sent (`expected()`, None when
+    it sent none: the checksum is only computed; it may come in a trailer, after the body), then kept
+    (`stored`) with what the body becomes."""
+
+    def __init__(self, algorithm: str, expected: Callable[[], str | None]) -> None:
+        self.algorithm = algorithm
+        self._expected = expected
+        self._hasher = checksums.Hasher(algorithm)
+        self.stored: Checksum | None = None
+
+    def update(self, data: bytes) -> None:
+        self._hasher.update(data)
+
+    def verify(self) -> None:
+        value = self._hasher.value()
+        expected = self._expected()
+        if expected is not None and expected != value:
+            raise OssError("BadDigest", f"The {self.algorithm} you specified did not match the calculated checksum.")
+        self.stored = Checksum(self.algorithm, value)
+
+
 @dataclass
 class Upload:
     """A request body to store: its chunks as they arrive, the length announced (None: not announced), the
-    MD5 the client expects of it (None: not checked) and any other checks its bytes must pass."""
+    MD5 the client expects of it (None: not checked), any other checks its bytes must pass, and the S3
+    checksum to check and keep."""
 
     chunks: AsyncIterator[bytes]
     length: int | None
     md5: bytes | None
     checks: tuple[BodyCheck, ...] = ()
+    checksum: ChecksumCheck | None = None
+
+    @property
+    def all_checks(self) -> tuple[BodyCheck, ...]:
+        return self.checks if self.checksum is None else (*self.checks, self.checksum)
+
+    @property
+    def stored_checksum(self) -> Checksum | None:
+        """The S3 checksum of the bytes received (once they all were), None if none was asked for."""
+        return self.checksum.stored if self.checksum is not None else None
 
 
 async def receive_blob(context: Context, upload: Upload, limit: int = MAX_OBJECT_SIZE, encrypted: bool = False
@@ -150,15 +183,15 @@ async def receive_blob(context: Context, upload: Upload, limit: int = MAX_OBJECT
             if batch_size >= _WRITE_BATCH:
                 if in_flight is not None:
                     await in_flight
-                in_flight = _hash_and_store(writer, batch, upload.checks)
+                in_flight = _hash_and_store(writer, batch, upload.all_checks)
                 batch, batch_size = [], 0
         if in_flight is not None:
             await in_flight
             in_flight = None
-        await _hash_and_store(writer, batch, upload.checks)
+        await _hash_and_store(writer, batch, upload.all_checks)
         if upload.length is not None and received != upload.length:
             raise OssError("InvalidArgument", "The request body is shorter than its Content-Length.")
-        for check in upload.checks:
+        for check in upload.all_checks:
             check.verify()
         blob = await asyncio.to_thread(writer.commit)
     except BaseException:

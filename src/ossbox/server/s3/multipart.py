@@ -8,7 +8,7 @@ from aiohttp import web
 from ...protocol.dates import iso8601
 from ...protocol.errors import OssError
 from ...storage.listing import Page
-from ...storage.records import ObjectRecord, UploadRecord
+from ...storage.records import Checksum, ObjectRecord, UploadRecord
 from ..context import Call
 from ..operations import multipart
 from ..oss.multipart import parse_complete_document
@@ -17,9 +17,14 @@ from ..oss.requests import conditions, int_param
 from ..responses import empty_response
 from .listing import max_keys
 from .objects import write_headers
-from .render import document, encryption_headers, owner
-from .requests import attributes, copy_source, read_signed_body, s3_storage_class, upload, upload_checksum, \
-    write_conditions
+from .render import checksum_headers, document, encryption_headers, owner
+from .requests import (attributes, copy_source, read_signed_body, s3_storage_class, upload, upload_checksum_spec,
+                       write_conditions)
+
+
+def _part_checksum(checksum: Checksum | None) -> list[tuple[str, object]]:
+    """A part's (or the object's) checksum as an element of a listing or result document."""
+    return [] if checksum is None else [(f"Checksum{checksum.algorithm}", checksum.value)]
 
 
 def _upload_ref(call: Call) -> multipart.UploadRef:
@@ -31,14 +36,17 @@ def _part_number(call: Call) -> int:
 
 
 async def parse_initiate_multipart_upload(call: Call) -> multipart.InitiateRequest:
-    return multipart.InitiateRequest(call.bucket, call.key, attributes(call))
+    return multipart.InitiateRequest(call.bucket, call.key, attributes(call), upload_checksum_spec(call))
 
 
 def render_initiate_multipart_upload(call: Call, request: multipart.InitiateRequest, started: UploadRecord
                                      ) -> web.StreamResponse:
     children = [("Bucket", request.bucket), ("Key", request.key), ("UploadId", started.upload_id)]
-    return document("InitiateMultipartUploadResult", children,
-                    headers=encryption_headers(started.attributes.get("encryption")))
+    headers = encryption_headers(started.attributes.get("encryption"))
+    if request.checksum is not None:
+        headers.update({"x-amz-checksum-algorithm": request.checksum.algorithm,
+                        "x-amz-checksum-type": request.checksum.type})
+    return document("InitiateMultipartUploadResult", children, headers=headers)
 
 
 async def parse_upload_part(call: Call) -> multipart.UploadPartRequest:
@@ -50,9 +58,8 @@ async def parse_upload_part(call: Call) -> multipart.UploadPartRequest:
 def render_upload_part(call: Call, request: multipart.UploadPartRequest, stored: multipart.StoredPart
                        ) -> web.StreamResponse:
     headers = {"ETag": stored.part.etag, **encryption_headers(stored.encryption)}
-    checksum = upload_checksum(request.upload)
-    if checksum is not None:
-        headers[f"x-amz-checksum-{checksum.algorithm.lower()}"] = checksum.value
+    if stored.part.checksum is not None:
+        headers[f"x-amz-checksum-{stored.part.checksum.algorithm.lower()}"] = stored.part.checksum.value
     return empty_response(headers=headers)
 
 
@@ -91,8 +98,11 @@ def render_complete_multipart_upload(call: Call, request: multipart.CompleteRequ
         ("Bucket", request.bucket),
         ("Key", request.key),
         ("ETag", record.etag),
+        *_part_checksum(record.checksum),
+        ("ChecksumType", record.checksum.type if record.checksum is not None else None),
     ]
-    return document("CompleteMultipartUploadResult", children, headers=write_headers(record))
+    return document("CompleteMultipartUploadResult", children,
+                    headers={**write_headers(record), **checksum_headers(record.checksum)})
 
 
 async def parse_upload_ref(call: Call) -> multipart.UploadRef:
@@ -130,7 +140,7 @@ def render_list_parts(call: Call, request: multipart.ListPartsRequest, listed: m
     ]
     children.extend(
         ("Part", [("PartNumber", p.part_number), ("LastModified", iso8601(p.mtime)), ("ETag", p.etag),
-                  ("Size", p.size)])
+                  ("Size", p.size), *_part_checksum(p.checksum)])
         for p in parts
     )
     return document("ListPartsResult", children)

@@ -15,8 +15,8 @@ from ..oss.objects import parse_delete_request, response_overrides
 from ..oss.render import encoder
 from ..oss.requests import conditions, version_id
 from ..responses import BlobResponse, empty_response
-from .requests import attributes, copy_source, read_signed_body, upload, upload_checksum, write_conditions
-from .render import document, encryption_headers, object_headers, version_headers
+from .requests import attributes, copy_source, read_signed_body, upload, write_conditions
+from .render import checksum_headers, document, encryption_headers, object_headers, version_headers
 
 
 def write_headers(record: ObjectRecord) -> dict[str, str]:
@@ -32,10 +32,19 @@ async def parse_get_object(call: Call) -> objects.ObjectRead:
                               standard_range=True, version_id=version_id(call))
 
 
+def _read_headers(call: Call, record: ObjectRecord, user_meta: dict[str, str], whole: bool) -> dict[str, str]:
+    """An object's headers, with its checksum when asked for (`x-amz-checksum-mode: ENABLED`) and the whole
+    object is read."""
+    headers = object_headers(record, user_meta)
+    if whole and call.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+        headers.update(checksum_headers(record.checksum))
+    return headers
+
+
 def render_get_object(call: Call, request: objects.ObjectRead, result: objects.GetObjectResult
                       ) -> web.StreamResponse:
     record, byte_range = result.record, result.range
-    headers = object_headers(record, result.user_meta)
+    headers = _read_headers(call, record, result.user_meta, byte_range is None)
     headers.update(response_overrides(call))
     status, first, length = (result.status or 200, 0, record.size) if byte_range is None else \
         (206, byte_range.first, byte_range.length)
@@ -52,7 +61,7 @@ async def parse_head_object(call: Call) -> objects.ObjectRead:
 
 def render_head_object(call: Call, request: objects.ObjectRead, result: objects.HeadObjectResult
                        ) -> web.StreamResponse:
-    response = web.StreamResponse(status=200, headers=object_headers(result.record, result.user_meta))
+    response = web.StreamResponse(status=200, headers=_read_headers(call, result.record, result.user_meta, True))
     response.content_length = result.record.size
     return response
 
@@ -65,11 +74,7 @@ async def parse_put_object(call: Call) -> objects.PutObjectRequest:
 
 
 def render_put_object(call: Call, request: objects.PutObjectRequest, record: ObjectRecord) -> web.StreamResponse:
-    headers = write_headers(record)
-    checksum = upload_checksum(request.upload)
-    if checksum is not None:
-        headers[f"x-amz-checksum-{checksum.algorithm.lower()}"] = checksum.value
-    return empty_response(headers=headers)
+    return empty_response(headers={**write_headers(record), **checksum_headers(record.checksum)})
 
 
 def _directive(call: Call, header: str) -> bool:

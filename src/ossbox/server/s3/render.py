@@ -13,13 +13,14 @@ from aiohttp import web
 from ...protocol.dates import http_date
 from ...protocol.errors import OssError, xml_safe
 from ...protocol.xmlutil import xml_document
-from ...storage.records import NULL_VERSION, Encryption, ObjectRecord
+from ...storage.records import NULL_VERSION, Checksum, Encryption, ObjectRecord
 from ..operations.values import MD5_MISMATCH
 from ..oss.render import restore_state
 from ..responses import xml_response
 from .requests import s3_storage_class
 
-__all__ = ["NAMESPACE", "document", "object_headers", "version_headers", "encryption_headers", "owner",
+__all__ = ["NAMESPACE", "document", "object_headers", "version_headers", "encryption_headers", "checksum_headers",
+           "owner",
            "error_response", "stamp"]
 
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -69,6 +70,13 @@ def object_headers(record: ObjectRecord, user_meta: dict[str, str] | None = None
     meta = record.user_meta if user_meta is None else user_meta
     headers.update({"x-amz-meta-" + name: value for name, value in meta.items()})
     return headers
+
+
+def checksum_headers(checksum: Checksum | None) -> dict[str, str]:
+    """`x-amz-checksum-<algorithm>` and `x-amz-checksum-type` of a stored checksum."""
+    if checksum is None:
+        return {}
+    return {f"x-amz-checksum-{checksum.algorithm.lower()}": checksum.value, "x-amz-checksum-type": checksum.type}
 
 
 def owner(owner_id: str) -> list[tuple[str, object]]:

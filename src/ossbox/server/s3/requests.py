@@ -18,12 +18,13 @@ from ...protocol.numbers import parse_decimal
 from ...protocol.s3authentication import S3Signer
 from ..context import Call
 from ..operations.encryption import requested_encryption
-from ..operations.values import Attributes, Conditions, Upload
+from ...storage.records import Checksum
+from ..operations.values import Attributes, ChecksumCheck, Conditions, Upload
 from ..oss.requests import STORED_HEADERS, expected_md5, read_body, stall_limited, tags_from_header, utf8
 from .chunked import AwsChunkedBody
 
 __all__ = ["USER_META_PREFIX", "S3_CLASSES", "s3_storage_class", "stored_class", "attributes", "canned_acl",
-           "upload", "read_signed_body", "upload_checksum", "write_conditions", "copy_source", "ChecksumCheck"]
+           "upload", "read_signed_body", "write_conditions", "copy_source", "upload_checksum_spec"]
 
 USER_META_PREFIX = "x-amz-meta-"
 MAX_USER_META_SIZE = 2 << 10  # S3's limit on the x-amz-meta-* names (without the prefix) and values together
@@ -140,27 +141,6 @@ class _PayloadHashCheck:
                            S3ComputedContentSHA256=calculated)
 
 
-class ChecksumCheck:
-    """The body's checksum by `algorithm`: compared with the value sent (in a header, or in the trailer
-    once the body is read: `expected()`), and kept as `value` to store and answer with."""
-
-    def __init__(self, algorithm: str, expected) -> None:
-        self.algorithm = algorithm
-        self._expected = expected
-        self._hasher = checksums.Hasher(algorithm)
-        self.value: str | None = None
-
-    def update(self, data: bytes) -> None:
-        self._hasher.update(data)
-
-    def verify(self) -> None:
-        self.value = self._hasher.value()
-        expected = self._expected()
-        if expected is not None and expected != self.value:
-            raise OssError("BadDigest", f"The {self.algorithm} you specified did not match the calculated "
-                           f"checksum.")
-
-
 def _checksum_check(call: Call, trailers: dict[str, str] | None) -> ChecksumCheck | None:
     """The checksum the request asks for: its value in a header, or named by `x-amz-trailer` to follow the
     body, or only its algorithm (`x-amz-sdk-checksum-algorithm`: computed, not checked)."""
@@ -201,7 +181,7 @@ def upload(call: Call, signer: S3Signer | None) -> Upload:
     request = call.request
     payload_hash = signer.payload_hash if signer is not None else sigv4.UNSIGNED_PAYLOAD
     streaming = payload_hash.startswith("STREAMING-") or "aws-chunked" in call.headers.get("Content-Encoding", "")
-    checks: list = []
+    checks = []
     if streaming:
         length = parse_decimal(call.headers.get("x-amz-decoded-content-length"))
         if length is None:
@@ -217,10 +197,7 @@ def upload(call: Call, signer: S3Signer | None) -> Upload:
         chunks = stall_limited(request.content, call.config.body_timeout)
         if payload_hash != sigv4.UNSIGNED_PAYLOAD:
             checks.append(_PayloadHashCheck(payload_hash))
-    checksum = _checksum_check(call, trailers)
-    if checksum is not None:
-        checks.append(checksum)
-    return Upload(chunks, length, expected_md5(call), tuple(checks))
+    return Upload(chunks, length, expected_md5(call), tuple(checks), _checksum_check(call, trailers))
 
 
 async def read_signed_body(call: Call, signer: S3Signer | None) -> bytes:
@@ -233,6 +210,25 @@ async def read_signed_body(call: Call, signer: S3Signer | None) -> bytes:
     return body
 
 
-def upload_checksum(upload: Upload) -> ChecksumCheck | None:
-    """The S3 checksum an upload was checked against, once stored."""
-    return next((check for check in upload.checks if isinstance(check, ChecksumCheck)), None)
+def upload_checksum_spec(call: Call) -> Checksum | None:
+    """The checksum a multipart upload's object is to get (`x-amz-checksum-algorithm` and `-type`), as S3
+    allows them: CRC64NVME of the full object only, SHA1 and SHA256 composite only, the CRC32s either
+    (composite unless asked)."""
+    algorithm = call.headers.get("x-amz-checksum-algorithm")
+    kind = call.headers.get("x-amz-checksum-type")
+    if algorithm is None:
+        if kind is not None:
+            raise OssError("InvalidRequest", "The x-amz-checksum-type header can only be used with the "
+                           "x-amz-checksum-algorithm header.")
+        return None
+    algorithm = algorithm.upper()
+    if algorithm not in checksums.ALGORITHMS:
+        raise OssError("InvalidRequest", "Checksum algorithm provided is unsupported. Please try again with any of "
+                       "the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+    kind = (kind or ("FULL_OBJECT" if algorithm == "CRC64NVME" else "COMPOSITE")).upper()
+    allowed = {"CRC64NVME": ("FULL_OBJECT",), "SHA1": ("COMPOSITE",), "SHA256": ("COMPOSITE",)}.get(
+        algorithm, ("FULL_OBJECT", "COMPOSITE"))
+    if kind not in allowed:
+        raise OssError("InvalidRequest", f"The {kind} checksum type cannot be used with the {algorithm} checksum "
+                       f"algorithm.")
+    return Checksum(algorithm, "", kind)
