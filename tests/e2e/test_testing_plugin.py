@@ -39,6 +39,10 @@ def test_v2(ossbox_server, oss_v2_client, oss2_bucket):
     oss_v2_client.put_object(oss.PutObjectRequest(bucket=oss2_bucket.bucket_name, key="v2", body=b"from v2"))
     assert oss2_bucket.get_object("v2").read() == b"from v2"
 
+def test_s3(ossbox_server, s3_client, oss2_bucket):
+    s3_client.put_object(Bucket=oss2_bucket.bucket_name, Key="s3", Body=b"from boto3")
+    assert oss2_bucket.get_object("s3").read() == b"from boto3"
+
 def test_a_fresh_bucket_each_time(ossbox_server, oss2_bucket):
     _note(ossbox_server)
     import oss2
@@ -90,14 +94,14 @@ def _nothing_left(servers: list[dict]) -> None:
 
 def test_the_plugins_fixtures_in_a_users_suite(pytester):
     result, servers = _run_user_suite(pytester)
-    result.assert_outcomes(passed=4, failed=1)
+    result.assert_outcomes(passed=5, failed=1)
     assert len({server["pid"] for server in servers}) == 1  # one server for the session
     _nothing_left(servers)
 
 
 def test_the_fixtures_under_xdist(pytester):
     result, servers = _run_user_suite(pytester, "-n", "2")
-    result.assert_outcomes(passed=4, failed=1)
+    result.assert_outcomes(passed=5, failed=1)
     _nothing_left(servers)
 
 

@@ -34,7 +34,7 @@ from .offload import AsyncStorage, Offload
 from .operations.context import Context
 from .operations.website import stored_website
 from .operations.values import NotModified
-from .dialects import Dialect, dialect_of
+from .dialects import OSS, Dialect, dialect_of
 from .oss.cors import add_cors_headers
 from .oss.render import as_oss_error
 from .registry import OPERATIONS
@@ -128,7 +128,7 @@ async def dispatch(request: web.Request, services: Services, request_id: str, di
         principal, signer = dialect.identify(request, address, services.config)
     except OssError as refusal:
         await _refuse_unauthenticated(services.storage, address, name, refusal)
-    if name == "ListObjects" and principal is None and not address.params \
+    if dialect is OSS and name == "ListObjects" and principal is None and not address.params \
             and await _hosts_a_website(services.storage, address.bucket):
         address, name = replace(address, key=""), "GetObject"  # a browser at the site's root: its index page
     operation = OPERATIONS.get(name)

@@ -46,7 +46,8 @@ class OssboxServer:
     credentials (by default they are generated); `restore_delay` is how many seconds restoring an archived
     object takes (`ossbox serve`'s default: 60); `args` are further `ossbox serve` options, e.g.
     `("--reclaim-delay", "0")`. Once started: `endpoint`, `host`, `port`, `access_key_id`,
-    `access_key_secret`, `region`, `data_dir` and `pid`; `run_lifecycle(now)` applies buckets' lifecycle
+    `access_key_secret`, `region`, `data_dir`, `pid`, and `s3_endpoint` and `s3_region`, where the same data
+    answers in the S3 dialect; `run_lifecycle(now)` applies buckets' lifecycle
     rules as if at `now`.
     """
 
@@ -57,12 +58,13 @@ class OssboxServer:
             raise ValueError("give both access_key_id and access_key_secret, or neither")
         knobs = ["--restore-delay", str(restore_delay)] if restore_delay is not None else []
         self._command = [sys.executable, "-m", "ossbox", "serve", "--ephemeral", "--host", "127.0.0.1",
-                         "--region", region, *knobs, *args]
+                         "--s3-port", "0", "--region", region, *knobs, *args]
         self._credentials = (access_key_id, access_key_secret)
         self._start_timeout = start_timeout
         self._stop_timeout = stop_timeout
         self._process: subprocess.Popen | None = None
         self.endpoint = self.host = self.access_key_id = self.access_key_secret = self.region = self.data_dir = ""
+        self.s3_endpoint = self.s3_region = ""
         self.port = 0
 
     def start(self) -> Self:
@@ -84,6 +86,7 @@ class OssboxServer:
         self.endpoint, self.host, self.port = announced["endpoint"], announced["host"], announced["port"]
         self.access_key_id, self.access_key_secret = announced["access_key_id"], announced["access_key_secret"]
         self.region, self.data_dir = announced["region"], announced["data_dir"]
+        self.s3_endpoint, self.s3_region = announced["s3_endpoint"], announced["s3_region"]
         # The server's log goes on being read, so that it never blocks on a full pipe.
         threading.Thread(target=self._process.stderr.read, name="ossbox-server-log", daemon=True).start()
         return self

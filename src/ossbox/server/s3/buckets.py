@@ -59,6 +59,8 @@ def render_list_buckets(call: Call, request: buckets.ListBucketsRequest, result:
 
 
 async def parse_put_bucket(call: Call) -> buckets.PutBucketRequest:
+    if call.headers.get("x-amz-bucket-object-lock-enabled", "").lower() == "true":
+        raise OssError("NotImplemented", "ossbox does not implement S3 Object Lock.")
     body = await read_signed_body(call, call.signer)
     if body.strip():
         root = await call.offload(parse_xml_body, body, "CreateBucketConfiguration")

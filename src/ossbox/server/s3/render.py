@@ -11,7 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ...protocol.dates import http_date
-from ...protocol.errors import OssError, xml_safe
+from ...protocol.errors import STATUS_BY_CODE, OssError, xml_safe
 from ...protocol.xmlutil import xml_document
 from ...storage.records import NULL_VERSION, Checksum, Encryption, ObjectRecord
 from ..operations.values import MD5_MISMATCH
@@ -104,12 +104,10 @@ def _s3_code(error: OssError) -> str:
 
 
 def error_response(error: OssError, request_id: str, host_id: str, method: str) -> web.Response:
-    """S3's `<Error>` document (none for HEAD, whose answer has no body); its status is OSS's for the code."""
+    """S3's `<Error>` document (none for HEAD, whose answer has no body)."""
     code = _s3_code(error)
-    status = 412 if code == "PreconditionFailed" else error.status
+    status = STATUS_BY_CODE.get(code, error.status)
     headers = {_S3_HEADERS[name]: value for name, value in error.headers.items() if name in _S3_HEADERS}
-    headers.update({name: value for name, value in error.headers.items() if name.lower().startswith(
-        ("access-control-", "x-amz-"))})
     if method == "HEAD":
         return web.Response(status=status, headers=headers)
     children: list[tuple[str, object]] = [("Code", code), ("Message", xml_safe(error.message))]
