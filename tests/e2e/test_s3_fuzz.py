@@ -189,30 +189,26 @@ def _still_serves(server) -> None:
     assert server.client.get_object(Bucket="fuzz-stable", Key="obj")["Body"].read() == b"0123456789"
 
 
-def test_signed_s3_requests(s3_fuzz_server):
+def _fuzz(server, name: str, strategy, build) -> collections.Counter:
+    """Send FUZZ's examples of `strategy`, each made a request by `build`; the outcomes by status."""
     outcomes: collections.Counter = collections.Counter()
     started = time.monotonic()
 
     @FUZZ
-    @given(SIGNED)
+    @given(strategy)
     def run(parts):
-        _check(s3_fuzz_server, *_signed(s3_fuzz_server, parts), outcomes)
+        _check(server, *build(server, parts), outcomes)
 
     run()
-    report("signed S3 requests", outcomes, started)
-    _still_serves(s3_fuzz_server)
+    report(name, outcomes, started)
+    _still_serves(server)
+    return outcomes
+
+
+def test_signed_s3_requests(s3_fuzz_server):
+    _fuzz(s3_fuzz_server, "signed S3 requests", SIGNED, _signed)
 
 
 def test_aws_chunked_bodies(s3_fuzz_server):
-    outcomes: collections.Counter = collections.Counter()
-    started = time.monotonic()
-
-    @FUZZ
-    @given(CHUNKED)
-    def run(parts):
-        _check(s3_fuzz_server, *_chunked(s3_fuzz_server, parts), outcomes)
-
-    run()
-    report("aws-chunked bodies", outcomes, started)
+    outcomes = _fuzz(s3_fuzz_server, "aws-chunked bodies", CHUNKED, _chunked)
     assert outcomes[200] > 0  # some generated bodies are right, and stored
-    _still_serves(s3_fuzz_server)

@@ -33,7 +33,7 @@ from .signing import (
     v4_string_to_sign,
 )
 
-__all__ = ["authenticate", "MAX_CLOCK_SKEW", "MAX_PRESIGN_SECONDS"]
+__all__ = ["authenticate", "MAX_CLOCK_SKEW", "MAX_PRESIGN_SECONDS", "v4_fields", "v4_request_time", "same_signature"]
 
 MAX_CLOCK_SKEW = 15 * 60
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
@@ -45,7 +45,7 @@ SecretLookup = Callable[[str], "str | None"]
 _V1_SUBRESOURCE_SETS = (OSS2_SUBRESOURCES | V2SDK_SUBRESOURCES, OSS2_SUBRESOURCES, V2SDK_SUBRESOURCES)
 
 
-def _v4_fields(rest: str) -> dict[str, str]:
+def v4_fields(rest: str) -> dict[str, str]:
     """`Credential=..., AdditionalHeaders=..., Signature=...` as a dict, split on `,` and `=` (spaces
     around either vary between SDKs); pieces without `=` are ignored."""
     fields = {}
@@ -56,7 +56,7 @@ def _v4_fields(rest: str) -> dict[str, str]:
     return fields
 
 
-def _same_signature(expected: str, given: str) -> bool:
+def same_signature(expected: str, given: str) -> bool:
     """Constant-time comparison; as bytes, because a forged signature may hold any character (a str with
     non-ASCII characters would make compare_digest raise instead of answer)."""
     return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogateescape"))
@@ -111,7 +111,7 @@ def _verify_v1(parts: SignedParts, access_key_id: str, signature: str, date: str
         tried.add(resource)
         string_to_sign = v1_string_to_sign(parts, date, resource)
         first = first or string_to_sign
-        if _same_signature(v1_signature(secret, string_to_sign), signature):
+        if same_signature(v1_signature(secret, string_to_sign), signature):
             return access_key_id
     raise _mismatch(first, access_key_id)
 
@@ -137,7 +137,7 @@ def _header_v2(parts: SignedParts, credential: str, lookup: SecretLookup, now: f
     date = parts.header("date")
     _check_skew(parse_http_date(date), now)
     string_to_sign = v2_string_to_sign(parts, date, additional)
-    if not _same_signature(v2_signature(secret, string_to_sign), signature):
+    if not same_signature(v2_signature(secret, string_to_sign), signature):
         raise _mismatch(string_to_sign, access_key_id)
     return access_key_id
 
@@ -167,12 +167,12 @@ def _verify_v4(
     canonical = v4_canonical_request(parts, additional, payload_hash)
     string_to_sign = v4_string_to_sign(datetime, v4_scope(date, scope_region, product), canonical)
     expected = v4_signature(secret, date, scope_region, string_to_sign, product)
-    if not _same_signature(expected, signature):
+    if not same_signature(expected, signature):
         raise _mismatch(string_to_sign, access_key_id)
     return access_key_id
 
 
-def _request_time_v4(datetime: str) -> int | None:
+def v4_request_time(datetime: str) -> int | None:
     try:
         return parse_v4_datetime(datetime)
     except ValueError:
@@ -180,11 +180,11 @@ def _request_time_v4(datetime: str) -> int | None:
 
 
 def _header_v4(parts: SignedParts, rest: str, lookup: SecretLookup, now: float, region: str | None) -> str:
-    fields = _v4_fields(rest)
+    fields = v4_fields(rest)
     if "Credential" not in fields or "Signature" not in fields:
         raise OssError("InvalidArgument", "Authorization header is invalid.", ArgumentName="Authorization")
     datetime = parts.header("x-oss-date")
-    _check_skew(_request_time_v4(datetime), now)
+    _check_skew(v4_request_time(datetime), now)
     additional = [h for h in fields.get("AdditionalHeaders", "").split(";") if h]
     payload_hash = parts.header("x-oss-content-sha256") or UNSIGNED_PAYLOAD
     return _verify_v4(parts, fields["Credential"], fields["Signature"], datetime, additional, payload_hash, lookup, region)
@@ -214,7 +214,7 @@ def _presigned_v2(parts: SignedParts, params: dict[str, str], lookup: SecretLook
     secret = _secret(lookup, access_key_id)
     additional = [h for h in params.get("x-oss-additional-headers", "").split(";") if h]
     string_to_sign = v2_string_to_sign(_without(parts, {"x-oss-signature"}), expires, additional)
-    if not _same_signature(v2_signature(secret, string_to_sign), params.get("x-oss-signature", "")):
+    if not same_signature(v2_signature(secret, string_to_sign), params.get("x-oss-signature", "")):
         raise _mismatch(string_to_sign, access_key_id)
     return access_key_id
 
@@ -223,7 +223,7 @@ def _presigned_v4(
     parts: SignedParts, params: dict[str, str], lookup: SecretLookup, now: float, region: str | None
 ) -> str:
     datetime = params.get("x-oss-date", "")
-    signed_at = _request_time_v4(datetime)
+    signed_at = v4_request_time(datetime)
     lifetime = parse_decimal(params.get("x-oss-expires", ""))
     if signed_at is None or lifetime is None:
         raise OssError("AccessDenied", "Invalid x-oss-date or x-oss-expires in the presigned URL.")

@@ -9,18 +9,15 @@ chain from (its key, scope and seed signature). Signatures are compared in const
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import sigv4
-from .authentication import MAX_CLOCK_SKEW, MAX_PRESIGN_SECONDS
-from .dates import parse_http_date, parse_v4_datetime
+from .authentication import MAX_CLOCK_SKEW, MAX_PRESIGN_SECONDS, same_signature, v4_fields, v4_request_time
+from .dates import parse_http_date
 from .errors import OssError
 from .numbers import parse_decimal
-from .signing import SignedParts
+from .signing import SignedParts, v1_signature
 
 __all__ = ["S3Signer", "authenticate_s3", "signed_for_s3", "PRESIGN_PARAMS"]
 
@@ -48,19 +45,6 @@ def signed_for_s3(headers, params) -> bool:
             or any(name in ("X-Amz-Algorithm", "AWSAccessKeyId") for name, _ in params))
 
 
-def _same(expected: str, given: str) -> bool:
-    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogateescape"))
-
-
-def _fields(rest: str) -> dict[str, str]:
-    fields = {}
-    for piece in rest.split(","):
-        name, sep, value = piece.partition("=")
-        if sep:
-            fields[name.strip()] = value.strip()
-    return fields
-
-
 def _malformed(message: str, **fields: str) -> OssError:
     return OssError("AuthorizationHeaderMalformed", message, **fields)
 
@@ -71,13 +55,6 @@ def _secret(lookup: SecretLookup, access_key_id: str) -> str:
         raise OssError("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.",
                        AWSAccessKeyId=access_key_id)
     return secret
-
-
-def _request_time(datetime: str) -> int | None:
-    try:
-        return parse_v4_datetime(datetime)
-    except ValueError:
-        return None
 
 
 def _verify(parts: SignedParts, path: str, credential: str, signature: str, datetime: str, signed_headers: str,
@@ -103,7 +80,7 @@ def _verify(parts: SignedParts, path: str, credential: str, signature: str, date
     text = sigv4.string_to_sign(datetime, request_scope, canonical)
     key = sigv4.signing_key(secret, date, region)
     expected = sigv4.sign(key, text)
-    if not _same(expected, signature):
+    if not same_signature(expected, signature):
         raise OssError("SignatureDoesNotMatch", "The request signature we calculated does not match the signature "
                        "you provided. Check your key and signing method.", AWSAccessKeyId=access_key_id,
                        StringToSign=text.decode("utf-8", "replace"),
@@ -112,14 +89,14 @@ def _verify(parts: SignedParts, path: str, credential: str, signature: str, date
 
 
 def _header(parts: SignedParts, path: str, rest: str, lookup: SecretLookup, now: float, region: str) -> S3Signer:
-    fields = _fields(rest)
+    fields = v4_fields(rest)
     if not all(name in fields for name in ("Credential", "SignedHeaders", "Signature")):
         raise _malformed("The authorization header must give Credential, SignedHeaders and Signature.")
     payload_hash = parts.header("x-amz-content-sha256")
     if not payload_hash:
         raise OssError("InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
     datetime = parts.header("x-amz-date")
-    request_time = _request_time(datetime)
+    request_time = v4_request_time(datetime)
     if request_time is None:
         raise OssError("AccessDenied", "AWS authentication requires a valid x-amz-date header")
     if abs(now - request_time) > MAX_CLOCK_SKEW:
@@ -142,7 +119,7 @@ def _presigned(parts: SignedParts, path: str, lookup: SecretLookup, now: float, 
         raise _query_error(f"Query-string authentication version 4 requires the {', '.join(PRESIGN_PARAMS[:-1])} "
                            f"and X-Amz-Signature parameters.")
     datetime = params["X-Amz-Date"]
-    signed_at = _request_time(datetime)
+    signed_at = v4_request_time(datetime)
     lifetime = parse_decimal(params["X-Amz-Expires"])
     if signed_at is None:
         raise _query_error("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
@@ -180,10 +157,6 @@ def v2_string_to_sign(parts: SignedParts, raw_resource: str, date: str) -> bytes
     return "\n".join(lines).encode("utf-8", "surrogateescape")
 
 
-def v2_signature(secret: str, text: bytes) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), text, hashlib.sha1).digest()).decode()
-
-
 def _v2_mismatch(access_key_id: str, text: bytes) -> OssError:
     return OssError("SignatureDoesNotMatch", "The request signature we calculated does not match the signature "
                     "you provided. Check your key and signing method.", AWSAccessKeyId=access_key_id,
@@ -194,7 +167,7 @@ def _v2(parts: SignedParts, raw_resource: str, access_key_id: str, signature: st
         lookup: SecretLookup) -> S3Signer:
     secret = _secret(lookup, access_key_id)
     text = v2_string_to_sign(parts, raw_resource, date)
-    if not _same(v2_signature(secret, text), signature):
+    if not same_signature(v1_signature(secret, text), signature):  # OSS's V1 is the same HMAC-SHA1
         raise _v2_mismatch(access_key_id, text)
     return S3Signer(access_key_id, b"", "", "", "", sigv4.UNSIGNED_PAYLOAD)
 

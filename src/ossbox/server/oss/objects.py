@@ -192,19 +192,25 @@ async def parse_delete_multiple_objects(call: Call) -> objects.DeleteObjectsRequ
 def render_delete_multiple_objects(call: Call, request: objects.DeleteObjectsRequest, deletions: list[Deletion]
                                    ) -> web.StreamResponse:
     encoding_type = call.param("encoding-type")
-    encode = encoder(encoding_type)
-    # A refused key is reported even in quiet mode, which leaves out only the successes.
-    children: list[tuple[str, object]] = [("EncodingType", encoding_type or None)]
+    children = [("EncodingType", encoding_type or None),
+                *deletion_results(deletions, request.quiet, encoder(encoding_type))]
+    return xml_response(xml_document("DeleteResult", children))
+
+
+def deletion_results(deletions: list[Deletion], quiet: bool, encode) -> list[tuple[str, object]]:
+    """A DeleteResult's Deleted and Error elements, as both dialects write them: a refused key is reported
+    even in quiet mode, which leaves out only the successes."""
+    results: list[tuple[str, object]] = []
     refusal = denied()
     for deletion in deletions:
         key = encode(deletion.key)
         if deletion.refused:
-            children.append(("Error", [("Key", key), ("VersionId", deletion.version_id), ("Code", refusal.code),
-                                       ("Message", refusal.message)]))
-        elif not request.quiet:
-            children.append(("Deleted", [
+            results.append(("Error", [("Key", key), ("VersionId", deletion.version_id), ("Code", refusal.code),
+                                      ("Message", refusal.message)]))
+        elif not quiet:
+            results.append(("Deleted", [
                 ("Key", key), ("VersionId", deletion.version_id),
                 ("DeleteMarker", True if deletion.delete_marker else None),
                 ("DeleteMarkerVersionId", deletion.marker_version_id),
             ]))
-    return xml_response(xml_document("DeleteResult", children))
+    return results

@@ -8,10 +8,9 @@ from aiohttp import web
 from ...protocol.dates import iso8601
 from ...protocol.errors import OssError
 from ...storage.records import Deletion, ObjectRecord
-from ..authorize import denied
 from ..context import Call
 from ..operations import objects
-from ..oss.objects import parse_delete_request, response_overrides
+from ..oss.objects import deletion_results, parse_delete_request, response_overrides
 from ..oss.render import encoder
 from ..oss.requests import conditions, version_id
 from ..responses import BlobResponse, empty_response
@@ -133,18 +132,4 @@ async def parse_delete_multiple_objects(call: Call) -> objects.DeleteObjectsRequ
 
 def render_delete_multiple_objects(call: Call, request: objects.DeleteObjectsRequest, deletions: list[Deletion]
                                    ) -> web.StreamResponse:
-    encode = encoder(call.param("encoding-type"))
-    refusal = denied()
-    children: list[tuple[str, object]] = []
-    for deletion in deletions:
-        key = encode(deletion.key)
-        if deletion.refused:
-            children.append(("Error", [("Key", key), ("VersionId", deletion.version_id), ("Code", refusal.code),
-                                       ("Message", refusal.message)]))
-        elif not request.quiet:
-            children.append(("Deleted", [
-                ("Key", key), ("VersionId", deletion.version_id),
-                ("DeleteMarker", True if deletion.delete_marker else None),
-                ("DeleteMarkerVersionId", deletion.marker_version_id),
-            ]))
-    return document("DeleteResult", children)
+    return document("DeleteResult", deletion_results(deletions, request.quiet, encoder(call.param("encoding-type"))))
