@@ -1,7 +1,7 @@
 """The Python side of each measured run, executed in a process of its own by bench/run.py.
 
-    python bench/_child.py download ossbox|oss2|v2 ENDPOINT AK SK BUCKET KEY TARGET STORE PART_SIZE THREADS
-    python bench/_child.py upload ENDPOINT AK SK BUCKET KEY SOURCE STORE PART_SIZE THREADS
+    python bench/_child.py download ossbox|oss2|v2|boto3 ENDPOINT AK SK BUCKET KEY TARGET STORE PART_SIZE THREADS
+    python bench/_child.py upload ossbox|boto3 ENDPOINT AK SK BUCKET KEY SOURCE STORE PART_SIZE THREADS
     python bench/_child.py write-md5 SOURCE TARGET
     python bench/_child.py loadgen URL BUCKET KEY AK SK CONNECTIONS SECONDS SIZE
 
@@ -19,9 +19,27 @@ import sys
 import time
 from email.utils import formatdate
 
-__all__ = ["signed_headers"]
+__all__ = ["S3_REGION", "s3_client", "signed_headers"]
 
 V2_REGION = "cn-hangzhou"  # any region: the server is started without --region, so it accepts every scope
+S3_REGION = "us-east-1"  # the S3 dialect's region when the server is started without one
+
+
+def s3_client(endpoint: str, access_key_id: str, secret: str, connections: int = 10):
+    """boto3 on ossbox's S3 port: SigV4, path-style addressing, otherwise boto3's defaults."""
+    import boto3
+    from botocore.config import Config
+    config = Config(signature_version="s3v4", s3={"addressing_style": "path"}, max_pool_connections=connections)
+    return boto3.client("s3", endpoint_url=endpoint, region_name=S3_REGION, aws_access_key_id=access_key_id,
+                        aws_secret_access_key=secret, config=config)
+
+
+def _transfer_config(part_size: str, threads: str):
+    """s3transfer (not the CRT client) with the bench's part size and threads, parted from the first byte
+    as the OSS clients are (multiget_threshold=1, multipart_threshold=0)."""
+    from boto3.s3.transfer import TransferConfig
+    return TransferConfig(multipart_threshold=1, multipart_chunksize=int(part_size), max_concurrency=int(threads),
+                          preferred_transfer_client="classic")
 
 
 def signed_headers(bucket: str, key: str | None, access_key_id: str, secret: str) -> dict[str, str]:
@@ -34,6 +52,12 @@ def signed_headers(bucket: str, key: str | None, access_key_id: str, secret: str
 
 def _download(client: str, endpoint: str, ak: str, sk: str, bucket_name: str, key: str, target: str, store: str,
               part_size: str, threads: str) -> dict:
+    if client == "boto3":
+        s3 = s3_client(endpoint, ak, sk, int(threads))
+        config = _transfer_config(part_size, threads)
+        started = time.perf_counter()
+        s3.download_file(bucket_name, key, target, Config=config)
+        return {"seconds": time.perf_counter() - started}
     if client == "v2":
         import alibabacloud_oss_v2 as oss
         config = oss.config.load_default()
@@ -56,8 +80,14 @@ def _download(client: str, endpoint: str, ak: str, sk: str, bucket_name: str, ke
     return {"seconds": time.perf_counter() - started}
 
 
-def _upload(endpoint: str, ak: str, sk: str, bucket_name: str, key: str, source: str, store: str, part_size: str,
-            threads: str) -> dict:
+def _upload(client: str, endpoint: str, ak: str, sk: str, bucket_name: str, key: str, source: str, store: str,
+            part_size: str, threads: str) -> dict:
+    if client == "boto3":
+        s3 = s3_client(endpoint, ak, sk, int(threads))
+        config = _transfer_config(part_size, threads)
+        started = time.perf_counter()
+        s3.upload_file(source, bucket_name, key, Config=config)
+        return {"seconds": time.perf_counter() - started}
     import ossbox.client as lib
     bucket = lib.Bucket(lib.Auth(ak, sk), endpoint, bucket_name)
     started = time.perf_counter()

@@ -32,6 +32,9 @@ REPO = Path(__file__).resolve().parent.parent
 _APT_PACKAGES = {"nginx": "nginx", "wrk": "wrk", "aria2c": "aria2", "curl": "curl", "eatmydata": "eatmydata"}
 # Python module -> the requirement name in pyproject's `test` extra (pinned there, not here).
 _SDKS = {"oss2": "oss2", "alibabacloud_oss_v2": "alibabacloud-oss-v2"}
+# What only the S3-dialect rows need: rclone (s5cmd is not in Debian) and boto3.
+_S3_APT_PACKAGES = {"rclone": "rclone"}
+_S3_SDKS = {"boto3": "boto3"}
 
 
 def tool(name: str) -> str:
@@ -42,9 +45,9 @@ def tool(name: str) -> str:
     return found
 
 
-def _missing_tools() -> list[str]:
+def _missing_tools(packages: dict[str, str]) -> list[str]:
     missing = []
-    for name, package in _APT_PACKAGES.items():
+    for name, package in packages.items():
         try:
             tool(name)
         except RuntimeError:
@@ -52,9 +55,10 @@ def _missing_tools() -> list[str]:
     return missing
 
 
-def ensure_environment() -> None:
-    """apt-get install the tools and pip install the SDKs (and ossbox itself) that are missing."""
-    packages = _missing_tools()
+def ensure_environment(s3: bool = False) -> None:
+    """apt-get install the tools and pip install the SDKs (and ossbox itself) that are missing; with `s3`,
+    also what the S3-dialect rows use."""
+    packages = _missing_tools({**_APT_PACKAGES, **(_S3_APT_PACKAGES if s3 else {})})
     if packages:
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         print(f"installing {' '.join(packages)} with apt-get", file=sys.stderr)
@@ -64,7 +68,8 @@ def ensure_environment() -> None:
     requirements = []
     if importlib.util.find_spec("ossbox") is None:
         requirements += ["-e", str(REPO)]
-    wanted = {name: spec for name, spec in _SDKS.items() if importlib.util.find_spec(name) is None}
+    sdks = {**_SDKS, **(_S3_SDKS if s3 else {})}
+    wanted = {name: spec for name, spec in sdks.items() if importlib.util.find_spec(name) is None}
     if wanted:
         extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["test"]
         for requirement in wanted.values():
@@ -94,7 +99,7 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
-def versions() -> str:
+def versions(s3: bool = False) -> str:
     from importlib.metadata import version
     return ", ".join([
         _first_line([tool("nginx"), "-v"]).replace("nginx version: ", ""),
@@ -103,6 +108,7 @@ def versions() -> str:
         _first_line([tool("aria2c"), "--version"]).replace(" version", ""),
         f"oss2 {version('oss2')}", f"alibabacloud-oss-v2 {version('alibabacloud-oss-v2')}",
         f"aiohttp {version('aiohttp')}",
+        *([f"boto3 {version('boto3')}", _first_line([tool("rclone"), "version"])] if s3 else []),
     ])
 
 
@@ -203,14 +209,15 @@ class Run:
     stdout: str
 
 
-def run_together(commands: list[list[str]], env: dict[str, str] | None = None) -> list[Run]:
+def run_together(commands: list[list[str]], env: dict[str, str | None] | None = None) -> list[Run]:
     """Start the commands at once and wait for all, each of which must exit 0. Processes are reaped in
-    order, so the largest `seconds` is when the last one finished.
+    order, so the largest `seconds` is when the last one finished. `env` is added to this process's
+    environment; a None value removes that variable.
 
     No peak RSS from here: a child's ru_maxrss (wait4, getrusage) starts from the RSS of the process it was
     forked from, since exec keeps the old address space's high-water mark, so every child would seem at
     least as large as this one. A process's own figure is VmHWM in its /proc/self/status."""
-    environment = {**os.environ, **(env or {})}
+    environment = {name: value for name, value in {**os.environ, **(env or {})}.items() if value is not None}
     with contextlib.ExitStack() as stack:
         outputs = [(stack.enter_context(tempfile.TemporaryFile()), stack.enter_context(tempfile.TemporaryFile()))
                    for _ in commands]
@@ -230,5 +237,5 @@ def run_together(commands: list[list[str]], env: dict[str, str] | None = None) -
         return runs
 
 
-def run(command: list[str], env: dict[str, str] | None = None) -> Run:
+def run(command: list[str], env: dict[str, str | None] | None = None) -> Run:
     return run_together([command], env)[0]

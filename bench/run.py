@@ -3,11 +3,14 @@
     python bench/run.py                           # everything: 1 GiB objects, 5 alternating rounds
     python bench/run.py --quick                   # smoke run: 64 MiB, 1 round, short wrk, small listing buckets
     python bench/run.py --only download,put --rounds 5 --json results.json
+    python bench/run.py --only s3                 # the S3-dialect rows and the OSS rows they are compared with
 
-Installs what is missing (nginx, wrk, aria2, curl with apt-get; oss2 and alibabacloud-oss-v2 with pip),
-starts one `ossbox serve` and one nginx serving the same bytes, then runs each case's contenders one after
-the other within every round (in reverse order on odd rounds) and reports medians. Every transfer is a
-process of its own, so each reports its own peak RSS. See bench/README.md for what each row measures.
+Installs what is missing (nginx, wrk, aria2, curl, and for the S3 rows rclone, with apt-get; oss2,
+alibabacloud-oss-v2 and boto3 with pip), starts one `ossbox serve --s3-port 0` and one nginx serving the
+same bytes, then runs each case's contenders one after the other within every round (in reverse order on
+odd rounds) and reports medians. Every transfer is a process of its own, so each reports its own peak RSS.
+The S3 rows read and write the same objects through the server's S3 port, within the same rounds as the
+OSS rows they mirror. See bench/README.md for what each row measures.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import _listing
+from _child import S3_REGION, s3_client
 from _setup import (
     REPO,
     Nginx,
@@ -50,6 +54,8 @@ from _setup import (
 sys.path.insert(0, str(REPO / "tests"))
 
 CASES = ("download", "large-get", "small-get", "put", "listing", "memory")
+# The same cases through the S3 dialect; each runs inside its OSS case, with the contenders it is compared to.
+S3_CASES = tuple(f"s3-{case}" for case in CASES if case != "memory")
 BUCKET, PUBLIC_BUCKET = "bench", "bench-public"
 LARGE, SMALL = "large", "small"
 SMALL_SIZE = 4096
@@ -66,6 +72,7 @@ class Row:
     ratio: float | None = None  # > 1: ossbox does better than the reference
     target: str = ""
     passed: bool | None = None
+    dialect_ratio: float | None = None  # S3 rows: > 1 when the S3 dialect does better than the OSS row it mirrors
 
 
 def _at_least(ratio: float, target: float) -> tuple[str, bool]:
@@ -100,7 +107,7 @@ def _md5(path: str) -> str:
 
 
 class Bench:
-    """One ossbox server and one nginx over the same bytes, and the objects every case uses."""
+    """One ossbox server (OSS and S3 dialects) and one nginx over the same bytes, and the objects every case uses."""
 
     def __init__(self, args: argparse.Namespace, work: str) -> None:
         self.args, self.work = args, work
@@ -115,7 +122,7 @@ class Bench:
         small = os.urandom(SMALL_SIZE)
         for bucket in (BUCKET, PUBLIC_BUCKET):
             Path(www, bucket, SMALL).write_bytes(small)
-        self.server = self.nginx = None
+        self.server = self.nginx = self.s3 = None
         try:
             self._start(www, small)
         except BaseException:
@@ -125,7 +132,8 @@ class Bench:
     def _start(self, www: str, small: bytes) -> None:
         import oss2
         from server import start_server
-        self.server = start_server(os.path.join(self.work, "data"), *shlex.split(self.args.server_args))
+        self.server = start_server(os.path.join(self.work, "data"), *shlex.split(self.args.server_args),
+                                   "--s3-port", "0")
         self.nginx = Nginx(os.path.join(self.work, "nginx"), www)
         self.ak, self.sk = self.server.access_key_id, self.server.access_key_secret
         self.bucket = oss2.Bucket(oss2.Auth(self.ak, self.sk), self.server.endpoint, BUCKET)
@@ -136,9 +144,30 @@ class Bench:
         public.create_bucket(oss2.BUCKET_ACL_PUBLIC_READ)
         public.put_object(SMALL, small)
         self.large_url = self.bucket.sign_url("GET", LARGE, 7 * 86400)
+        if any(case in S3_CASES for case in self.args.only):
+            self._start_s3()
         os.sync()  # no write-back of the set-up left to run during the first measurements
         for url in (self.large_url, self.nginx_url(BUCKET, LARGE)):  # both copies into the page cache
             run([tool("curl"), "-sSf", "-o", "/dev/null", url])
+
+    def _start_s3(self) -> None:
+        """boto3 on the S3 port, which must see the object uploaded through the OSS one, byte for byte."""
+        self.s3 = s3_client(self.server.s3_endpoint, self.ak, self.sk)
+        head = self.s3.head_object(Bucket=BUCKET, Key=LARGE)
+        if head["ContentLength"] != self.size or head["ETag"].strip('"').lower() != self.source_md5:
+            raise RuntimeError(f"the S3 dialect sees {BUCKET}/{LARGE} as {head['ContentLength']} bytes, "
+                               f"ETag {head['ETag']}; uploaded {self.size} bytes, MD5 {self.source_md5}")
+        self.s3_large_url = self.s3_presign("get_object", LARGE)
+
+    def s3_presign(self, method: str, key: str) -> str:
+        """A SigV4 query-signed URL (the longest SigV4 allows: 7 days)."""
+        return self.s3.generate_presigned_url(method, Params={"Bucket": BUCKET, "Key": key}, ExpiresIn=7 * 86400)
+
+    def oss_rows(self, case: str) -> bool:
+        return case in self.args.only
+
+    def s3_rows(self, case: str) -> bool:
+        return f"s3-{case}" in self.args.only
 
     @staticmethod
     def _write_source(path: str, size: int) -> str:
@@ -156,6 +185,9 @@ class Bench:
     def ossbox_url(self, bucket: str, key: str) -> str:
         return f"{self.server.endpoint}/{bucket}/{key}"
 
+    def s3_url(self, bucket: str, key: str) -> str:
+        return f"{self.server.s3_endpoint}/{bucket}/{key}"
+
     def stop(self) -> None:
         for process in (self.nginx, self.server):
             if process is not None:
@@ -167,8 +199,17 @@ class Bench:
     # ---- download: a 1 GiB object to a file ----
 
     def _python_download(self, client: str, target: str, threads: int) -> Run:
-        return run([sys.executable, CHILD, "download", client, self.server.endpoint, self.ak, self.sk, BUCKET,
+        endpoint = self.server.s3_endpoint if client == "boto3" else self.server.endpoint
+        return run([sys.executable, CHILD, "download", client, endpoint, self.ak, self.sk, BUCKET,
                     LARGE, target, os.path.join(self.work, f"store-{client}"), str(self.part_size), str(threads)])
+
+    def _rclone_environment(self) -> dict[str, str | None]:
+        """A remote named `ossbox`, configured by environment alone (rclone runs with --config "")."""
+        settings = {"TYPE": "s3", "PROVIDER": "Other", "ACCESS_KEY_ID": self.ak, "SECRET_ACCESS_KEY": self.sk,
+                    "ENDPOINT": self.server.s3_endpoint, "REGION": S3_REGION, "FORCE_PATH_STYLE": "true"}
+        # rclone's AWS SDK refuses any AWS_CA_BUNDLE with its own HTTP transport (LoadCustomCABundleError);
+        # the endpoint is plain HTTP, so no bundle is needed.
+        return {**{f"RCLONE_CONFIG_OSSBOX_{name}": value for name, value in settings.items()}, "AWS_CA_BUNDLE": None}
 
     def _checked(self, target: str, number: int) -> None:
         """Every download is the object's size; in the first round its MD5 is checked too."""
@@ -206,30 +247,48 @@ class Bench:
         aria2 = [tool("aria2c"), f"-x{threads}", f"-s{threads}", f"--min-split-size={self.args.part_size_mib}M",
                  "--file-allocation=falloc", "--allow-overwrite=true", "--auto-file-renaming=false", "-q",
                  "-d", os.path.dirname(target), "-o", os.path.basename(target), url]
-        samples = _alternate(self.args.rounds, {
+        contenders = {
             "ossbox.client": library("ossbox"),
             "curl <- nginx": command([tool("curl"), "-sSf", "-o", target, url]),
             "ossbox cp": command(cp, cp_env),
-            "oss2": library("oss2"),
-            "v2 downloader": library("v2"),
-            "aria2c <- nginx": command(aria2),
-        }, "download")
+        }
+        if self.oss_rows("download"):
+            contenders.update({"oss2": library("oss2"), "v2 downloader": library("v2"),
+                               "aria2c <- nginx": command(aria2)})
+        if self.s3_rows("download"):
+            # rclone 1.60 splits a download into --multi-thread-streams equal ranges (it has no part size for
+            # downloads); above the cut-off (one part) every object is split, as multiget_threshold=1 does.
+            rclone = [tool("rclone"), "--config", "", "copyto", f"ossbox:{BUCKET}/{LARGE}", target,
+                      "--multi-thread-streams", str(threads), "--multi-thread-cutoff", f"{self.args.part_size_mib}M"]
+            contenders.update({"S3 boto3": library("boto3"),
+                               "S3 rclone": command(rclone, self._rclone_environment())})
+        samples = _alternate(self.args.rounds, contenders, "download")
         self.record("download", {"seconds": samples, "peak_rss_kib": peaks})
-        ours, cli = _median(samples, "ossbox.client"), _median(samples, "ossbox cp")
         setting = f"{self.part_size // MIB} MiB parts x {threads}"
         rows = []
-        for name, figure, reference, label, target_ratio in (
-            ("ossbox.client", ours, "curl <- nginx", "curl <- nginx (one stream)", 0.8),
-            ("ossbox cp", cli, "curl <- nginx", "curl <- nginx (one stream)", 0.8),
-            ("ossbox.client", ours, "oss2", f"oss2.resumable_download ({setting})", 3.0),
-            ("ossbox.client", ours, "v2 downloader", f"v2 SDK downloader ({setting})", None),
-            ("ossbox.client", ours, "aria2c <- nginx", f"aria2c -x{threads} <- nginx", None),
+        # (contender, its label, reference, the reference's label, target, the OSS contender an S3 one mirrors)
+        for name, label, reference, reference_label, target_ratio, mirrored in (
+            ("ossbox.client", f"ossbox.client ({setting})", "curl <- nginx", "curl <- nginx (one stream)", 0.8, None),
+            ("S3 boto3", f"boto3 download_file ({setting})", "curl <- nginx", "curl <- nginx (one stream)", None,
+             "ossbox.client"),
+            ("ossbox cp", f"ossbox cp ({setting})", "curl <- nginx", "curl <- nginx (one stream)", 0.8, None),
+            ("S3 rclone", f"rclone copyto ({threads} streams)", "curl <- nginx", "curl <- nginx (one stream)", None,
+             "ossbox cp"),
+            ("ossbox.client", f"ossbox.client ({setting})", "oss2", f"oss2.resumable_download ({setting})", 3.0, None),
+            ("ossbox.client", f"ossbox.client ({setting})", "v2 downloader", f"v2 SDK downloader ({setting})", None,
+             None),
+            ("ossbox.client", f"ossbox.client ({setting})", "aria2c <- nginx", f"aria2c -x{threads} <- nginx", None,
+             None),
         ):
+            if name not in samples or reference not in samples:
+                continue
+            figure = _median(samples, name)
             ratio = _median(samples, reference) / figure
             target_text, passed = _at_least(ratio, target_ratio) if target_ratio else ("", None)
-            rows.append(Row(f"download {self.args.size_mib} MiB -> file: {name} ({setting}) vs {label}",
-                            _time(figure, self.size), _time(_median(samples, reference), self.size), ratio,
-                            target_text, passed))
+            rows.append(Row(f"{'S3: ' if mirrored else ''}download {self.args.size_mib} MiB -> file: {label} vs "
+                            f"{reference_label}", _time(figure, self.size),
+                            _time(_median(samples, reference), self.size), ratio, target_text, passed,
+                            _median(samples, mirrored) / figure if mirrored else None))
         return rows
 
     # ---- server large GET: curl from ossbox against curl from nginx ----
@@ -245,16 +304,25 @@ class Bench:
     def case_large_get(self) -> list[Row]:
         rows = []
         for streams in (1, 4):
-            samples = _alternate(self.args.rounds, {
+            contenders = {
                 "ossbox": lambda number, streams=streams: self._curl_streams(self.large_url, streams),
                 "nginx": lambda number, streams=streams: self._curl_streams(self.nginx_url(BUCKET, LARGE), streams),
-            }, f"large GET x{streams}")
+            }
+            if self.s3_rows("large-get"):  # the same object through a SigV4 presigned URL
+                contenders["ossbox S3"] = lambda number, streams=streams: self._curl_streams(self.s3_large_url,
+                                                                                             streams)
+            samples = _alternate(self.args.rounds, contenders, f"large GET x{streams}")
             self.record(f"large-get-{streams}", samples)
             ours, reference = _median(samples, "ossbox"), _median(samples, "nginx")
             shape = "one stream" if streams == 1 else f"{streams} concurrent ranged streams"
             rows.append(Row(f"server GET {self.args.size_mib} MiB -> curl -o /dev/null, {shape}: ossbox vs nginx",
                             _time(ours, self.size), _time(reference, self.size), reference / ours,
                             *_at_least(reference / ours, 0.85)))
+            if "ossbox S3" in samples:
+                s3 = _median(samples, "ossbox S3")
+                rows.append(Row(f"S3: server GET {self.args.size_mib} MiB -> curl -o /dev/null of a presigned URL, "
+                                f"{shape}: ossbox vs nginx", _time(s3, self.size), _time(reference, self.size),
+                                reference / s3, *_at_least(reference / s3, 0.85), ours / s3))
         return rows
 
     # ---- server small GET: requests per second ----
@@ -278,32 +346,43 @@ class Bench:
     def case_small_get(self) -> list[Row]:
         rows = []
         load = f"{self.args.connections} connections, {self.args.duration:g} s"
-        hello, hello_port = self._start_hello()
+        oss, s3 = self.oss_rows("small-get"), self.s3_rows("small-get")
+        hello, hello_port = self._start_hello() if oss else (None, None)
+        wrk_label = f"wrk -t{self.args.wrk_threads} -c{self.args.connections} -d{self.args.duration:g}s, public-read"
         try:
             for name, measure, ossbox_url, label in (
-                ("wrk", self._wrk, self.ossbox_url(PUBLIC_BUCKET, SMALL),
-                 f"wrk -t{self.args.wrk_threads} -c{self.args.connections} -d{self.args.duration:g}s, public-read"),
+                ("wrk", self._wrk, self.ossbox_url(PUBLIC_BUCKET, SMALL), wrk_label),
                 ("loadgen", self._loadgen, self.ossbox_url(BUCKET, SMALL), f"Python aiohttp V1-signed GETs, {load}"),
             ):
+                if name == "loadgen" and not oss:  # no S3 row mirrors it
+                    continue
                 nginx_url = self.nginx_url(PUBLIC_BUCKET if name == "wrk" else BUCKET, SMALL)
                 contenders = {
                     "ossbox": lambda number, measure=measure, url=ossbox_url: measure(url),
                     "nginx": lambda number, measure=measure, url=nginx_url: measure(url),
                 }
-                if name == "wrk":
+                if name == "wrk" and oss:
                     contenders["aiohttp"] = lambda number: self._wrk(f"http://127.0.0.1:{hello_port}/{SMALL}")
+                if name == "wrk" and s3:  # anonymous on the S3 port too: the bucket is public-read
+                    contenders["ossbox S3"] = lambda number: self._wrk(self.s3_url(PUBLIC_BUCKET, SMALL))
                 samples = _alternate(self.args.rounds, contenders, f"small GET {name}")
                 self.record(f"small-get-{name}", samples)
                 ours, reference = _median(samples, "ossbox"), _median(samples, "nginx")
                 rows.append(Row(f"server GET 4 KiB, {label}: ossbox vs nginx", f"{ours:8.0f} req/s",
                                 f"{reference:8.0f} req/s", ours / reference, *_at_least(ours / reference, 0.15)))
-                if name == "wrk":
+                if "aiohttp" in samples:
                     bare = _median(samples, "aiohttp")
                     rows.append(Row("  the framework's ceiling: bare aiohttp app, same processes, vs nginx",
                                     f"{bare:8.0f} req/s", f"{reference:8.0f} req/s", bare / reference))
+                if "ossbox S3" in samples:
+                    s3_rate = _median(samples, "ossbox S3")
+                    rows.append(Row(f"S3: server GET 4 KiB, {label}: ossbox vs nginx", f"{s3_rate:8.0f} req/s",
+                                    f"{reference:8.0f} req/s", s3_rate / reference,
+                                    *_at_least(s3_rate / reference, 0.15), s3_rate / ours))
         finally:
-            os.killpg(hello.pid, signal.SIGTERM)  # its forked processes too
-            hello.wait()
+            if hello is not None:
+                os.killpg(hello.pid, signal.SIGTERM)  # its forked processes too
+                hello.wait()
         return rows
 
     def _start_hello(self) -> tuple[subprocess.Popen, int]:
@@ -320,48 +399,70 @@ class Bench:
     # ---- PUT: single and multipart, against writing the same bytes while hashing MD5 ----
 
     def case_put(self) -> list[Row]:
-        put_url = self.bucket.sign_url("PUT", "put-single", 7 * 86400)
         local = os.path.join(self.work, "local-copy")
         crc: dict[str, str] = {}
 
-        def single(number: int) -> float:
-            result = run([tool("curl"), "-sSf", "-H", "Expect:", "-T", self.source, "-o", "/dev/null",
-                          "-w", "%header{etag}", put_url])
-            if result.stdout.strip('"').lower() != self.source_md5:
-                raise RuntimeError(f"PUT answered ETag {result.stdout}, expected {self.source_md5}")
-            crc["single"] = self.bucket.head_object("put-single").server_crc
-            self.bucket.delete_object("put-single")
-            return result.seconds
+        def single(put_url: str, key: str, name: str) -> Callable[[int], float]:
+            def measure(number: int) -> float:
+                result = run([tool("curl"), "-sSf", "-H", "Expect:", "-T", self.source, "-o", "/dev/null",
+                              "-w", "%header{etag}", put_url])
+                if result.stdout.strip('"').lower() != self.source_md5:
+                    raise RuntimeError(f"PUT answered ETag {result.stdout}, expected {self.source_md5}")
+                crc[name] = self.bucket.head_object(key).server_crc
+                self.bucket.delete_object(key)
+                return result.seconds
+            return measure
 
-        def multipart(number: int) -> float:
-            result = run([sys.executable, CHILD, "upload", self.server.endpoint, self.ak, self.sk, BUCKET,
-                          "put-multipart", self.source, os.path.join(self.work, "store-upload"),
-                          str(self.part_size), str(self.args.threads)])
-            head = self.bucket.head_object("put-multipart")
-            if head.content_length != self.size or head.object_type != "Multipart":
-                raise RuntimeError(f"multipart upload left {head.content_length} bytes, type {head.object_type}")
-            crc["multipart"] = head.server_crc
-            self.bucket.delete_object("put-multipart")
-            return json.loads(result.stdout)["seconds"]
+        def multipart(client: str, endpoint: str, key: str, name: str) -> Callable[[int], float]:
+            def measure(number: int) -> float:
+                result = run([sys.executable, CHILD, "upload", client, endpoint, self.ak, self.sk, BUCKET,
+                              key, self.source, os.path.join(self.work, "store-upload"),
+                              str(self.part_size), str(self.args.threads)])
+                head = self.bucket.head_object(key)
+                if head.content_length != self.size or head.object_type != "Multipart":
+                    raise RuntimeError(f"multipart upload left {head.content_length} bytes, type {head.object_type}")
+                crc[name] = head.server_crc
+                self.bucket.delete_object(key)
+                return json.loads(result.stdout)["seconds"]
+            return measure
 
         def write_md5(number: int) -> float:
             result = json.loads(run([sys.executable, CHILD, "write-md5", self.source, local]).stdout)
             os.unlink(local)
             return result["seconds"]
 
-        samples = _alternate(self.args.rounds, {"single PUT": single, "multipart": multipart,
-                                                "local write+MD5": write_md5}, "PUT")
-        if crc["single"] != crc["multipart"]:
-            raise RuntimeError(f"the two uploads stored different bytes (CRC-64 {crc})")
+        contenders = {
+            "single PUT": single(self.bucket.sign_url("PUT", "put-single", 7 * 86400), "put-single", "single PUT"),
+            "multipart": multipart("ossbox", self.server.endpoint, "put-multipart", "multipart"),
+            "local write+MD5": write_md5,
+        }
+        if self.s3_rows("put"):
+            contenders["S3 single PUT"] = single(self.s3_presign("put_object", "put-single-s3"), "put-single-s3",
+                                                 "S3 single PUT")
+            contenders["S3 multipart"] = multipart("boto3", self.server.s3_endpoint, "put-multipart-s3",
+                                                   "S3 multipart")
+        samples = _alternate(self.args.rounds, contenders, "PUT")
+        if len(set(crc.values())) != 1:
+            raise RuntimeError(f"the uploads stored different bytes (CRC-64 {crc})")
         self.record("put", samples)
         reference = _median(samples, "local write+MD5")
         rows = []
-        uploader = f"ossbox.client.resumable_upload, {self.part_size // MIB} MiB parts x {self.args.threads}"
-        for name, label in (("single PUT", "curl -T, presigned URL"), ("multipart", uploader)):
+        setting = f"{self.part_size // MIB} MiB parts x {self.args.threads}"
+        for name, label, mirrored in (
+            ("single PUT", "curl -T, presigned URL", None),
+            ("S3 single PUT", "curl -T, SigV4 presigned URL", "single PUT"),
+            ("multipart", f"ossbox.client.resumable_upload, {setting}", None),
+            ("S3 multipart", f"boto3 upload_file, {setting}", "multipart"),
+        ):
+            if name not in samples:
+                continue
             ours = _median(samples, name)
-            rows.append(Row(f"PUT {self.args.size_mib} MiB, {name} ({label}) vs local write+MD5+fsync",
-                            _time(ours, self.size), _time(reference, self.size), reference / ours,
-                            *_at_least(reference / ours, 0.7)))
+            row_name = name.removeprefix("S3 ")
+            # A PUT through curl is the server's own figure and keeps the OSS target; boto3's is partly the SDK's.
+            target = _at_least(reference / ours, 0.7) if name != "S3 multipart" else ("", None)
+            rows.append(Row(f"{'S3: ' if mirrored else ''}PUT {self.args.size_mib} MiB, {row_name} ({label}) "
+                            f"vs local write+MD5+fsync", _time(ours, self.size), _time(reference, self.size),
+                            reference / ours, *target, _median(samples, mirrored) / ours if mirrored else None))
         return rows
 
     # ---- listing: a page of 1000 in a big bucket against one in a small bucket ----
@@ -374,38 +475,91 @@ class Bench:
         cache = Path(self.args.cache_dir)
         data_dir = _listing.cached_data_dir(cache, big, small)
         started = time.monotonic()
-        server = start_server(data_dir, *shlex.split(self.args.server_args), timeout=1800)
+        server = start_server(data_dir, *shlex.split(self.args.server_args), "--s3-port", "0", timeout=1800)
         print(f"  listing: server start-up on {big + small:,} objects took {time.monotonic() - started:.1f} s",
               file=sys.stderr)
         pool = urllib3.HTTPConnectionPool(server.host, server.port, maxsize=1)
+        s3_pool = urllib3.HTTPConnectionPool(server.host, server.s3_port, maxsize=1)
         try:
-            def pages(count: int) -> list[float]:
+            def oss_page(bucket: str, query: dict[str, str]) -> tuple[float, int, int]:
+                headers = signed_headers(bucket, None, server.access_key_id, server.access_key_secret)
+                began = time.perf_counter()
+                response = pool.request("GET", f"/{bucket}/", fields=query, headers=headers)
+                return time.perf_counter() - began, response.status, response.data.count(b"<Key>")
+
+            def pages(count: int, fetch: Callable[[str, dict[str, str]], tuple[float, int, int]] = oss_page,
+                      ) -> list[float]:
                 bucket, timings = _listing.bucket_name(count), []
                 for query in _listing.page_queries(count):
-                    headers = signed_headers(bucket, None, server.access_key_id, server.access_key_secret)
-                    began = time.perf_counter()
-                    response = pool.request("GET", f"/{bucket}/", fields=query, headers=headers)
-                    timings.append(time.perf_counter() - began)
-                    if response.status != 200 or response.data.count(b"<Key>") != 1000:
-                        raise RuntimeError(f"listing {bucket} {query}: {response.status}, "
-                                           f"{response.data.count(b'<Key>')} keys")
+                    seconds, status, keys = fetch(bucket, query)
+                    timings.append(seconds)
+                    if status != 200 or keys != 1000:
+                        raise RuntimeError(f"listing {bucket} {query}: {status}, {keys} keys")
                 return timings
 
-            pages(big), pages(small)  # untimed: the first reads of the metadata come from disk
-            timings: dict[str, list[float]] = {"big": [], "small": []}
+            # (timings name, bucket size, how a page is fetched)
+            order = [("big", big, oss_page), ("small", small, oss_page)]
+            if self.s3_rows("listing"):
+                s3_page, boto3_page = self._s3_listing_pages(server, s3_pool)
+                order += [("S3 big", big, s3_page), ("S3 small", small, s3_page),
+                          ("boto3 big", big, boto3_page), ("boto3 small", small, boto3_page)]
+            for name, count, fetch in order:
+                pages(count, fetch)  # untimed: the first reads of the metadata come from disk
+            timings: dict[str, list[float]] = {name: [] for name, _, _ in order}
             for number in range(self.args.rounds):
-                order = [("big", big), ("small", small)]
-                for name, count in (order if number % 2 == 0 else order[::-1]):
-                    timings[name] += pages(count)
+                for name, count, fetch in (order if number % 2 == 0 else order[::-1]):
+                    timings[name] += pages(count, fetch)
         finally:
             pool.close()
+            s3_pool.close()
             server.stop()
         self.record("listing", timings)
         ours, reference = statistics.median(timings["big"]), statistics.median(timings["small"])
         ratio = ours / reference
-        return [Row(f"ListObjectsV2 page of 1000 (median of {len(timings['big'])}): bucket of {big:,} keys "
+        rows = [Row(f"ListObjectsV2 page of 1000 (median of {len(timings['big'])}): bucket of {big:,} keys "
                     f"vs {small:,} keys", f"{ours * 1000:8.1f} ms", f"{reference * 1000:8.1f} ms", ratio,
                     "<= 1.5 (time ratio)", ratio <= 1.5)]
+        for client, label in (("S3", "SigV4-signed GETs"), ("boto3", "boto3 list_objects_v2")):
+            if f"{client} big" not in timings:
+                continue
+            s3 = statistics.median(timings[f"{client} big"])
+            s3_reference = statistics.median(timings[f"{client} small"])
+            target = ("<= 1.5 (time ratio)", s3 / s3_reference <= 1.5) if client == "S3" else ("", None)
+            rows.append(Row(f"S3: ListObjectsV2 page of 1000, {label} (median of {len(timings[f'{client} big'])}): "
+                            f"bucket of {big:,} keys vs {small:,} keys", f"{s3 * 1000:8.1f} ms",
+                            f"{s3_reference * 1000:8.1f} ms", s3 / s3_reference, *target, ours / s3))
+        return rows
+
+    def _s3_listing_pages(self, server, s3_pool) -> tuple[Callable, Callable]:
+        """Two ways to fetch a page through the S3 port: the OSS row's raw GETs (one keep-alive connection,
+        signed before the clock starts), here SigV4-signed; and boto3's list_objects_v2, timed around the
+        call (signing, the request, and parsing 1000 entries into Python objects)."""
+        from urllib.parse import urlencode
+
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+        credentials = Credentials(server.access_key_id, server.access_key_secret)
+        client = s3_client(server.s3_endpoint, server.access_key_id, server.access_key_secret, connections=1)
+        parameters = {"max-keys": "MaxKeys", "start-after": "StartAfter", "prefix": "Prefix"}
+
+        def raw(bucket: str, query: dict[str, str]) -> tuple[float, int, int]:
+            target = f"/{bucket}/?{urlencode(query)}"
+            request = AWSRequest("GET", f"{server.s3_endpoint}{target}")
+            S3SigV4Auth(credentials, "s3", S3_REGION).add_auth(request)
+            headers = dict(request.headers.items())
+            began = time.perf_counter()
+            response = s3_pool.request("GET", target, headers=headers)
+            return time.perf_counter() - began, response.status, response.data.count(b"<Key>")
+
+        def boto3(bucket: str, query: dict[str, str]) -> tuple[float, int, int]:
+            arguments = {parameters[name]: value for name, value in query.items() if name in parameters}
+            arguments["MaxKeys"] = int(arguments["MaxKeys"])
+            began = time.perf_counter()
+            answer = client.list_objects_v2(Bucket=bucket, **arguments)
+            return time.perf_counter() - began, answer["ResponseMetadata"]["HTTPStatusCode"], len(answer["Contents"])
+
+        return raw, boto3
 
     # ---- memory ----
 
@@ -440,6 +594,10 @@ def _table(rows: list[Row]) -> str:
     lines = [(row.case, row.ours.strip(), row.reference.strip(),
               "" if row.ratio is None else f"{row.ratio:.2f}x", row.target,
               "" if row.passed is None else ("pass" if row.passed else "MISS")) for row in rows]
+    if any(row.dialect_ratio is not None for row in rows):  # a last column, only when S3 rows were measured
+        header += ("S3/OSS",)
+        lines = [(*line, "" if row.dialect_ratio is None else f"{row.dialect_ratio:.2f}x")
+                 for line, row in zip(lines, rows)]
     widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
     out = ["  ".join(cell.ljust(widths[i]) if i in (0, 4, 5) else cell.rjust(widths[i])
                      for i, cell in enumerate(line)) for line in [header, *lines]]
@@ -449,7 +607,8 @@ def _table(rows: list[Row]) -> str:
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default=",".join(CASES), help=f"comma-separated cases among {', '.join(CASES)}")
+    parser.add_argument("--only", default=",".join(CASES + S3_CASES),
+                        help=f"comma-separated cases among {', '.join(CASES + S3_CASES)}; `s3` for all the s3- ones")
     parser.add_argument("--size-mib", type=int, default=1024, help="size of the large object")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds; figures are medians")
     parser.add_argument("--part-size-mib", type=int, default=10, help="part size of every parted transfer")
@@ -472,24 +631,27 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         parser.set_defaults(size_mib=64, rounds=1, duration=2, listing_keys=20_000, listing_small_keys=2_000)
     args = parser.parse_args(argv)
     args.only = [case.strip() for case in args.only.split(",") if case.strip()]
-    unknown = set(args.only) - set(CASES)
+    if "s3" in args.only:
+        args.only = [case for case in args.only if case != "s3"] + list(S3_CASES)
+    unknown = set(args.only) - set(CASES + S3_CASES)
     if unknown:
-        parser.error(f"unknown case(s) {', '.join(sorted(unknown))}; choose among {', '.join(CASES)}")
+        parser.error(f"unknown case(s) {', '.join(sorted(unknown))}; choose among {', '.join(CASES + S3_CASES)}")
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
+    s3 = any(case in S3_CASES for case in args.only)
     if not args.no_install:
-        ensure_environment()
+        ensure_environment(s3)
     command = ("python bench/run.py " + shlex.join(sys.argv[1:] if argv is None else argv)).strip()
     started, load_before = time.monotonic(), os.getloadavg()[0]
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="ossbox-bench-", dir=args.work_dir) as work:
         bench = Bench(args, work)
         try:
-            for case in CASES:
-                if case in args.only:
+            for case in CASES:  # an s3- case runs inside its OSS case, in the same rounds
+                if case in args.only or f"s3-{case}" in args.only:
                     print(f"{case}...", file=sys.stderr)
                     case_started = time.monotonic()
                     rows += getattr(bench, f"case_{case.replace('-', '_')}")()
@@ -498,13 +660,16 @@ def main(argv: list[str] | None = None) -> None:
             bench.stop()
     print(f"date:     {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
     print(f"machine:  {machine()}")
-    print(f"tools:    {versions()}")
+    print(f"tools:    {versions(s3)}")
     print(f"load:     1-minute load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
           f"(anything else running competes with both sides)")
     print(f"command:  {command}  ({args.rounds} alternating rounds, medians; "
           f"{time.monotonic() - started:.0f} s in all)")
     print("ratio:    > 1 means ossbox does better (reference time / ossbox time, or ossbox rate / reference rate),")
-    print("          except listing: page time in the big bucket / page time in the small one\n")
+    print("          except listing: page time in the big bucket / page time in the small one" + ("" if s3 else "\n"))
+    if s3:
+        print("S3/OSS:   an S3 row against the OSS row it mirrors, same round, same objects (> 1 means the S3")
+        print("          dialect does better: OSS time / S3 time, or S3 rate / OSS rate; listing: big-bucket pages)\n")
     print(_table(rows))
     if args.json:
         Path(args.json).write_text(json.dumps({"command": command, "rows": [asdict(r) for r in rows],
