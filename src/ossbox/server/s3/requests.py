@@ -16,9 +16,9 @@ from ...protocol.errors import OssError
 from ...protocol.names import check_bucket_name
 from ...protocol.numbers import parse_decimal
 from ...protocol.s3authentication import S3Signer
+from ...storage.records import Checksum
 from ..context import Call
 from ..operations.encryption import requested_encryption
-from ...storage.records import Checksum
 from ..operations.values import Attributes, ChecksumCheck, Conditions, Upload
 from ..oss.requests import STORED_HEADERS, expected_md5, read_body, stall_limited, tags_from_header, utf8
 from .chunked import AwsChunkedBody
