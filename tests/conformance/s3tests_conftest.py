@@ -1,7 +1,7 @@
 """conftest.py for the copied s3-tests tree; s3tests_suite.py installs it as the run directory's conftest.py.
 
-It confines the suite's clean-up to the one user ossbox has (aborting leftover multipart uploads first, a
-workaround for an ossbox bug), keeps one hung test from stalling the run, and marks the expected failures
+It confines the suite's clean-up to the one user ossbox has, keeps one hung test from stalling the run, and
+marks the expected failures
 s3tests_suite.py hands over (strict xfail: a test that starts passing fails the run, so its entry gets removed).
 """
 
@@ -31,21 +31,12 @@ def _delete_main_buckets():
         if name in _undeletable:
             continue
         try:
-            _abort_uploads(client, name)
             functional.nuke_bucket(client, name)
         except Exception as error:  # noqa: BLE001 - whatever stops the deletion, it fails this test once
             _undeletable.add(name)
             first_error = first_error or error
     if first_error is not None:
         raise first_error
-
-
-# WORKAROUND, ossbox bug: S3's DeleteBucket discards a bucket's unfinished multipart uploads, but ossbox answers
-# BucketNotEmpty (OSS's rule) while there are any. Remove this once the S3 dialect follows S3.
-def _abort_uploads(client, bucket):
-    for page in client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
-        for upload in page.get("Uploads", []):
-            client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
 
 
 functional.setup = functional.teardown = _delete_main_buckets

@@ -25,8 +25,7 @@ code is pytest's. Why each quirk exists:
   are unset and NO_PROXY names the loopback addresses, as in oss2_suite.py.
 * s3tests_conftest.py becomes the run directory's conftest.py: the package's per-test clean-up deletes only
   main's buckets (alt's and tenant's keys are refused), and a bucket it cannot delete fails only the test that
-  left it; a per-phase time limit; the strict xfail marks. It also aborts a bucket's unfinished multipart
-  uploads before deleting it, a workaround for an ossbox bug (see the README).
+  left it; a per-phase time limit; the strict xfail marks.
 * EXPECTED_FAILURES are marked strict xfail in the run directory: a new failure fails the run, and so does a
   test that starts passing, so the list stays exact. tests/conformance/README.md says why each fails.
 """
@@ -163,8 +162,8 @@ CORE_TESTS = [
 
 # Expected failures among CORE_TESTS, node id -> why, in four kinds: a feature ossbox does not have; a test
 # that expects RGW's answer where S3's (and ossbox's) differs; a test that cannot fail the request it means
-# to (it edits a header before botocore signs, and signing puts it back); and ossbox bugs, reported to be
-# fixed (then the strict xfail fails the run until the entry goes).
+# to (it edits a header before botocore signs, and signing puts it back); and where ossbox deliberately
+# answers otherwise than S3. An entry whose test starts passing fails the run until it goes.
 SECOND_USER = "needs a second user (s3 alt / s3 tenant); ossbox has one owner"
 EXPECTED_FAILURES = {
     # features ossbox does not have
@@ -222,32 +221,13 @@ EXPECTED_FAILURES = {
                     "test_object_create_bad_authorization_invalid_aws2",
                     "test_bucket_create_bad_authorization_invalid_aws2", "test_object_create_bad_contentlength_none",
                     "test_object_create_bad_date_none_aws2", "test_bucket_create_bad_date_none_aws2")},
-    # ossbox bugs (see tests/conformance/README.md)
-    "test_bucket_listv2_continuationtoken_empty": "ossbox bug, see report: an empty continuation-token is "
-                                                  "refused instead of read as none",
-    "test_object_write_check_etag": "ossbox bug, see report: ETags in upper-case hex",
-    "test_multipart_reupload_checksum_and_etag": "ossbox bug, see report: ETags in upper-case hex",
-    "test_multipart_upload_small": "ossbox bug, see report: repeating a successful CompleteMultipartUpload is "
-                                   "NoSuchUpload",
-    "test_multipart_upload": "ossbox bug, see report: repeating a successful CompleteMultipartUpload is "
-                             "NoSuchUpload",
-    "test_multipart_checksum_sha256": "ossbox bug, see report: CompleteMultipartUpload does not check the "
-                                      "x-amz-checksum-sha256 it is given",
-    "test_multipart_copy_invalid_range": "ossbox bug, see report: an x-amz-copy-source-range past the source's "
-                                         "end is clamped instead of refused (InvalidRange)",
-    "test_object_content_encoding_aws_chunked": "ossbox bug, see report: Content-Encoding aws-chunked alone "
-                                                "makes the body be read as aws-chunked",
-    "test_object_raw_get_x_amz_expires_not_expired": "ossbox bug, see report: an OPTIONS request without "
-                                                     "Origin is authenticated and refused 403, not 400",
-    "test_100_continue": "ossbox bug, see report: 100 Continue is sent before the request is authorized",
-    "test_headers.py::test_object_create_date_and_amz_date": "ossbox bug, see report: SigV4 signed with the "
-                                                             "Date header (no x-amz-date) is refused",
-    "test_headers.py::test_object_create_amz_date_and_no_date": "ossbox bug, see report: SigV4 signed with the "
-                                                                "Date header (no x-amz-date) is refused",
-    "test_headers.py::test_bucket_create_bad_ua_empty_aws2": "ossbox bug, see report: SigV2 bucket requests "
-                                                             "signed for /bucket/ (botocore) do not match",
-    "test_headers.py::test_bucket_create_bad_ua_none_aws2": "ossbox bug, see report: SigV2 bucket requests "
-                                                            "signed for /bucket/ (botocore) do not match",
+    # where ossbox deliberately answers otherwise
+    **{name: "ossbox gives an object one ETag in both dialects, OSS's upper-case hex (S3's is lower-case), "
+             "and If-Match compares it octet for octet, as RFC 9110 says"
+       for name in ("test_object_write_check_etag", "test_multipart_reupload_checksum_and_etag")},
+    **{name: "a completed upload is forgotten: repeating a CompleteMultipartUpload that succeeded answers "
+             "NoSuchUpload, as OSS does (S3 answers the same success again)"
+       for name in ("test_multipart_upload_small", "test_multipart_upload")},
 }
 
 SELECTIONS = {"core": CORE_TESTS, "all": ["test_s3.py", "test_headers.py"]}

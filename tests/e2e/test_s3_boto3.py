@@ -463,3 +463,81 @@ def test_s3_requests_on_the_oss_port(server):
         with pytest.raises(ClientError) as failure:
             missing(Bucket=name + "-absent")
         assert error_of(failure) == (404, "NoSuchBucket")
+
+
+def test_completion_checks_the_checksums_it_claims(s3, bucket):
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="claimed", ChecksumAlgorithm="SHA256")["UploadId"]
+    sent = s3.upload_part(Bucket=bucket, Key="claimed", UploadId=upload, PartNumber=1, Body=b"part",
+                          ChecksumAlgorithm="SHA256")
+    wrong = _expected_checksums(b"other")["SHA256"]
+    with pytest.raises(ClientError) as failure:
+        s3.complete_multipart_upload(Bucket=bucket, Key="claimed", UploadId=upload, MultipartUpload={"Parts": [
+            {"PartNumber": 1, "ETag": sent["ETag"], "ChecksumSHA256": wrong}]})
+    assert error_of(failure) == (400, "InvalidPart")
+    parts = {"Parts": [{"PartNumber": 1, "ETag": sent["ETag"], "ChecksumSHA256": sent["ChecksumSHA256"]}]}
+    with pytest.raises(ClientError) as failure:
+        s3.complete_multipart_upload(Bucket=bucket, Key="claimed", UploadId=upload, MultipartUpload=parts,
+                                     ChecksumSHA256=f"{wrong}-1")
+    assert error_of(failure) == (400, "BadDigest")
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="claimed", UploadId=upload, MultipartUpload=parts)
+    assert done["ChecksumSHA256"].endswith("-1")
+
+
+def test_an_upload_part_copy_range_past_the_source_is_refused(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="five", Body=b"12345")
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="copy")["UploadId"]
+    with pytest.raises(ClientError) as failure:
+        s3.upload_part_copy(Bucket=bucket, Key="copy", UploadId=upload, PartNumber=1, CopySourceRange="bytes=0-21",
+                            CopySource={"Bucket": bucket, "Key": "five"})
+    assert error_of(failure) == (416, "InvalidRange")
+
+
+def test_delete_bucket_discards_unfinished_uploads(s3):
+    with fresh_bucket(s3) as name:
+        s3.create_multipart_upload(Bucket=name, Key="left")
+        s3.delete_bucket(Bucket=name)
+        with pytest.raises(ClientError) as failure:
+            s3.head_bucket(Bucket=name)
+        assert error_of(failure)[0] == 404
+        s3.create_bucket(Bucket=name)  # for fresh_bucket to remove
+
+
+def test_list_buckets_pages(server):
+    s3 = s3_client(server)
+    with fresh_bucket(s3, "page-a") as first, fresh_bucket(s3, "page-b") as second:
+        page = s3.list_buckets(MaxBuckets=1, Prefix="page-")
+        assert [b["Name"] for b in page["Buckets"]] == [first] and page["ContinuationToken"]
+        rest = s3.list_buckets(MaxBuckets=1, Prefix="page-", ContinuationToken=page["ContinuationToken"])
+        assert [b["Name"] for b in rest["Buckets"]] == [second] and "ContinuationToken" not in rest
+
+
+def test_expect_100_continue_is_answered_after_the_request_is_judged(server, bucket):
+    """An anonymous PUT to a private bucket is refused before its body is asked for."""
+    import http.client
+    connection = http.client.HTTPConnection(server.host, server.s3_port, timeout=10)
+    connection.putrequest("PUT", f"/{bucket}/refused")
+    connection.putheader("Content-Length", "5")
+    connection.putheader("Expect", "100-continue")
+    connection.endheaders()
+    response = connection.getresponse()  # no body sent: the answer must not wait for it
+    assert response.status == 403
+    connection.close()
+
+
+def test_signature_version_2_clients_reach_buckets_and_objects(server):
+    sigv2 = s3_client(server, signature="s3")
+    with fresh_bucket(sigv2, "sigv2") as name:
+        sigv2.put_object(Bucket=name, Key="k", Body=b"v2")
+        assert [o["Key"] for o in sigv2.list_objects(Bucket=name)["Contents"]] == ["k"]
+        sigv2.head_bucket(Bucket=name)
+
+
+def test_sigv4_dated_by_the_date_header(server, bucket):
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    request = AWSRequest(method="GET", url=f"{server.s3_endpoint}/{bucket}",
+                         headers={"Date": formatdate(time.time(), usegmt=True)})
+    S3SigV4Auth(Credentials(server.access_key_id, server.access_key_secret), "s3", "us-east-1").add_auth(request)
+    assert "X-Amz-Date" not in request.headers
+    assert requests.get(request.url, headers=dict(request.headers)).status_code == 200

@@ -42,6 +42,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "InvalidStorageClass": 400,
     "InvalidTag": 400,
     "MetadataTooLarge": 400,
+    "BadRequest": 400,
     "BucketAlreadyOwnedByYou": 409,
     "ConditionalRequestConflict": 409,
     "NoSuchTagSet": 404,

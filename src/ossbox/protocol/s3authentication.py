@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from . import sigv4
 from .authentication import MAX_CLOCK_SKEW, MAX_PRESIGN_SECONDS, same_signature, v4_fields, v4_request_time
-from .dates import parse_http_date
+from .dates import parse_http_date, v4_datetime
 from .errors import OssError
 from .numbers import parse_decimal
 from .signing import SignedParts, v1_signature
@@ -95,10 +95,14 @@ def _header(parts: SignedParts, path: str, rest: str, lookup: SecretLookup, now:
     payload_hash = parts.header("x-amz-content-sha256")
     if not payload_hash:
         raise OssError("InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
-    datetime = parts.header("x-amz-date")
-    request_time = v4_request_time(datetime)
+    if parts.header("x-amz-date"):
+        datetime = parts.header("x-amz-date")
+        request_time = v4_request_time(datetime)
+    else:  # dated by the Date header, which SigV4 signs in its own timestamp form
+        request_time = parse_http_date(parts.header("date"))
+        datetime = v4_datetime(request_time) if request_time is not None else ""
     if request_time is None:
-        raise OssError("AccessDenied", "AWS authentication requires a valid x-amz-date header")
+        raise OssError("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
     if abs(now - request_time) > MAX_CLOCK_SKEW:
         raise OssError("RequestTimeTooSkewed", "The difference between the request time and the current time is "
                        "too large.", MaxAllowedSkewMilliseconds=str(MAX_CLOCK_SKEW * 1000))
@@ -166,9 +170,14 @@ def _v2_mismatch(access_key_id: str, text: bytes) -> OssError:
 def _v2(parts: SignedParts, raw_resource: str, access_key_id: str, signature: str, date: str,
         lookup: SecretLookup) -> S3Signer:
     secret = _secret(lookup, access_key_id)
-    text = v2_string_to_sign(parts, raw_resource, date)
-    if not same_signature(v1_signature(secret, text), signature):  # OSS's V1 is the same HMAC-SHA1
-        raise _v2_mismatch(access_key_id, text)
+    # A bucket's resource is signed as `/bucket/` by some clients (botocore) and `/bucket` by others.
+    resources = [raw_resource]
+    if parts.bucket and not parts.key:
+        resources.append(raw_resource[:-1] if raw_resource.endswith("/") else raw_resource + "/")
+    texts = [v2_string_to_sign(parts, resource, date) for resource in resources]
+    # OSS's V1 is the same HMAC-SHA1
+    if not any(same_signature(v1_signature(secret, text), signature) for text in texts):
+        raise _v2_mismatch(access_key_id, texts[0])
     return S3Signer(access_key_id, b"", "", "", "", sigv4.UNSIGNED_PAYLOAD)
 
 

@@ -19,6 +19,7 @@ from ..storage.metadata import MetadataUnavailable
 from .context import ServerConfig
 from .dispatch import Services, respond
 from .offload import AsyncStorage, Offload
+from .responses import expect_continue
 
 __all__ = ["create_app", "InFlight", "IN_FLIGHT"]
 
@@ -61,11 +62,11 @@ IN_FLIGHT = web.AppKey("in_flight", InFlight)
 
 
 async def _expect(request: web.Request) -> None:
-    """`Expect: 100-continue` gets its interim response; any other expectation is ignored, as RFC 9110 allows.
-    (aiohttp's default answers those 417 echoing the value, and a value that is not UTF-8 made that a 500.)"""
+    """`Expect: 100-continue` gets its interim response when the body is first read (`continue_if_expected`),
+    not before the request is judged; any other expectation is ignored, as RFC 9110 allows. (aiohttp's
+    default answers those 417 echoing the value, and a value that is not UTF-8 made that a 500.)"""
     if request.version == HttpVersion11 and request.headers.get("Expect", "").lower() == "100-continue":
-        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        request.writer.output_size = 0  # the interim response is not the start of the answer
+        expect_continue(request)
 
 
 def create_app(storage: Storage, config: ServerConfig) -> web.Application:

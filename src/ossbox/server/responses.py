@@ -17,11 +17,27 @@ from aiohttp.web import ContentCoding
 from ..protocol.dates import http_date
 from ..storage.engine import ObjectSnapshot
 
-__all__ = ["xml_response", "empty_response", "not_modified_response", "BlobResponse"]
+__all__ = ["xml_response", "empty_response", "not_modified_response", "BlobResponse", "expect_continue",
+           "continue_if_expected"]
 
 log = logging.getLogger("ossbox.server")
 
 _FALLBACK_CHUNK = 1 << 20
+_EXPECTS_CONTINUE = "ossbox.expects_continue"
+
+
+def expect_continue(request: web.Request) -> None:
+    """Note that the client waits for `100 Continue` before it sends the body (`Expect: 100-continue`)."""
+    request[_EXPECTS_CONTINUE] = True
+
+
+async def continue_if_expected(request: web.Request) -> None:
+    """Send `100 Continue` if the client waits for it, once: when the body is about to be read, after the
+    request was authenticated and judged, so that a refused request's body is never sent at all."""
+    if request.get(_EXPECTS_CONTINUE):
+        request[_EXPECTS_CONTINUE] = False
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the interim response is not the start of the answer
 
 
 def not_modified_response(record) -> web.Response:

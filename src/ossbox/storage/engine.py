@@ -23,21 +23,21 @@ import os
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ..protocol import checksums
 from ..protocol.crc64 import crc64_combine
 from .blobs import BlobStore, BlobWriter
 from .cipher import BlobCipher
-from .errors import (AccessRefused, BucketNotFound, InvalidPart, InvalidPartOrder, IsDeleteMarker, NotArchived,
-                     NotRestored, ObjectChanged, ObjectFrozen, ObjectNotAppendable, ObjectNotFound, PartTooSmall,
+from .errors import (AccessRefused, BucketNotFound, ChecksumMismatch, InvalidPart, InvalidPartOrder, IsDeleteMarker,
+                     NotArchived, NotRestored, ObjectChanged, ObjectFrozen, ObjectNotAppendable, ObjectNotFound, PartTooSmall,
                      PositionMismatch, RestoreInProgress, UploadNotFound, VersionNotFound)
 from .listing import Page, grouped_scan
 from .records import (ARCHIVE_CLASSES, NULL_VERSION, BlobInfo, BucketRecord, Checksum, ClassUsage, Deletion, Extent, Gate,
                       Listing, ObjectRecord, PartRecord, Permit, Restore, UploadRecord, version_seq)
 from .metadata import MetadataStore, MetadataUnavailable, default_metadata_url, open_metadata
 
-__all__ = ["Storage", "ObjectSnapshot", "Permit", "RECLAIM_DELAY", "RESTORE_DELAY", "ORPHAN_AGE", "MIN_PART_SIZE",
+__all__ = ["Storage", "ObjectSnapshot", "Permit", "Checksums", "RECLAIM_DELAY", "RESTORE_DELAY", "ORPHAN_AGE", "MIN_PART_SIZE",
            "MAX_EXTENTS", "md5_etag", "multipart_etag"]
 
 # How often open_object() retries when a blob vanishes between reading metadata and opening it.
@@ -552,9 +552,12 @@ class Storage:
         return self.metadata.list_parts(upload_id, after, limit)
 
     def complete_upload(self, bucket: str, key: str, upload_id: str, chosen: list[tuple[int, str]] | None,
-                        overwrite: bool = True, permit: Permit | None = None) -> ObjectRecord:
+                        overwrite: bool = True, permit: Permit | None = None,
+                        claimed: Checksums | None = None) -> ObjectRecord:
         """Make the object from the parts `chosen` as (part number, ETag) in ascending order, or from
-        every part when `chosen` is None. The parts' blobs become the object's extents: no byte is copied."""
+        every part when `chosen` is None. The parts' blobs become the object's extents: no byte is copied.
+        `claimed`: the S3 checksums the client gives for parts and the object, which must be the ones stored
+        and made (InvalidPart, ChecksumMismatch)."""
         self.get_upload(bucket, key, upload_id)
 
         def assemble(upload: UploadRecord, parts: list[PartRecord]) -> ObjectRecord:
@@ -562,6 +565,8 @@ class Storage:
             attributes = {"object_type": "Multipart", **upload.attributes}
             if "checksum" in attributes:
                 attributes["checksum"] = _multipart_checksum(attributes["checksum"], selected)
+            if claimed is not None:
+                claimed.check(selected, attributes.get("checksum"), key)
             return ObjectRecord(
                 bucket=bucket, key=key, size=sum(p.size for p in selected), etag=multipart_etag(selected),
                 crc64=functools.reduce(lambda crc, p: crc64_combine(crc, p.crc64, p.size), selected, 0),
@@ -642,6 +647,22 @@ def _appended_etag(etag: str, appended_md5: bytes) -> str:
 
 def _normalized_etag(etag: str) -> str:
     return etag.strip().strip('"').upper()
+
+
+@dataclass(frozen=True)
+class Checksums:
+    """What a completion claims: each part's checksum value by number, and the object's (None: not claimed)."""
+
+    parts: dict[int, str]
+    whole: str | None = None
+
+    def check(self, parts: list[PartRecord], made: Checksum | None, key: str) -> None:
+        for part in parts:
+            given = self.parts.get(part.part_number)
+            if given is not None and (part.checksum is None or part.checksum.value != given):
+                raise InvalidPart(part.part_number)
+        if self.whole is not None and (made is None or made.value != self.whole):
+            raise ChecksumMismatch(key)
 
 
 def _multipart_checksum(wanted: Checksum, parts: list[PartRecord]) -> Checksum | None:

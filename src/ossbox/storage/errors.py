@@ -87,6 +87,10 @@ class InvalidPart(StorageError):
     """A part named at completion was never uploaded, or its ETag differs."""
 
 
+class ChecksumMismatch(StorageError):
+    """The checksum a completion claims for the object is not the one its parts make."""
+
+
 class InvalidPartOrder(StorageError):
     """Parts named at completion are not in strictly ascending order."""
 

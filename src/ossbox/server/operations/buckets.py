@@ -14,7 +14,7 @@ from .encryption import ENCRYPTION_CONFIG
 from .values import BucketRef
 
 __all__ = ["ListBucketsRequest", "BucketList", "PutBucketRequest", "BucketStat", "list_buckets",
-           "put_bucket", "delete_bucket", "get_bucket_info", "get_bucket_location", "get_bucket_stat",
+           "put_bucket", "DeleteBucketRequest", "delete_bucket", "get_bucket_info", "get_bucket_location", "get_bucket_stat",
            "list_live_channel"]
 
 
@@ -68,7 +68,17 @@ async def put_bucket(context: Context, request: PutBucketRequest) -> None:
         pass
 
 
-async def delete_bucket(context: Context, request: BucketRef) -> None:
+@dataclass(frozen=True)
+class DeleteBucketRequest:
+    bucket: str
+    discard_uploads: bool = False  # S3's rule: unfinished multipart uploads go with the bucket (OSS's: refused)
+
+
+async def delete_bucket(context: Context, request: DeleteBucketRequest) -> None:
+    if request.discard_uploads:
+        while (page := await context.storage.list_uploads(request.bucket)).rows:
+            for upload in page.rows:
+                await context.storage.abort_upload(request.bucket, upload.key, upload.upload_id)
     await context.storage.delete_bucket(request.bucket)
 
 

@@ -16,7 +16,8 @@ from .context import Context
 from .values import BucketRef, required_config
 
 __all__ = ["CorsRule", "CorsConfiguration", "BucketCors", "Preflight", "CorsGrant", "CORS_CONFIG", "CORS_METHODS",
-           "put_bucket_cors", "get_bucket_cors", "delete_bucket_cors", "preflight", "stored_cors", "grant_for"]
+           "put_bucket_cors", "get_bucket_cors", "delete_bucket_cors", "preflight", "stored_cors", "grant_for",
+           "PREFLIGHT_INCOMPLETE"]
 
 CORS_CONFIG = "cors"  # the configuration's name among a bucket's (BucketRecord.configs)
 CORS_METHODS = ("GET", "PUT", "DELETE", "POST", "HEAD")
@@ -139,15 +140,17 @@ async def delete_bucket_cors(context: Context, request: BucketRef) -> None:
     await context.storage.update_bucket(request.bucket, configs={CORS_CONFIG: None})
 
 
+PREFLIGHT_INCOMPLETE = "CORSResponse: a preflight needs the Origin and Access-Control-Request-Method headers."
+
+
 async def preflight(context: Context, request: Preflight) -> CorsGrant:
     """A browser's OPTIONS: the grant of the first rule that allows what it asks, or 403 AccessForbidden.
     No signature is needed: browsers send none."""
     configuration = stored_cors((await context.storage.get_bucket(request.bucket)).configs)
+    if not request.origin or not request.method:
+        raise OssError("AccessForbidden", PREFLIGHT_INCOMPLETE)
     if configuration is None:
         raise OssError("AccessForbidden", "CORSResponse: CORS is not enabled for this bucket.")
-    if not request.origin or not request.method:
-        raise OssError("AccessForbidden", "CORSResponse: a preflight needs the Origin and "
-                                          "Access-Control-Request-Method headers.")
     grant = grant_for(configuration, request.origin, request.method, request.headers)
     if grant is None:
         raise OssError("AccessForbidden", "CORSResponse: This CORS request is not allowed. This is usually "

@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 
 from ...protocol.errors import OssError
 from ...protocol.names import check_object_key
-from ...protocol.ranges import ByteRange, resolve_range
+from ...protocol.ranges import ByteRange, parse_range, resolve_range
+from ...storage.engine import Checksums
 from ...storage.listing import Page
 from ...storage.records import BlobInfo, Checksum, Encryption, ObjectRecord, PartRecord, UploadRecord
 from .context import Context
@@ -63,6 +64,7 @@ class UploadPartCopyRequest:
     source_range: str | None  # `bytes=a-b` of the source; None: all of it
     source_conditions: Conditions
     source_version_id: str | None = None
+    range_within_source: bool = False  # S3's rule: a range past the source's end is refused, not shortened
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class CompleteRequest:
     parts: list[tuple[int, str]] | None  # (part number, ETag) in the order given; None: every part uploaded
     overwrite: bool = True
     write_conditions: Conditions = Conditions()  # If-Match / If-None-Match on the version replaced
+    claimed: Checksums | None = None  # S3 checksums of the parts and the object, as the client gives them
 
 
 @dataclass(frozen=True)
@@ -140,11 +143,15 @@ def _with_upload_checksum(body: Upload, wanted: Checksum | None) -> Upload:
     return body
 
 
-def _source_range(header: str | None, size: int) -> tuple[int, int]:
-    """(first byte, length) of the source's range, the whole source when absent."""
+def _source_range(header: str | None, size: int, within: bool) -> tuple[int, int]:
+    """(first byte, length) of the source's range, the whole source when absent; `within`: a range that
+    ends past the source is refused."""
     if header is None:
         return 0, size
     decision = resolve_range(header, size, standard=True)
+    first, last = parse_range(header) or (None, None)
+    if within and first is not None and last is not None and last >= size:
+        raise OssError("InvalidRange", f"The copy source range {header!r} ends past the source's {size} bytes.")
     if not isinstance(decision, ByteRange):
         raise OssError("InvalidArgument", f"The copy source range {header!r} is not a satisfiable range of the "
                        "source.")
@@ -159,7 +166,7 @@ async def upload_part_copy(context: Context, request: UploadPartCopyRequest) -> 
         with await open_copy_source(context, request.source_bucket, request.source_key,
                                     request.source_version_id) as snapshot:
             check_copy_conditions(request.source_conditions, snapshot.record)
-            first, length = _source_range(request.source_range, snapshot.record.size)
+            first, length = _source_range(request.source_range, snapshot.record.size, request.range_within_source)
             return await context.storage.copy_range_to_blob(snapshot, first, length, encryption is not None)
     blob = await on_current_version(attempt)
     part = await context.storage.commit_part(request.bucket, request.key, request.upload_id, request.part_number, blob)
@@ -169,7 +176,8 @@ async def upload_part_copy(context: Context, request: UploadPartCopyRequest) -> 
 async def complete_multipart_upload(context: Context, request: CompleteRequest) -> ObjectRecord:
     return await context.storage.complete_upload(request.bucket, request.key, request.upload_id, request.parts,
                                                  request.overwrite,
-                                                 write_permit(context.permit(), request.write_conditions))
+                                                 write_permit(context.permit(), request.write_conditions),
+                                                 request.claimed)
 
 
 async def abort_multipart_upload(context: Context, request: UploadRef) -> None:

@@ -26,7 +26,7 @@ CODECS: dict[str, Codec] = {
     "ListBuckets": Codec(buckets.parse_list_buckets, buckets.render_list_buckets),
     "DescribeRegions": Codec(buckets.parse_describe_regions, buckets.render_describe_regions),
     "PutBucket": Codec(buckets.parse_put_bucket, buckets.render_put_bucket),
-    "DeleteBucket": Codec(buckets.parse_bucket, buckets.render_no_content),
+    "DeleteBucket": Codec(buckets.parse_delete_bucket, buckets.render_no_content),
     "GetBucketInfo": Codec(buckets.parse_bucket, buckets.render_get_bucket_info),
     "GetBucketLocation": Codec(buckets.parse_bucket, buckets.render_get_bucket_location),
     "GetBucketStat": Codec(buckets.parse_bucket, buckets.render_get_bucket_stat),

@@ -38,6 +38,10 @@ async def parse_bucket(call: Call) -> BucketRef:
     return BucketRef(call.bucket)
 
 
+async def parse_delete_bucket(call: Call) -> buckets.DeleteBucketRequest:
+    return buckets.DeleteBucketRequest(call.bucket)
+
+
 async def parse_list_buckets(call: Call) -> buckets.ListBucketsRequest:
     return buckets.ListBucketsRequest(call.param("prefix") or "", call.param("marker") or "",
                                       int_param(call.param("max-keys"), "max-keys", 100, 1, 1000),

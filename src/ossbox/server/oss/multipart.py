@@ -79,7 +79,8 @@ def parse_complete_document(body: bytes) -> list[tuple[int, str]]:
     body gives an empty list."""
     if not body.strip():
         return []
-    root = parse_xml_body(body, "CompleteMultipartUpload", max_elements=3 * multipart.MAX_PART_NUMBER + 1)
+    # Part, PartNumber, ETag, and an S3 checksum per part (the S3 codec reads this document too)
+    root = parse_xml_body(body, "CompleteMultipartUpload", max_elements=4 * multipart.MAX_PART_NUMBER + 1)
     chosen = []
     for part in root.iterfind("Part"):
         number = parse_decimal((part.findtext("PartNumber") or "").strip())  # unknown numbers: InvalidPart

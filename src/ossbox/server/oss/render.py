@@ -143,6 +143,8 @@ _STORAGE_ERRORS = {
     storage_errors.UploadNotFound: ("NoSuchUpload", "The specified upload does not exist.", "UploadId"),
     storage_errors.InvalidPart: ("InvalidPart", "One or more of the specified parts could not be found or the "
                                  "specified entity tag might not have matched the part's entity tag.", "PartNumber"),
+    storage_errors.ChecksumMismatch: ("BadDigest", "The checksum you specified did not match the calculated "
+                                      "checksum.", "Key"),
     storage_errors.InvalidPartOrder: ("InvalidPartOrder", "The list of parts was not in ascending order.",
                                       "PartNumber"),
     storage_errors.PartTooSmall: ("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed "

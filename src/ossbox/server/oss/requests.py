@@ -14,6 +14,8 @@ import binascii
 import xml.etree.ElementTree as ElementTree
 from urllib.parse import parse_qsl, unquote
 
+from aiohttp import web
+
 from ...protocol.errors import OssError
 from ...protocol.names import check_bucket_name
 from ...protocol.numbers import parse_decimal
@@ -23,6 +25,7 @@ from ..context import Call
 from ..operations.encryption import requested_encryption
 from ..operations.tags import OBJECT_TAG_RULES, validate_tags
 from ..operations.values import Attributes, Conditions, Upload
+from ..responses import continue_if_expected
 
 __all__ = ["USER_META_PREFIX", "STORED_HEADERS", "MAX_USER_META_SIZE", "int_param", "utf8", "attributes",
            "conditions", "upload", "overwrite_allowed", "copy_source", "version_id", "expected_md5", "read_body",
@@ -139,12 +142,14 @@ def expected_md5(call: Call) -> bytes | None:
     return digest
 
 
-async def stall_limited(content, timeout: float):
-    """The body's chunks as they arrive; a body that sends nothing for `timeout` seconds is given up, so a
-    stalled or abandoned upload cannot hold its connection, file and temporary blob forever."""
+async def stall_limited(request: web.Request, timeout: float):
+    """The body's chunks as they arrive (asking for them with `100 Continue` if the client waits for it); a
+    body that sends nothing for `timeout` seconds is given up, so a stalled or abandoned upload cannot hold its
+    connection, file and temporary blob forever."""
+    await continue_if_expected(request)
     while True:
         try:
-            chunk = await asyncio.wait_for(content.readany(), timeout)
+            chunk = await asyncio.wait_for(request.content.readany(), timeout)
         except asyncio.TimeoutError:
             raise OssError("RequestTimeout", f"The request body sent nothing for {timeout:g} seconds.") from None
         if not chunk:
@@ -158,7 +163,7 @@ def upload(call: Call) -> Upload:
     chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     if request.content_length is None and not chunked:
         raise OssError("MissingContentLength", "You must provide the Content-Length HTTP header.")
-    return Upload(stall_limited(request.content, call.config.body_timeout), request.content_length, expected_md5(call))
+    return Upload(stall_limited(request, call.config.body_timeout), request.content_length, expected_md5(call))
 
 
 async def read_body(call: Call) -> bytes:
@@ -168,7 +173,7 @@ async def read_body(call: Call) -> bytes:
     if (call.request.content_length or 0) > limit:
         raise OssError("EntityTooLarge", "The request body is too large.")
     body = bytearray()
-    async for chunk in stall_limited(call.request.content, call.config.body_timeout):
+    async for chunk in stall_limited(call.request, call.config.body_timeout):
         body += chunk
         if len(body) > limit:
             raise OssError("EntityTooLarge", "The request body is too large.")

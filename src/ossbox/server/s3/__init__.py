@@ -26,7 +26,7 @@ CODECS: dict[str, Codec] = {
     "ListObjectVersions": Codec(listing.parse_list_object_versions, listing.render_list_object_versions),
     "ListBuckets": Codec(buckets.parse_list_buckets, buckets.render_list_buckets),
     "PutBucket": Codec(buckets.parse_put_bucket, buckets.render_put_bucket),
-    "DeleteBucket": Codec(buckets.parse_bucket, buckets.render_no_content),
+    "DeleteBucket": Codec(buckets.parse_delete_bucket, buckets.render_no_content),
     "HeadBucket": Codec(buckets.parse_bucket, buckets.render_head_bucket),
     "GetBucketLocation": Codec(buckets.parse_bucket, buckets.render_get_bucket_location),
     "PutBucketVersioning": Codec(buckets.parse_put_bucket_versioning, buckets.render_ok),

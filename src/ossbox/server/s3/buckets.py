@@ -16,7 +16,8 @@ from ..operations.values import BucketRef, ObjectRef
 from ..operations.versioning import BucketVersioning
 from ..oss.configuration import tag_pairs
 from ..oss.cors import cors_configuration, cors_rules
-from ..oss.requests import parse_xml_body, version_id
+from ..oss.listing import continuation_token, marker_from_token
+from ..oss.requests import int_param, parse_xml_body, version_id
 from ..responses import empty_response, xml_response
 from .render import NAMESPACE, document, owner
 from .requests import canned_acl, read_signed_body
@@ -42,6 +43,10 @@ async def parse_bucket(call: Call) -> BucketRef:
     return BucketRef(call.bucket)
 
 
+async def parse_delete_bucket(call: Call) -> buckets.DeleteBucketRequest:
+    return buckets.DeleteBucketRequest(call.bucket, discard_uploads=True)
+
+
 async def parse_object(call: Call) -> ObjectRef:
     return ObjectRef(call.bucket, call.key, version_id(call))
 
@@ -49,13 +54,20 @@ async def parse_object(call: Call) -> ObjectRef:
 # ---- buckets ----
 
 async def parse_list_buckets(call: Call) -> buckets.ListBucketsRequest:
-    return buckets.ListBucketsRequest(call.param("prefix") or "", call.param("continuation-token") or "", 10000)
+    token = call.param("continuation-token")
+    return buckets.ListBucketsRequest(call.param("prefix") or "", marker_from_token(token) if token else "",
+                                      int_param(call.param("max-buckets"), "max-buckets", 10000, 1, 10000))
 
 
 def render_list_buckets(call: Call, request: buckets.ListBucketsRequest, result: buckets.BucketList
                         ) -> web.StreamResponse:
-    listed = [("Bucket", [("Name", b.name), ("CreationDate", iso8601(b.created))]) for b in result.buckets]
-    return document("ListAllMyBucketsResult", [("Owner", owner(call.config.owner_id)), ("Buckets", listed)])
+    listed = [("Bucket", [("Name", b.name), ("CreationDate", iso8601(b.created)),
+                          ("BucketRegion", call.config.s3_region)]) for b in result.buckets]
+    return document("ListAllMyBucketsResult", [
+        ("Owner", owner(call.config.owner_id)), ("Buckets", listed),
+        ("ContinuationToken", continuation_token(result.buckets[-1].name) if result.truncated else None),
+        ("Prefix", call.param("prefix")),
+    ])
 
 
 async def parse_put_bucket(call: Call) -> buckets.PutBucketRequest:

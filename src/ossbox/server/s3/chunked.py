@@ -15,9 +15,12 @@ import asyncio
 import hashlib
 import hmac
 
+from aiohttp import web
+
 from ...protocol import sigv4
 from ...protocol.errors import OssError
 from ...protocol.s3authentication import S3Signer
+from ..responses import continue_if_expected
 
 __all__ = ["AwsChunkedBody"]
 
@@ -40,8 +43,9 @@ class AwsChunkedBody:
     """One aws-chunked body. `chunks()` yields its payload; afterwards `trailers` holds its trailer lines
     (lowercased names), the trailer signature checked if the body is signed."""
 
-    def __init__(self, content, timeout: float, signer: S3Signer | None, signed: bool) -> None:
-        self._content = content
+    def __init__(self, request: web.Request, timeout: float, signer: S3Signer | None, signed: bool) -> None:
+        self._request = request
+        self._content = request.content
         self._timeout = timeout
         self._signer = signer if signed else None
         self.trailers: dict[str, str] = {}
@@ -83,6 +87,7 @@ class AwsChunkedBody:
         return int(size_text, 16), signature
 
     async def chunks(self):
+        await continue_if_expected(self._request)
         previous = self._signer.seed_signature if self._signer is not None else ""
         while True:
             size, signature = self._header(await self._line())

@@ -88,10 +88,7 @@ def render_list_objects(call: Call, request: ListObjectsRequest, listing: Listin
 
 
 async def parse_list_objects_v2(call: Call) -> ListObjectsRequest:
-    token = call.param("continuation-token")
-    if token == "":
-        raise OssError("InvalidArgument", "The continuation token provided is incorrect",
-                       ArgumentName="continuation-token")
+    token = call.param("continuation-token")  # an empty one is none, as S3 takes it
     return _request(call, marker_from_token(token) if token else (call.param("start-after") or ""))
 
 
@@ -102,7 +99,7 @@ def render_list_objects_v2(call: Call, request: ListObjectsRequest, listing: Lis
     children: list[tuple[str, object]] = [
         ("Name", request.bucket),
         ("Prefix", encode(request.prefix)),
-        ("ContinuationToken", call.param("continuation-token")),
+        ("ContinuationToken", call.param("continuation-token")),  # echoed, empty included
         ("StartAfter", encode(start_after) if start_after else None),
         ("MaxKeys", request.max_keys),
         ("Delimiter", encode(request.delimiter) if request.delimiter else None),

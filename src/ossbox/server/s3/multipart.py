@@ -6,14 +6,17 @@ from __future__ import annotations
 from aiohttp import web
 
 from ...protocol.dates import iso8601
+from ...protocol import checksums
 from ...protocol.errors import OssError
+from ...protocol.numbers import parse_decimal
+from ...storage.engine import Checksums
 from ...storage.listing import Page
 from ...storage.records import Checksum, ObjectRecord, UploadRecord
 from ..context import Call
 from ..operations import multipart
 from ..oss.multipart import parse_complete_document
 from ..oss.render import encoder
-from ..oss.requests import conditions, int_param
+from ..oss.requests import conditions, int_param, parse_xml_body
 from ..responses import empty_response
 from .listing import max_keys
 from .objects import write_headers
@@ -68,7 +71,8 @@ async def parse_upload_part_copy(call: Call) -> multipart.UploadPartCopyRequest:
     source_bucket, source_key, source_version = copy_source(call)
     return multipart.UploadPartCopyRequest(ref.bucket, ref.key, ref.upload_id, _part_number(call), source_bucket,
                                            source_key, call.headers.get("x-amz-copy-source-range"),
-                                           conditions(call, prefix="x-amz-copy-source-"), source_version)
+                                           conditions(call, prefix="x-amz-copy-source-"), source_version,
+                                           range_within_source=True)
 
 
 def render_upload_part_copy(call: Call, request: multipart.UploadPartCopyRequest, stored: multipart.StoredPart
@@ -80,6 +84,26 @@ def render_upload_part_copy(call: Call, request: multipart.UploadPartCopyRequest
     return document("CopyPartResult", [("LastModified", iso8601(part.mtime)), ("ETag", part.etag)], headers=headers)
 
 
+def _claimed_part_checksums(body: bytes) -> dict[int, str]:
+    """The `Checksum<ALGORITHM>` each Part of a completion document claims, by part number."""
+    root = parse_xml_body(body, "CompleteMultipartUpload", max_elements=4 * multipart.MAX_PART_NUMBER + 1)
+    claimed = {}
+    for part in root.iterfind("Part"):
+        number = parse_decimal((part.findtext("PartNumber") or "").strip())
+        value = next((part.findtext(f"Checksum{a}") for a in checksums.ALGORITHMS
+                      if part.find(f"Checksum{a}") is not None), None)
+        if number is not None and value is not None:
+            claimed[number] = value.strip()
+    return claimed
+
+
+def _claimed_checksums(call: Call, body: bytes) -> Checksums | None:
+    whole = next((call.headers[checksums.header_name(a)] for a in checksums.ALGORITHMS
+                  if checksums.header_name(a) in call.headers), None)
+    parts = _claimed_part_checksums(body) if b"<Checksum" in body else {}
+    return Checksums(parts, whole) if parts or whole is not None else None
+
+
 async def parse_complete_multipart_upload(call: Call) -> multipart.CompleteRequest:
     body = await read_signed_body(call, call.signer)
     chosen = await call.offload(parse_complete_document, body)
@@ -88,7 +112,8 @@ async def parse_complete_multipart_upload(call: Call) -> multipart.CompleteReque
         raise OssError("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
                        "published schema.")
     return multipart.CompleteRequest(ref.bucket, ref.key, ref.upload_id, chosen,
-                                     write_conditions=write_conditions(call))
+                                     write_conditions=write_conditions(call),
+                                     claimed=await call.offload(_claimed_checksums, call, body))
 
 
 def render_complete_multipart_upload(call: Call, request: multipart.CompleteRequest, record: ObjectRecord

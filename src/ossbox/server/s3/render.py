@@ -14,6 +14,7 @@ from ...protocol.dates import http_date
 from ...protocol.errors import STATUS_BY_CODE, OssError, xml_safe
 from ...protocol.xmlutil import xml_document
 from ...storage.records import NULL_VERSION, Checksum, Encryption, ObjectRecord
+from ..operations.cors import PREFLIGHT_INCOMPLETE
 from ..operations.values import MD5_MISMATCH
 from ..oss.render import restore_state
 from ..responses import xml_response
@@ -100,6 +101,8 @@ _S3_FIELDS = {"OSSAccessKeyId": "AWSAccessKeyId"}
 def _s3_code(error: OssError) -> str:
     if error.code == "InvalidDigest" and error.message == MD5_MISMATCH:
         return "BadDigest"
+    if error.message == PREFLIGHT_INCOMPLETE:  # S3 answers 400 where OSS refuses (403)
+        return "BadRequest"
     return _S3_CODES.get(error.code, error.code)
 
 

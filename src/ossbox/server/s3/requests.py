@@ -180,21 +180,22 @@ def upload(call: Call, signer: S3Signer | None) -> Upload:
     for: a signed payload hash, an `aws-chunked` body's chunk signatures, an S3 checksum."""
     request = call.request
     payload_hash = signer.payload_hash if signer is not None else sigv4.UNSIGNED_PAYLOAD
-    streaming = payload_hash.startswith("STREAMING-") or "aws-chunked" in call.headers.get("Content-Encoding", "")
+    # What frames the body is x-amz-content-sha256 (an anonymous request may send it too), not Content-Encoding
+    streaming = call.headers.get("x-amz-content-sha256", "").startswith("STREAMING-")
     checks = []
     if streaming:
         length = parse_decimal(call.headers.get("x-amz-decoded-content-length"))
         if length is None:
             raise OssError("MissingContentLength", "You must provide the Content-Length HTTP header.")
         signed = payload_hash in (sigv4.STREAMING_SIGNED, sigv4.STREAMING_SIGNED_TRAILER)
-        body = AwsChunkedBody(request.content, call.config.body_timeout, signer, signed)
+        body = AwsChunkedBody(request, call.config.body_timeout, signer, signed)
         chunks, trailers = body.chunks(), body.trailers
     else:
         chunked = "chunked" in call.headers.get("Transfer-Encoding", "").lower()
         if request.content_length is None and not chunked:
             raise OssError("MissingContentLength", "You must provide the Content-Length HTTP header.")
         length, trailers = request.content_length, None
-        chunks = stall_limited(request.content, call.config.body_timeout)
+        chunks = stall_limited(request, call.config.body_timeout)
         if payload_hash != sigv4.UNSIGNED_PAYLOAD:
             checks.append(_PayloadHashCheck(payload_hash))
     return Upload(chunks, length, expected_md5(call), tuple(checks), _checksum_check(call, trailers))
