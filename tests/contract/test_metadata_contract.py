@@ -18,6 +18,7 @@ from dataclasses import replace
 
 import pytest
 
+from ossbox.server.operations.values import Conditions, write_permit
 from ossbox.storage.errors import (AccessRefused, BucketExists, BucketNotEmpty, BucketNotFound, ObjectChanged,
                                    ObjectExists, UploadNotFound)
 from ossbox.storage.metadata import copy_metadata, open_metadata
@@ -532,6 +533,24 @@ def test_concurrent_creations_with_forbid_overwrite_have_exactly_one_winner(stor
     outcomes = _race(12, lambda i: store.put_object(record("once"), overwrite=False))
     assert sum(isinstance(result, tuple) for result in outcomes) == 1
     assert sum(isinstance(result, ObjectExists) for result in outcomes) == 11
+
+
+def test_concurrent_conditional_writes_have_exactly_one_winner_under_versioning_too(store):
+    """S3's If-None-Match: * and If-Match (operations/values.py's write_permit), judged by the permit in the
+    transaction that replaces the version: racing writers cannot both pass, versioned or not."""
+    for versioning in (None, "Enabled"):
+        key = f"conditional-{versioning}"
+        if versioning:
+            store.update_bucket(BUCKET, versioning=versioning)
+        created = _race(12, lambda i: store.put_object(record(key), permit=write_permit(None, Conditions(
+            if_none_match="*"))))
+        assert sum(isinstance(result, tuple) for result in created) == 1
+        assert sum(getattr(result, "code", None) == "PreconditionFailed" for result in created) == 11
+        current = store.get_object(BUCKET, key)
+        replaced = _race(12, lambda i: store.put_object(replace(record(key), etag=f'"{i:032X}"'), permit=write_permit(
+            None, Conditions(if_match=current.etag))))  # each writer's own ETag: the first to replace it wins
+        assert sum(isinstance(result, tuple) for result in replaced) == 1
+        assert sum(getattr(result, "code", None) == "PreconditionFailed" for result in replaced) == 11
 
 
 def test_compare_and_swap_races_have_exactly_one_winner(store):
