@@ -31,7 +31,6 @@ __all__ = ["Dialect", "OSS", "S3", "dialect_of"]
 
 @dataclass(frozen=True)
 class Dialect:
-    name: str
     locate: Callable[[web.Request, ServerConfig], tuple[Address, str]]
     identify: Callable[[web.Request, Address, ServerConfig], tuple[str | None, S3Signer | None]]
     codecs: dict[str, Codec]
@@ -43,8 +42,8 @@ def _identify_oss(request: web.Request, address: Address, config: ServerConfig) 
     return oss_entry.identify(request, address, config), None
 
 
-OSS = Dialect("oss", oss_entry.locate, _identify_oss, OSS_CODECS, oss_render.error_response, oss_render.stamp)
-S3 = Dialect("s3", s3_entry.locate, s3_entry.identify, S3_CODECS, s3_render.error_response, s3_render.stamp)
+OSS = Dialect(oss_entry.locate, _identify_oss, OSS_CODECS, oss_render.error_response, oss_render.stamp)
+S3 = Dialect(s3_entry.locate, s3_entry.identify, S3_CODECS, s3_render.error_response, s3_render.stamp)
 
 
 def _query_names(raw_path: str):

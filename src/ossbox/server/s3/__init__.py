@@ -3,13 +3,16 @@
 Strategy: `CODECS` gives the operations of `server/registry.py` that S3 has a parser and a renderer, as
 `server/oss/` does for OSS: the operations are the same, only the wire differs (SigV4, `aws-chunked`
 bodies, `x-amz-*` headers, S3's XML namespace and error codes). An operation S3 has no name for (OSS's
-symlinks, appends, bucket info) is not reachable from here.
+symlinks, appends, bucket info) is not reachable from here. Parsers and renderers with no wire names of
+their own (a bucket or object reference, an empty answer) are the OSS codec's.
 """
 
 from __future__ import annotations
 
 from ..context import Codec
 from ..oss import cors as oss_cors
+from ..oss.buckets import parse_bucket
+from ..oss.configuration import parse_object, render_no_content, render_ok
 from . import buckets, listing, multipart, objects
 
 __all__ = ["CODECS"]
@@ -26,25 +29,25 @@ CODECS: dict[str, Codec] = {
     "ListObjectVersions": Codec(listing.parse_list_object_versions, listing.render_list_object_versions),
     "ListBuckets": Codec(buckets.parse_list_buckets, buckets.render_list_buckets),
     "PutBucket": Codec(buckets.parse_put_bucket, buckets.render_put_bucket),
-    "DeleteBucket": Codec(buckets.parse_delete_bucket, buckets.render_no_content),
-    "HeadBucket": Codec(buckets.parse_bucket, buckets.render_head_bucket),
-    "GetBucketLocation": Codec(buckets.parse_bucket, buckets.render_get_bucket_location),
-    "PutBucketVersioning": Codec(buckets.parse_put_bucket_versioning, buckets.render_ok),
-    "GetBucketVersioning": Codec(buckets.parse_bucket, buckets.render_get_bucket_versioning),
-    "PutBucketAcl": Codec(buckets.parse_put_bucket_acl, buckets.render_ok),
-    "GetBucketAcl": Codec(buckets.parse_bucket, buckets.render_acl),
-    "PutObjectAcl": Codec(buckets.parse_put_object_acl, buckets.render_ok),
-    "GetObjectAcl": Codec(buckets.parse_object, buckets.render_acl),
-    "PutBucketCors": Codec(buckets.parse_put_bucket_cors, buckets.render_ok),
-    "GetBucketCors": Codec(buckets.parse_bucket, buckets.render_get_bucket_cors),
-    "DeleteBucketCors": Codec(buckets.parse_bucket, buckets.render_no_content),
+    "DeleteBucket": Codec(buckets.parse_delete_bucket, render_no_content),
+    "HeadBucket": Codec(parse_bucket, buckets.render_head_bucket),
+    "GetBucketLocation": Codec(parse_bucket, buckets.render_get_bucket_location),
+    "PutBucketVersioning": Codec(buckets.parse_put_bucket_versioning, render_ok),
+    "GetBucketVersioning": Codec(parse_bucket, buckets.render_get_bucket_versioning),
+    "PutBucketAcl": Codec(buckets.parse_put_bucket_acl, render_ok),
+    "GetBucketAcl": Codec(parse_bucket, buckets.render_acl),
+    "PutObjectAcl": Codec(buckets.parse_put_object_acl, render_ok),
+    "GetObjectAcl": Codec(parse_object, buckets.render_acl),
+    "PutBucketCors": Codec(buckets.parse_put_bucket_cors, render_ok),
+    "GetBucketCors": Codec(parse_bucket, buckets.render_get_bucket_cors),
+    "DeleteBucketCors": Codec(parse_bucket, render_no_content),
     "Options": Codec(oss_cors.parse_preflight, oss_cors.render_preflight),
-    "PutObjectTagging": Codec(buckets.parse_put_object_tagging, buckets.render_ok),
-    "GetObjectTagging": Codec(buckets.parse_object, buckets.render_object_tagging),
-    "DeleteObjectTagging": Codec(buckets.parse_object, buckets.render_no_content),
-    "PutBucketTags": Codec(buckets.parse_put_bucket_tags, buckets.render_no_content),
-    "GetBucketTags": Codec(buckets.parse_bucket, buckets.render_bucket_tagging),
-    "DeleteBucketTags": Codec(buckets.parse_delete_bucket_tags, buckets.render_no_content),
+    "PutObjectTagging": Codec(buckets.parse_put_object_tagging, render_ok),
+    "GetObjectTagging": Codec(parse_object, buckets.render_object_tagging),
+    "DeleteObjectTagging": Codec(parse_object, render_no_content),
+    "PutBucketTags": Codec(buckets.parse_put_bucket_tags, render_no_content),
+    "GetBucketTags": Codec(parse_bucket, buckets.render_bucket_tagging),
+    "DeleteBucketTags": Codec(buckets.parse_delete_bucket_tags, render_no_content),
     "InitiateMultipartUpload": Codec(multipart.parse_initiate_multipart_upload,
                                      multipart.render_initiate_multipart_upload),
     "UploadPart": Codec(multipart.parse_upload_part, multipart.render_upload_part),

@@ -12,7 +12,7 @@ from ...storage.records import ENABLED, SUSPENDED, BucketRecord
 from ..context import Call
 from ..operations import acl, buckets, tags
 from ..operations.cors import BucketCors, CorsConfiguration
-from ..operations.values import BucketRef, ObjectRef
+from ..operations.values import BucketRef
 from ..operations.versioning import BucketVersioning
 from ..oss.configuration import tag_pairs
 from ..oss.cors import cors_configuration, cors_rules
@@ -31,24 +31,8 @@ async def _document(call: Call, root: str):
     return await call.offload(parse_xml_body, await read_signed_body(call, call.signer), root)
 
 
-def render_ok(call: Call, request: object, _result: None) -> web.StreamResponse:
-    return empty_response()
-
-
-def render_no_content(call: Call, request: object, _result: None) -> web.StreamResponse:
-    return empty_response(204)
-
-
-async def parse_bucket(call: Call) -> BucketRef:
-    return BucketRef(call.bucket)
-
-
 async def parse_delete_bucket(call: Call) -> buckets.DeleteBucketRequest:
     return buckets.DeleteBucketRequest(call.bucket, discard_uploads=True)
-
-
-async def parse_object(call: Call) -> ObjectRef:
-    return ObjectRef(call.bucket, call.key, version_id(call))
 
 
 # ---- buckets ----
