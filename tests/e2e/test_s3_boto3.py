@@ -541,3 +541,22 @@ def test_sigv4_dated_by_the_date_header(server, bucket):
     S3SigV4Auth(Credentials(server.access_key_id, server.access_key_secret), "s3", "us-east-1").add_auth(request)
     assert "X-Amz-Date" not in request.headers
     assert requests.get(request.url, headers=dict(request.headers)).status_code == 200
+
+
+def test_archived_objects_are_restored(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="cold", Body=b"frozen", StorageClass="GLACIER")
+    assert s3.head_object(Bucket=bucket, Key="cold")["StorageClass"] == "GLACIER"
+    with pytest.raises(ClientError) as failure:
+        s3.get_object(Bucket=bucket, Key="cold")
+    assert error_of(failure) == (403, "InvalidObjectState")
+    started = s3.restore_object(Bucket=bucket, Key="cold",
+                                RestoreRequest={"Days": 2, "GlacierJobParameters": {"Tier": "Bulk"}})
+    assert started["ResponseMetadata"]["HTTPStatusCode"] == 202
+    assert s3.head_object(Bucket=bucket, Key="cold")["Restore"] == 'ongoing-request="true"'
+    with pytest.raises(ClientError) as failure:
+        s3.restore_object(Bucket=bucket, Key="cold", RestoreRequest={"Days": 2})
+    assert error_of(failure) == (409, "RestoreAlreadyInProgress")
+    s3.put_object(Bucket=bucket, Key="warm", Body=b"standard")
+    with pytest.raises(ClientError) as failure:
+        s3.restore_object(Bucket=bucket, Key="warm", RestoreRequest={"Days": 1})
+    assert error_of(failure) == (403, "InvalidObjectState")

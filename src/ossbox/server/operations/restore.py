@@ -25,6 +25,7 @@ class RestoreRequest:
     version_id: str | None = None
     days: int = 1
     tier: str | None = None  # None: none asked for (Standard for the classes that take one)
+    tier_for_any_class: bool = False  # S3: a tier may come with any archived object (ignored where none applies)
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,12 @@ async def restore_object(context: Context, request: RestoreRequest) -> RestoreRe
     if max_days is None:
         raise OssError("OperationNotSupported", "The operation is not supported for this resource.",
                        Key=request.key)
-    if request.tier is not None and version.storage_class not in _TIERED:
+    if request.tier is not None and version.storage_class not in _TIERED and not request.tier_for_any_class:
         raise OssError("MalformedXML", "JobParameters apply to Cold Archive and Deep Cold Archive objects only.")
     if not 1 <= request.days <= max_days:
         raise OssError("InvalidArgument", f"Days must be 1 to {max_days} for a {version.storage_class} object.",
                        ArgumentName="Days", ArgumentValue=str(request.days))
-    tier = request.tier or ("Standard" if version.storage_class in _TIERED else None)
+    tier = (request.tier or "Standard") if version.storage_class in _TIERED else None
     before, started = await context.storage.restore_object(request.bucket, request.key, request.version_id,
                                                            request.days, tier, context.permit())
     return RestoreResult(before, started, tier)

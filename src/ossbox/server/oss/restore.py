@@ -12,19 +12,20 @@ from ..operations.restore import TIERS, RestoreRequest, RestoreResult
 from ..responses import empty_response
 from .requests import parse_xml_body, read_body, version_id
 
-__all__ = ["parse_restore_object", "render_restore_object"]
+__all__ = ["restore_document", "parse_restore_object", "render_restore_object"]
 
 
-def _restore_document(body: bytes) -> tuple[int, str | None]:
-    """(days, tier or None) of a `<RestoreRequest>` body; an empty body asks for one day."""
+def restore_document(body: bytes, job_parameters: str = "JobParameters") -> tuple[int, str | None]:
+    """(days, tier or None) of a `<RestoreRequest>` body (S3's names the tier's element
+    `GlacierJobParameters`); an empty body asks for one day."""
     if not body.strip():
         return 1, None
     root = parse_xml_body(body, "RestoreRequest")
     days = parse_decimal((root.findtext("Days") or "1").strip(), 1, 10 ** 6)
     if days is None:
         raise OssError("MalformedXML", "Days must be a positive whole number.")
-    tier = root.findtext("JobParameters/Tier")
-    if root.find("JobParameters") is not None and tier not in TIERS:
+    tier = root.findtext(f"{job_parameters}/Tier")
+    if root.find(job_parameters) is not None and tier not in TIERS:
         raise OssError("InvalidArgument", "Tier must be Expedited, Standard or Bulk.", ArgumentName="Tier",
                        ArgumentValue=tier or "")
     return days, tier
@@ -32,7 +33,7 @@ def _restore_document(body: bytes) -> tuple[int, str | None]:
 
 async def parse_restore_object(call: Call) -> RestoreRequest:
     version = version_id(call)
-    days, tier = await call.offload(_restore_document, await read_body(call))
+    days, tier = await call.offload(restore_document, await read_body(call))
     return RestoreRequest(call.bucket, call.key, version, days, tier)
 
 

@@ -24,6 +24,7 @@ CODECS: dict[str, Codec] = {
     "CopyObject": Codec(objects.parse_copy_object, objects.render_copy_object),
     "DeleteObject": Codec(objects.parse_delete_object, objects.render_delete_object),
     "DeleteMultipleObjects": Codec(objects.parse_delete_multiple_objects, objects.render_delete_multiple_objects),
+    "RestoreObject": Codec(objects.parse_restore_object, objects.render_restore_object),
     "ListObjects": Codec(listing.parse_list_objects, listing.render_list_objects),
     "ListObjectsV2": Codec(listing.parse_list_objects_v2, listing.render_list_objects_v2),
     "ListObjectVersions": Codec(listing.parse_list_object_versions, listing.render_list_object_versions),

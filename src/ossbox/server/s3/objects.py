@@ -1,5 +1,5 @@
 """The S3 codec of the object operations: GetObject, HeadObject, PutObject, CopyObject, DeleteObject,
-DeleteObjects."""
+DeleteObjects, RestoreObject."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from ...protocol.errors import OssError
 from ...storage.records import Deletion, ObjectRecord
 from ..context import Call
 from ..operations import objects
+from ..operations.restore import RestoreRequest, RestoreResult
 from ..oss.objects import deletion_results, parse_delete_request, response_overrides
 from ..oss.render import encoder
+from ..oss.restore import restore_document
 from ..oss.requests import conditions, version_id
 from ..responses import BlobResponse, empty_response
 from .requests import attributes, copy_source, read_signed_body, upload, write_conditions
@@ -133,3 +135,18 @@ async def parse_delete_multiple_objects(call: Call) -> objects.DeleteObjectsRequ
 def render_delete_multiple_objects(call: Call, request: objects.DeleteObjectsRequest, deletions: list[Deletion]
                                    ) -> web.StreamResponse:
     return document("DeleteResult", deletion_results(deletions, request.quiet, encoder(call.param("encoding-type"))))
+
+
+# ---- restoring ----
+
+async def parse_restore_object(call: Call) -> RestoreRequest:
+    version = version_id(call)
+    body = await read_signed_body(call, call.signer)
+    days, tier = await call.offload(restore_document, body, "GlacierJobParameters")
+    return RestoreRequest(call.bucket, call.key, version, days, tier, tier_for_any_class=True)
+
+
+def render_restore_object(call: Call, request: RestoreRequest, result: RestoreResult) -> web.StreamResponse:
+    """202 when the restore starts, 200 when a restored copy's days were extended."""
+    headers = {"x-amz-version-id": request.version_id} if request.version_id is not None else {}
+    return empty_response(202 if result.started else 200, headers=headers)

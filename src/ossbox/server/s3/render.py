@@ -88,6 +88,7 @@ def owner(owner_id: str) -> list[tuple[str, object]]:
 _S3_CODES = {
     "BucketAlreadyExists": "BucketAlreadyOwnedByYou",  # every bucket is the one owner's
     "FileAlreadyExists": "PreconditionFailed",
+    "OperationNotSupported": "InvalidObjectState",  # restoring an object that is not archived
     "NoSuchLifecycle": "NoSuchLifecycleConfiguration",
     "KeyTooLong": "KeyTooLongError",
     "InvalidObjectName": "KeyTooLongError",

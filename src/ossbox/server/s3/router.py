@@ -49,6 +49,7 @@ _OBJECT = {
     ("POST", "uploadId"): "CompleteMultipartUpload",
     ("DELETE", "uploadId"): "AbortMultipartUpload",
     ("GET", "uploadId"): "ListParts",
+    ("POST", "restore"): "RestoreObject",
     ("GET", "acl"): "GetObjectAcl",
     ("PUT", "acl"): "PutObjectAcl",
     ("GET", "tagging"): "GetObjectTagging",
