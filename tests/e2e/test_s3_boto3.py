@@ -560,3 +560,19 @@ def test_archived_objects_are_restored(s3, bucket):
     with pytest.raises(ClientError) as failure:
         s3.restore_object(Bucket=bucket, Key="warm", RestoreRequest={"Days": 1})
     assert error_of(failure) == (403, "InvalidObjectState")
+
+
+def test_bucket_default_encryption(s3, bucket):
+    with pytest.raises(ClientError) as failure:
+        s3.get_bucket_encryption(Bucket=bucket)
+    assert error_of(failure) == (404, "ServerSideEncryptionConfigurationNotFoundError")
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    put = s3.put_object(Bucket=bucket, Key="sealed", Body=b"at rest")
+    assert put["ServerSideEncryption"] == "AES256"
+    got = s3.get_object(Bucket=bucket, Key="sealed")
+    assert (got["Body"].read(), got["ServerSideEncryption"]) == (b"at rest", "AES256")
+    s3.delete_bucket_encryption(Bucket=bucket)
+    assert "ServerSideEncryption" not in s3.put_object(Bucket=bucket, Key="plain", Body=b"x")

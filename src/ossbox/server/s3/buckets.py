@@ -1,5 +1,5 @@
 """The S3 codec of the service and bucket operations (ListBuckets, CreateBucket, DeleteBucket, HeadBucket,
-GetBucketLocation, versioning, CORS, tagging) and of ACLs on buckets and objects."""
+GetBucketLocation, versioning, CORS, tagging, default encryption) and of ACLs on buckets and objects."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from aiohttp import web
 from ...protocol.dates import iso8601
 from ...protocol.errors import OssError
 from ...protocol.xmlutil import xml_text
-from ...storage.records import ENABLED, SUSPENDED, BucketRecord
+from ...storage.records import ENABLED, SUSPENDED, BucketRecord, Encryption
 from ..context import Call
-from ..operations import acl, buckets, tags
+from ..operations import acl, buckets, encryption, tags
 from ..operations.cors import BucketCors, CorsConfiguration
+from ..operations.encryption import requested_encryption
 from ..operations.values import BucketRef
 from ..operations.versioning import BucketVersioning
 from ..oss.configuration import tag_pairs
@@ -179,3 +180,31 @@ def render_bucket_tagging(call: Call, request: object, tagging: dict[str, str]) 
     if not tagging:
         raise OssError("NoSuchTagSet", "The TagSet does not exist", BucketName=call.bucket)
     return render_object_tagging(call, request, tagging)
+
+
+# ---- default encryption ----
+
+_S3_ALGORITHMS = {"AES256": "AES256", "aws:kms": "KMS", "aws:kms:dsse": "KMS"}
+
+
+def _encryption_configuration(body: bytes) -> Encryption:
+    default = parse_xml_body(body, "ServerSideEncryptionConfiguration").find("Rule/ApplyServerSideEncryptionByDefault")
+    algorithm = (default.findtext("SSEAlgorithm") or "").strip() if default is not None else ""
+    if algorithm not in _S3_ALGORITHMS:
+        raise OssError("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
+                       "published schema.")
+    rule = requested_encryption(_S3_ALGORITHMS[algorithm], (default.findtext("KMSMasterKeyID") or "").strip())
+    assert rule is not None
+    return rule
+
+
+async def parse_put_bucket_encryption(call: Call) -> encryption.BucketEncryption:
+    body = await read_signed_body(call, call.signer)
+    return encryption.BucketEncryption(call.bucket, await call.offload(_encryption_configuration, body))
+
+
+def render_get_bucket_encryption(call: Call, request: BucketRef, rule: Encryption) -> web.StreamResponse:
+    algorithm = "aws:kms" if rule.algorithm == "KMS" else "AES256"
+    return document("ServerSideEncryptionConfiguration", [("Rule", [
+        ("ApplyServerSideEncryptionByDefault", [("SSEAlgorithm", algorithm), ("KMSMasterKeyID", rule.kms_key_id)]),
+        ("BucketKeyEnabled", False)])])

@@ -90,6 +90,7 @@ _S3_CODES = {
     "FileAlreadyExists": "PreconditionFailed",
     "OperationNotSupported": "InvalidObjectState",  # restoring an object that is not archived
     "NoSuchLifecycle": "NoSuchLifecycleConfiguration",
+    "NoSuchServerSideEncryptionRule": "ServerSideEncryptionConfigurationNotFoundError",
     "KeyTooLong": "KeyTooLongError",
     "InvalidObjectName": "KeyTooLongError",
 }
