@@ -176,8 +176,6 @@ EXPECTED_FAILURES = {
     "test_object_raw_get_x_amz_expires_not_expired_tenant": SECOND_USER,
     "test_bucket_create_naming_good_contains_period": "bucket names with periods: ossbox keeps OSS's naming rules "
                                                       "(lowercase letters, digits, hyphens) in both dialects",
-    "test_multipart_get_part": "GetObject/HeadObject with partNumber= (one part of a multipart object)",
-    "test_multipart_single_get_part": "GetObject/HeadObject with partNumber= (one part of a multipart object)",
     **{f"test_multipart_use_cksum_helper_{name}": "GetObjectAttributes"
        for name in ("sha256", "crc64nvme", "crc32", "crc32c", "sha1")},
     # the test expects RGW's answer; S3's is ossbox's

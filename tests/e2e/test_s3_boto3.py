@@ -576,3 +576,23 @@ def test_bucket_default_encryption(s3, bucket):
     assert (got["Body"].read(), got["ServerSideEncryption"]) == (b"at rest", "AES256")
     s3.delete_bucket_encryption(Bucket=bucket)
     assert "ServerSideEncryption" not in s3.put_object(Bucket=bucket, Key="plain", Body=b"x")
+
+
+def test_parts_of_a_multipart_object_by_number(s3, bucket):
+    parts = [random_bytes(5 << 20, seed=21), random_bytes(1234, seed=22)]
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="parted")["UploadId"]
+    etags = [s3.upload_part(Bucket=bucket, Key="parted", UploadId=upload, PartNumber=n, Body=data)["ETag"]
+             for n, data in enumerate(parts, 1)]
+    etag = s3.complete_multipart_upload(Bucket=bucket, Key="parted", UploadId=upload, MultipartUpload={
+        "Parts": [{"PartNumber": n, "ETag": e} for n, e in enumerate(etags, 1)]})["ETag"]
+    for number, data in enumerate(parts, 1):
+        head = s3.head_object(Bucket=bucket, Key="parted", PartNumber=number)
+        assert (head["ContentLength"], head["PartsCount"], head["ETag"]) == (len(data), 2, etag)
+        got = s3.get_object(Bucket=bucket, Key="parted", PartNumber=number)
+        assert (got["Body"].read(), got["PartsCount"]) == (data, 2)
+    with pytest.raises(ClientError) as failure:
+        s3.get_object(Bucket=bucket, Key="parted", PartNumber=3)
+    assert error_of(failure) == (400, "InvalidPart")
+    s3.put_object(Bucket=bucket, Key="single", Body=b"one part")
+    got = s3.get_object(Bucket=bucket, Key="single", PartNumber=1)
+    assert (got["Body"].read(), got["PartsCount"]) == (b"one part", 1)

@@ -30,7 +30,7 @@ __all__ = ["ObjectRead", "ObjectMetaRead", "GetObjectResult", "HeadObjectResult"
            "CopyObjectRequest", "DeleteObjectRequest", "DeleteObjectsRequest", "SMALL_BODY",
            "get_object", "head_object", "get_object_meta", "put_object", "copy_object", "delete_object",
            "delete_multiple_objects", "open_for_reading", "open_copy_source", "on_current_version",
-           "check_copy_conditions", "MAX_DELETE_KEYS"]
+           "check_copy_conditions", "parts_count", "MAX_DELETE_KEYS"]
 
 # Bodies up to this size are read whole and sent with the headers in one write: for small objects the
 # sendfile round trips cost more than the copy (4 KiB GETs: see bench/README.md).
@@ -52,6 +52,7 @@ class ObjectRead:
     range: str | None = None
     standard_range: bool = False  # OSS's `x-oss-range-behavior: standard`: S3's rules for ranges
     version_id: str | None = None  # None: the current version
+    part_number: int | None = None  # S3's `partNumber`: the bytes of that part of a multipart object
 
 
 @dataclass
@@ -68,6 +69,7 @@ class GetObjectResult:
 class HeadObjectResult:
     record: ObjectRecord
     user_meta: dict[str, str]
+    range: ByteRange | None = None  # the part asked for by number; None: the whole object
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,25 @@ def _target_is_a_symlink(target: str) -> OssError:
     return OssError("InvalidTargetType", "The symlink target object is itself a symlink.", SymlinkTarget=target)
 
 
+def parts_count(record: ObjectRecord) -> int:
+    """How many parts a version has: a multipart object's extents are its parts; any other is one part."""
+    return len(record.extents) if record.object_type == "Multipart" else 1
+
+
+def _part_range(record: ObjectRecord, number: int) -> ByteRange | None:
+    """The bytes of part `number` (None: all of them, the one part of an object not uploaded in parts)."""
+    if not 1 <= number <= parts_count(record):
+        raise OssError("InvalidPart", "The requested partnumber is not satisfiable", PartNumberRequested=str(number),
+                       ActualPartCount=str(parts_count(record)))
+    if record.object_type != "Multipart":
+        return None
+    first = sum(extent.length for extent in record.extents[:number - 1])
+    return ByteRange(first, first + record.extents[number - 1].length - 1, record.size)
+
+
 def _decide_range(request: ObjectRead, record: ObjectRecord) -> ByteRange | None:
+    if request.part_number is not None:
+        return _part_range(record, request.part_number)
     decision = resolve_range(request.range, record.size, request.standard_range)
     if isinstance(decision, Unsatisfiable):
         raise OssError("InvalidRange", "The requested range is not satisfiable.",
@@ -243,7 +263,8 @@ async def head_object(context: Context, request: ObjectRead) -> HeadObjectResult
 async def _head_object(context: Context, request: ObjectRead) -> HeadObjectResult:
     record, user_meta = await head_for_reading(context, request.bucket, request.key, request.version_id)
     check_conditions(request.conditions, record)
-    return HeadObjectResult(record, user_meta)
+    part = _part_range(record, request.part_number) if request.part_number is not None else None
+    return HeadObjectResult(record, user_meta, part)
 
 
 async def get_object_meta(context: Context, request: ObjectMetaRead) -> ObjectRecord:

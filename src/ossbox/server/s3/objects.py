@@ -10,11 +10,12 @@ from ...protocol.errors import OssError
 from ...storage.records import Deletion, ObjectRecord
 from ..context import Call
 from ..operations import objects
+from ..operations.multipart import MAX_PART_NUMBER
 from ..operations.restore import RestoreRequest, RestoreResult
 from ..oss.objects import deletion_results, parse_delete_request, response_overrides
 from ..oss.render import encoder
 from ..oss.restore import restore_document
-from ..oss.requests import conditions, version_id
+from ..oss.requests import conditions, int_param, version_id
 from ..responses import BlobResponse, empty_response
 from .requests import attributes, copy_source, read_signed_body, upload, write_conditions
 from .render import checksum_headers, document, encryption_headers, object_headers, version_headers
@@ -27,43 +28,58 @@ def write_headers(record: ObjectRecord) -> dict[str, str]:
 
 # ---- reading ----
 
+def _part_number(call: Call) -> int | None:
+    """`partNumber`, which reads one part of a multipart object (None: the whole object)."""
+    if call.param("partNumber") is None:
+        return None
+    if "Range" in call.headers:
+        raise OssError("InvalidRequest", "Cannot specify both Range header and partNumber query parameter")
+    return int_param(call.param("partNumber"), "partNumber", 0, 1, MAX_PART_NUMBER)
+
+
 async def parse_get_object(call: Call) -> objects.ObjectRead:
     response_overrides(call)  # refused before any work
     return objects.ObjectRead(call.bucket, call.key, conditions(call), call.headers.get("Range"),
-                              standard_range=True, version_id=version_id(call))
+                              standard_range=True, version_id=version_id(call), part_number=_part_number(call))
 
 
-def _read_headers(call: Call, record: ObjectRecord, user_meta: dict[str, str], whole: bool) -> dict[str, str]:
-    """An object's headers, with its checksum when asked for (`x-amz-checksum-mode: ENABLED`) and the whole
-    object is read."""
+def _read_headers(call: Call, request: objects.ObjectRead, record: ObjectRecord, user_meta: dict[str, str],
+                  byte_range) -> dict[str, str]:
+    """An object's headers: with its checksum when asked for (`x-amz-checksum-mode: ENABLED`) and the whole
+    object is read, with its parts count when a part is, and the range served."""
     headers = object_headers(record, user_meta)
-    if whole and call.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+    if byte_range is None and call.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
         headers.update(checksum_headers(record.checksum))
+    if request.part_number is not None:
+        headers["x-amz-mp-parts-count"] = str(objects.parts_count(record))
+    if byte_range is not None:
+        headers["Content-Range"] = byte_range.content_range
     return headers
 
 
 def render_get_object(call: Call, request: objects.ObjectRead, result: objects.GetObjectResult
                       ) -> web.StreamResponse:
     record, byte_range = result.record, result.range
-    headers = _read_headers(call, record, result.user_meta, byte_range is None)
+    headers = _read_headers(call, request, record, result.user_meta, byte_range)
     headers.update(response_overrides(call))
     status, first, length = (result.status or 200, 0, record.size) if byte_range is None else \
         (206, byte_range.first, byte_range.length)
-    if byte_range is not None:
-        headers["Content-Range"] = byte_range.content_range
     if result.snapshot is not None:
         return BlobResponse(result.snapshot, first, length, status=status, headers=headers)
     return web.Response(body=result.data, status=status, headers=headers)
 
 
 async def parse_head_object(call: Call) -> objects.ObjectRead:
-    return objects.ObjectRead(call.bucket, call.key, conditions(call), version_id=version_id(call))
+    return objects.ObjectRead(call.bucket, call.key, conditions(call), version_id=version_id(call),
+                              part_number=_part_number(call))
 
 
 def render_head_object(call: Call, request: objects.ObjectRead, result: objects.HeadObjectResult
                        ) -> web.StreamResponse:
-    response = web.StreamResponse(status=200, headers=_read_headers(call, result.record, result.user_meta, True))
-    response.content_length = result.record.size
+    part = result.range
+    response = web.StreamResponse(status=200 if part is None else 206,
+                                  headers=_read_headers(call, request, result.record, result.user_meta, part))
+    response.content_length = result.record.size if part is None else part.length
     return response
 
 

@@ -75,8 +75,6 @@ def route_s3(method: str, address: Address, headers) -> str:
         if operation == "ListObjects" and address.param("list-type") == "2":
             return "ListObjectsV2"
         return operation
-    if method in ("GET", "HEAD") and address.has("partNumber"):
-        return "NotImplemented"  # a part of a multipart object by its number
     operation = lookup(_OBJECT, method, address, S3_SUBRESOURCES)
     if "x-amz-copy-source" in headers:
         return _COPY_VARIANTS.get(operation, operation)
