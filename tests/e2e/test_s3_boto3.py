@@ -14,11 +14,13 @@ from urllib.parse import quote
 from email.utils import formatdate
 
 import boto3
+import oss2
 import pytest
 import requests
 from awscrt import checksums as crt
 from botocore.exceptions import ClientError
 
+from .conftest import REGION, oss2_auth
 from .helpers import etag_of, random_bytes
 from .s3helpers import error_of, fresh_bucket, s3_client
 
@@ -596,3 +598,28 @@ def test_parts_of_a_multipart_object_by_number(s3, bucket):
     s3.put_object(Bucket=bucket, Key="single", Body=b"one part")
     got = s3.get_object(Bucket=bucket, Key="single", PartNumber=1)
     assert (got["Body"].read(), got["PartsCount"]) == (b"one part", 1)
+
+
+def test_lifecycle_configuration_in_s3s_xml_is_the_oss_dialects_too(server, s3, bucket):
+    rules = [
+        {"ID": "logs", "Filter": {"Prefix": "logs/"}, "Status": "Enabled", "Expiration": {"Days": 30},
+         "Transitions": [{"Days": 7, "StorageClass": "STANDARD_IA"}, {"Days": 14, "StorageClass": "GLACIER"}],
+         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}},
+        {"ID": "tagged", "Filter": {"And": {"Prefix": "tmp/", "Tags": [{"Key": "kind", "Value": "scratch"}],
+                                            "ObjectSizeGreaterThan": 10}},
+         "Status": "Disabled", "NoncurrentVersionExpiration": {"NoncurrentDays": 5}},
+    ]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+    assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"] == rules
+    oss_side = oss2.Bucket(oss2_auth("v4", server), server.endpoint, bucket, region=REGION).get_bucket_lifecycle()
+    assert [(rule.id, rule.prefix, rule.expiration and rule.expiration.days) for rule in oss_side.rules] == \
+        [("logs", "logs/", 30), ("tagged", "tmp/", None)]
+    with pytest.raises(ClientError) as failure:
+        s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+            {"ID": "on a day", "Filter": {"Prefix": ""}, "Status": "Enabled",
+             "Transitions": [{"Date": "2030-01-01T00:00:00Z", "StorageClass": "GLACIER"}]}]})
+    assert error_of(failure) == (501, "NotImplemented")
+    s3.delete_bucket_lifecycle(Bucket=bucket)
+    with pytest.raises(ClientError) as failure:
+        s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    assert error_of(failure) == (404, "NoSuchLifecycleConfiguration")

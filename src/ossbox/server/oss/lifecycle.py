@@ -20,7 +20,8 @@ from ..operations.values import BucketRef
 from ..responses import xml_response
 from .requests import parse_xml_body, read_body
 
-__all__ = ["parse_put_bucket_lifecycle", "render_get_bucket_lifecycle"]
+__all__ = ["parse_put_bucket_lifecycle", "render_get_bucket_lifecycle", "one_child", "child_text", "child_count",
+           "child_flag", "child_date", "required_count", "tag_pair", "iso_date"]
 
 # 1000 rules of up to a few dozen elements each
 _MAX_ELEMENTS = 50_000
@@ -31,20 +32,20 @@ def _malformed(message: str) -> OssError:
     return OssError("MalformedXML", message)
 
 
-def _one(node: ElementTree.Element, tag: str) -> ElementTree.Element | None:
+def one_child(node: ElementTree.Element, tag: str) -> ElementTree.Element | None:
     found = node.findall(tag)
     if len(found) > 1:
         raise _malformed(f"{node.tag} holds more than one {tag}.")
     return found[0] if found else None
 
 
-def _text(node: ElementTree.Element, tag: str) -> str | None:
-    child = _one(node, tag)
+def child_text(node: ElementTree.Element, tag: str) -> str | None:
+    child = one_child(node, tag)
     return None if child is None else (child.text or "").strip()
 
 
-def _count(node: ElementTree.Element, tag: str, low: int = 1) -> int | None:
-    text = _text(node, tag)
+def child_count(node: ElementTree.Element, tag: str, low: int = 1) -> int | None:
+    text = child_text(node, tag)
     if text is None:
         return None
     value = parse_decimal(text, low)
@@ -54,8 +55,8 @@ def _count(node: ElementTree.Element, tag: str, low: int = 1) -> int | None:
     return value
 
 
-def _flag(node: ElementTree.Element, tag: str) -> bool | None:
-    text = _text(node, tag)
+def child_flag(node: ElementTree.Element, tag: str) -> bool | None:
+    text = child_text(node, tag)
     if text is None:
         return None
     if text.lower() not in ("true", "false"):
@@ -63,8 +64,8 @@ def _flag(node: ElementTree.Element, tag: str) -> bool | None:
     return text.lower() == "true"
 
 
-def _date(node: ElementTree.Element, tag: str) -> datetime.date | None:
-    text = _text(node, tag)
+def child_date(node: ElementTree.Element, tag: str) -> datetime.date | None:
+    text = child_text(node, tag)
     if text is None:
         return None
     try:
@@ -77,66 +78,66 @@ def _date(node: ElementTree.Element, tag: str) -> datetime.date | None:
     return date
 
 
-def _tag(node: ElementTree.Element) -> tuple[str, str]:
-    key, value = _text(node, "Key"), _text(node, "Value")
+def tag_pair(node: ElementTree.Element) -> tuple[str, str]:
+    key, value = child_text(node, "Key"), child_text(node, "Value")
     if not key:
         raise _malformed("A Tag needs a Key.")
     return key, value or ""
 
 
 def _rule(node: ElementTree.Element) -> Rule:
-    status = _text(node, "Status")
+    status = child_text(node, "Status")
     if status not in ("Enabled", "Disabled"):
         raise _malformed("A rule's Status is Enabled or Disabled.")
-    prefix = _text(node, "Prefix") or ""
-    expiration = _one(node, "Expiration")
-    abort = _one(node, "AbortMultipartUpload")
-    noncurrent = _one(node, "NoncurrentVersionExpiration")
-    bounds = _one(node, "Filter")
+    prefix = child_text(node, "Prefix") or ""
+    expiration = one_child(node, "Expiration")
+    abort = one_child(node, "AbortMultipartUpload")
+    noncurrent = one_child(node, "NoncurrentVersionExpiration")
+    bounds = one_child(node, "Filter")
     return Rule(
-        id=_text(node, "ID") or "",
+        id=child_text(node, "ID") or "",
         prefix=prefix,
         enabled=status == "Enabled",
         expiration=None if expiration is None else Expiration(
-            days=_count(expiration, "Days"), created_before=_date(expiration, "CreatedBeforeDate"),
-            date=_date(expiration, "Date"), expired_delete_marker=_flag(expiration, "ExpiredObjectDeleteMarker")),
+            days=child_count(expiration, "Days"), created_before=child_date(expiration, "CreatedBeforeDate"),
+            date=child_date(expiration, "Date"), expired_delete_marker=child_flag(expiration, "ExpiredObjectDeleteMarker")),
         transitions=tuple(Transition(
-            storage_class=_text(item, "StorageClass") or "", days=_count(item, "Days"),
-            created_before=_date(item, "CreatedBeforeDate"), is_access_time=_flag(item, "IsAccessTime"),
-            return_to_std_when_visit=_flag(item, "ReturnToStdWhenVisit"),
-            allow_small_file=_flag(item, "AllowSmallFile")) for item in node.findall("Transition")),
+            storage_class=child_text(item, "StorageClass") or "", days=child_count(item, "Days"),
+            created_before=child_date(item, "CreatedBeforeDate"), is_access_time=child_flag(item, "IsAccessTime"),
+            return_to_std_when_visit=child_flag(item, "ReturnToStdWhenVisit"),
+            allow_small_file=child_flag(item, "AllowSmallFile")) for item in node.findall("Transition")),
         abort_uploads=None if abort is None else _abort(abort),
-        tags=tuple(_tag(item) for item in node.findall("Tag")),
-        noncurrent_expiration_days=None if noncurrent is None else _required_count(noncurrent, "NoncurrentDays"),
+        tags=tuple(tag_pair(item) for item in node.findall("Tag")),
+        noncurrent_expiration_days=None if noncurrent is None else required_count(noncurrent, "NoncurrentDays"),
         noncurrent_transitions=tuple(NoncurrentTransition(
-            storage_class=_text(item, "StorageClass") or "", noncurrent_days=_required_count(item, "NoncurrentDays"),
-            is_access_time=_flag(item, "IsAccessTime"), return_to_std_when_visit=_flag(item, "ReturnToStdWhenVisit"),
-            allow_small_file=_flag(item, "AllowSmallFile")) for item in node.findall("NoncurrentVersionTransition")),
+            storage_class=child_text(item, "StorageClass") or "", noncurrent_days=required_count(item, "NoncurrentDays"),
+            is_access_time=child_flag(item, "IsAccessTime"), return_to_std_when_visit=child_flag(item, "ReturnToStdWhenVisit"),
+            allow_small_file=child_flag(item, "AllowSmallFile")) for item in node.findall("NoncurrentVersionTransition")),
         filter=Filter() if bounds is None else Filter(
-            size_greater_than=_count(bounds, "ObjectSizeGreaterThan", 0),
-            size_less_than=_count(bounds, "ObjectSizeLessThan", 0),
+            size_greater_than=child_count(bounds, "ObjectSizeGreaterThan", 0),
+            size_less_than=child_count(bounds, "ObjectSizeLessThan", 0),
             nots=tuple(_not(item, prefix) for item in bounds.findall("Not"))),
     )
 
 
-def _required_count(node: ElementTree.Element, tag: str) -> int:
-    value = _count(node, tag)
+def required_count(node: ElementTree.Element, tag: str) -> int:
+    value = child_count(node, tag)
     if value is None:
         raise _malformed(f"{node.tag} needs {tag}.")
     return value
 
 
 def _abort(node: ElementTree.Element) -> AbortUploads:
-    abort = AbortUploads(days=_count(node, "Days"), created_before=_date(node, "CreatedBeforeDate"))
+    abort = AbortUploads(days=child_count(node, "Days"), created_before=child_date(node, "CreatedBeforeDate"))
     if (abort.days is None) == (abort.created_before is None):
         raise _malformed("AbortMultipartUpload needs exactly one of Days or CreatedBeforeDate.")
     return abort
 
 
 def _not(node: ElementTree.Element, rule_prefix: str) -> Not:
-    tag = _one(node, "Tag")
-    prefix = _text(node, "Prefix")
-    return Not(rule_prefix if prefix is None else prefix, None if tag is None else _tag(tag))
+    tag = one_child(node, "Tag")
+    prefix = child_text(node, "Prefix")
+    return Not(rule_prefix if prefix is None else prefix, None if tag is None else tag_pair(tag))
 
 
 def lifecycle_rules(body: bytes) -> list[Rule]:
@@ -152,7 +153,7 @@ async def parse_put_bucket_lifecycle(call: Call) -> BucketLifecycle:
 
 # ---- rendering ----
 
-def _oss_date(date: datetime.date | None) -> str | None:
+def iso_date(date: datetime.date | None) -> str | None:
     return None if date is None else f"{date.isoformat()}T00:00:00.000Z"
 
 
@@ -179,12 +180,12 @@ def _rule_children(rule: Rule) -> list[tuple[str, object]]:
         ("ID", rule.id), ("Prefix", rule.prefix), ("Status", "Enabled" if rule.enabled else "Disabled"),
         ("Filter", _filter_children(rule.filter)),
         ("Expiration", expiration and [
-            ("Days", expiration.days), ("CreatedBeforeDate", _oss_date(expiration.created_before)),
-            ("Date", _oss_date(expiration.date)), ("ExpiredObjectDeleteMarker", expiration.expired_delete_marker)]),
+            ("Days", expiration.days), ("CreatedBeforeDate", iso_date(expiration.created_before)),
+            ("Date", iso_date(expiration.date)), ("ExpiredObjectDeleteMarker", expiration.expired_delete_marker)]),
         *(("Transition", [*_transition_children(item), ("Days", item.days),
-                          ("CreatedBeforeDate", _oss_date(item.created_before))]) for item in rule.transitions),
+                          ("CreatedBeforeDate", iso_date(item.created_before))]) for item in rule.transitions),
         ("AbortMultipartUpload", abort and [("Days", abort.days),
-                                            ("CreatedBeforeDate", _oss_date(abort.created_before))]),
+                                            ("CreatedBeforeDate", iso_date(abort.created_before))]),
         *(("Tag", _tag_children(tag)) for tag in rule.tags),
         ("NoncurrentVersionExpiration", rule.noncurrent_expiration_days and [
             ("NoncurrentDays", rule.noncurrent_expiration_days)]),

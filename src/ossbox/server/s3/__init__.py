@@ -13,7 +13,7 @@ from ..context import Codec
 from ..oss import cors as oss_cors
 from ..oss.buckets import parse_bucket
 from ..oss.configuration import parse_object, render_no_content, render_ok
-from . import buckets, listing, multipart, objects
+from . import buckets, lifecycle, listing, multipart, objects
 
 __all__ = ["CODECS"]
 
@@ -39,6 +39,9 @@ CODECS: dict[str, Codec] = {
     "GetBucketAcl": Codec(parse_bucket, buckets.render_acl),
     "PutObjectAcl": Codec(buckets.parse_put_object_acl, render_ok),
     "GetObjectAcl": Codec(parse_object, buckets.render_acl),
+    "PutBucketLifecycle": Codec(lifecycle.parse_put_bucket_lifecycle, render_ok),
+    "GetBucketLifecycle": Codec(parse_bucket, lifecycle.render_get_bucket_lifecycle),
+    "DeleteBucketLifecycle": Codec(parse_bucket, render_no_content),
     "PutBucketEncryption": Codec(buckets.parse_put_bucket_encryption, render_ok),
     "GetBucketEncryption": Codec(parse_bucket, buckets.render_get_bucket_encryption),
     "DeleteBucketEncryption": Codec(parse_bucket, render_no_content),
