@@ -617,3 +617,18 @@ def test_concurrent_overwrites_from_processes_release_every_replaced_blob_exactl
     freed += store.claim_released(time.time() + 1)
     everything = {f"{w + shift:02x}{n:030x}" for w in range(workers) for n in range(rounds) for shift in (0, 64)}
     assert collections.Counter(freed) == collections.Counter(everything - final)
+
+
+def test_a_bucket_goes_with_its_unfinished_uploads_only_when_asked_and_only_if_it_holds_no_object(store):
+    store.create_bucket(BucketRecord("uploads-only", 1, "oss-test"))
+    store.create_upload(UploadRecord("U1", "uploads-only", "k", 1))
+    store.put_part("U1", part(1, "5" * 32))
+    with pytest.raises(BucketNotEmpty):
+        store.delete_bucket("uploads-only")
+    store.put_object(record("k", bucket="uploads-only"))
+    with pytest.raises(BucketNotEmpty):
+        store.delete_bucket("uploads-only", discard_uploads=True)
+    assert store.get_upload("U1") is not None  # nothing was discarded
+    store.delete_objects("uploads-only", [("k", None)])
+    assert store.delete_bucket("uploads-only", discard_uploads=True) == ["5" * 32]
+    assert store.get_bucket("uploads-only") is None and store.get_upload("U1") is None

@@ -623,3 +623,52 @@ def test_lifecycle_configuration_in_s3s_xml_is_the_oss_dialects_too(server, s3, 
     with pytest.raises(ClientError) as failure:
         s3.get_bucket_lifecycle_configuration(Bucket=bucket)
     assert error_of(failure) == (404, "NoSuchLifecycleConfiguration")
+
+
+# ---- what a signature does not cover does nothing ----
+
+def test_a_presigned_url_refuses_x_amz_headers_it_did_not_sign(server, s3, bucket):
+    """A presigned PUT must not become a copy of another object, nor choose its ACL or its body's framing."""
+    s3.put_object(Bucket=bucket, Key="secret", Body=b"top secret")
+    url = s3_client(server).generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "drop"})
+    for extra in ({"x-amz-copy-source": f"/{bucket}/secret", "x-amz-acl": "public-read"},
+                  {"x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER"}):
+        response = requests.put(url, data=b"", headers=extra)
+        assert response.status_code == 403 and b"<Code>AccessDenied</Code>" in response.content, response.content
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="drop")
+
+
+def test_sigv2_does_not_let_an_unsigned_sub_resource_choose_the_operation(server, s3, bucket):
+    url = s3_client(server, signature="s3").generate_presigned_url("delete_bucket", Params={"Bucket": bucket})
+    response = requests.delete(url + "&encryption")
+    assert response.status_code == 400 and b"<Code>InvalidRequest</Code>" in response.content
+    s3.head_bucket(Bucket=bucket)
+
+
+def test_xml_bodies_are_checked_against_their_content_md5_and_checksum(server, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="kept", Body=b"x")
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    body = b"<Delete><Object><Key>kept</Key></Object></Delete>"
+    for header in ({"Content-MD5": base64.b64encode(hashlib.md5(b"other").digest()).decode()},
+                   {"x-amz-checksum-crc32": _expected_checksums(b"other")["CRC32"]}):
+        request = AWSRequest(method="POST", url=f"{server.s3_endpoint}/{bucket}?delete", data=body, headers=header)
+        S3SigV4Auth(Credentials(server.access_key_id, server.access_key_secret), "s3", "us-east-1").add_auth(request)
+        response = requests.post(request.url, data=body, headers=dict(request.headers))
+        assert response.status_code == 400 and b"BadDigest" in response.content, response.content
+    assert s3.get_object(Bucket=bucket, Key="kept")["Body"].read() == b"x"
+
+
+def test_without_an_s3_port_s3_signed_requests_get_the_oss_dialect(tmp_path):
+    from server import start_server
+    oss_only = start_server(str(tmp_path))
+    try:
+        client = s3_client(oss_only, endpoint=oss_only.endpoint)
+        with pytest.raises(ClientError):
+            client.list_buckets()
+        response = requests.get(oss_only.endpoint + "/", headers={"Authorization": "AWS4-HMAC-SHA256 Credential=x"})
+        assert "x-oss-request-id" in response.headers and "x-amz-request-id" not in response.headers
+    finally:
+        assert oss_only.stop() == 0

@@ -74,6 +74,10 @@ def _verify(parts: SignedParts, path: str, credential: str, signature: str, date
     missing = [name for name in names if name not in parts.headers]
     if missing:
         raise malformed(f"A signed header is missing from the request: {missing[0]}.")
+    unsigned = sorted(name for name in parts.headers if name.startswith("x-amz-") and name not in names)
+    if unsigned:  # each may change what the request does (a copy source, an ACL, how the body is framed)
+        raise OssError("AccessDenied", "There were headers present in the request which were not signed",
+                       HeadersNotSigned=", ".join(unsigned))
     secret = _secret(lookup, access_key_id)
     request_scope = sigv4.scope(date, region)
     canonical = sigv4.canonical_request(parts.method, path, parts.params, parts.headers, names, payload_hash)
@@ -142,10 +146,11 @@ def _presigned(parts: SignedParts, path: str, lookup: SecretLookup, now: float, 
 
 # ---- Signature Version 2 (HMAC-SHA1), still boto3's default for presigned URLs ----
 
-# The sub-resources V2 signs (Amazon's list), and the response overrides.
+# The sub-resources V2 signs: Amazon's list as botocore extends it, and the response overrides.
 _V2_SUBRESOURCES = frozenset(
-    """acl cors delete lifecycle location logging notification partNumber policy requestPayment restore
-    tagging torrent uploadId uploads versionId versioning versions website response-content-type
+    """accelerate acl analytics cors defaultObjectAcl delete inventory lifecycle location logging metrics
+    notification object-lock partNumber policy replication requestPayment restore select select-type
+    storageClass tagging torrent uploadId uploads versionId versioning versions website response-content-type
     response-content-language response-expires response-cache-control response-content-disposition
     response-content-encoding""".split())
 
@@ -168,7 +173,11 @@ def _v2_mismatch(access_key_id: str, text: bytes) -> OssError:
 
 
 def _v2(parts: SignedParts, raw_resource: str, access_key_id: str, signature: str, date: str,
-        lookup: SecretLookup) -> S3Signer:
+        lookup: SecretLookup, selecting: frozenset[str]) -> S3Signer:
+    unsigned = sorted({name for name, _ in parts.params if name in selecting} - _V2_SUBRESOURCES)
+    if unsigned:  # it would choose the operation without being signed
+        raise OssError("InvalidRequest", f"Signature Version 2 does not sign the sub-resource {unsigned[0]}: "
+                       "sign the request with AWS4-HMAC-SHA256.")
     secret = _secret(lookup, access_key_id)
     # A bucket's resource is signed as `/bucket/` by some clients (botocore) and `/bucket` by others.
     resources = [raw_resource]
@@ -181,8 +190,8 @@ def _v2(parts: SignedParts, raw_resource: str, access_key_id: str, signature: st
     return S3Signer(access_key_id, b"", "", "", "", sigv4.UNSIGNED_PAYLOAD)
 
 
-def _header_v2(parts: SignedParts, raw_resource: str, credential: str, lookup: SecretLookup, now: float
-               ) -> S3Signer:
+def _header_v2(parts: SignedParts, raw_resource: str, credential: str, lookup: SecretLookup, now: float,
+               selecting: frozenset[str]) -> S3Signer:
     access_key_id, sep, signature = credential.strip().rpartition(":")
     if not sep or not access_key_id:
         raise OssError("InvalidArgument", "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature",
@@ -194,10 +203,11 @@ def _header_v2(parts: SignedParts, raw_resource: str, credential: str, lookup: S
         raise OssError("RequestTimeTooSkewed", "The difference between the request time and the current time is "
                        "too large.", MaxAllowedSkewMilliseconds=str(MAX_CLOCK_SKEW * 1000))
     date = "" if parts.header("x-amz-date") else parts.header("date")
-    return _v2(parts, raw_resource, access_key_id, signature, date, lookup)
+    return _v2(parts, raw_resource, access_key_id, signature, date, lookup, selecting)
 
 
-def _presigned_v2(parts: SignedParts, raw_resource: str, lookup: SecretLookup, now: float) -> S3Signer:
+def _presigned_v2(parts: SignedParts, raw_resource: str, lookup: SecretLookup, now: float,
+                  selecting: frozenset[str]) -> S3Signer:
     params = dict(parts.params)
     expires = parse_decimal(params.get("Expires", ""))
     if expires is None or "Signature" not in params:
@@ -205,23 +215,25 @@ def _presigned_v2(parts: SignedParts, raw_resource: str, lookup: SecretLookup, n
                        "AWSAccessKeyId parameters")
     if expires < now:
         raise OssError("AccessDenied", "Request has expired")
-    return _v2(parts, raw_resource, params["AWSAccessKeyId"], params["Signature"], params["Expires"], lookup)
+    return _v2(parts, raw_resource, params["AWSAccessKeyId"], params["Signature"], params["Expires"], lookup,
+               selecting)
 
 
 def authenticate_s3(parts: SignedParts, path: str, raw_resource: str, lookup: SecretLookup, now: float,
-                    region: str) -> S3Signer | None:
+                    region: str, selecting: frozenset[str] = frozenset()) -> S3Signer | None:
     """Who signed this S3 request (None when it carries no signature); raises the S3 error otherwise. `path`
-    is the request's decoded path (SigV4 encodes it again), `raw_resource` `/bucket/key` as sent (SigV2)."""
+    is the request's decoded path (SigV4 encodes it again), `raw_resource` `/bucket/key` as sent (SigV2);
+    `selecting` the query parameters that choose an operation, which a SigV2 signature must cover."""
     authorization = parts.header("authorization")
     if authorization:
         scheme, _, rest = authorization.strip().partition(" ")
         if scheme == sigv4.ALGORITHM:
             return _header(parts, path, rest, lookup, now, region)
         if scheme == "AWS":
-            return _header_v2(parts, raw_resource, rest, lookup, now)
+            return _header_v2(parts, raw_resource, rest, lookup, now, selecting)
         raise _malformed("Unsupported Authorization Type")
     if any(name == "X-Amz-Algorithm" for name, _ in parts.params):
         return _presigned(parts, path, lookup, now, region)
     if any(name == "AWSAccessKeyId" for name, _ in parts.params):
-        return _presigned_v2(parts, raw_resource, lookup, now)
+        return _presigned_v2(parts, raw_resource, lookup, now, selecting)
     return None

@@ -235,9 +235,9 @@ def v4_canonical_request(
     )
 
 
-def v4_string_to_sign(datetime: str, scope: str, canonical_request: bytes, algorithm: str = V4_ALGORITHM) -> bytes:
+def v4_string_to_sign(datetime: str, scope: str, canonical_request: bytes) -> bytes:
     digest = hashlib.sha256(canonical_request).hexdigest()
-    return f"{algorithm}\n{datetime}\n{scope}\n{digest}".encode()
+    return f"{V4_ALGORITHM}\n{datetime}\n{scope}\n{digest}".encode()
 
 
 def v4_signing_key(seed: str, date: str, region: str, product: str, terminator: str) -> bytes:

@@ -2,10 +2,10 @@
 
 Strategy: a dialect is what `dispatch()` needs to read a request and write its answer: where it points
 (`locate`), who signed it (`identify`), each operation's codec, and how errors and every response are
-stamped. The operations beneath are the same for both. A request is in the S3 dialect when it reaches
-the S3 port (`--s3-port`), or when it is signed for S3 (an `AWS4-HMAC-SHA256` or `AWS` Authorization
-header, or an `X-Amz-Algorithm` / `AWSAccessKeyId` presigned URL) wherever it arrives; every other
-request is OSS.
+stamped. The operations beneath are the same for both. Once the server has an S3 port (`--s3-port`), a
+request is in the S3 dialect when it reaches that port, or when it is signed for S3 (an `AWS4-HMAC-SHA256`
+or `AWS` Authorization header, or an `X-Amz-Algorithm` / `AWSAccessKeyId` presigned URL) wherever it
+arrives; every other request, and every request of a server without an S3 port, is OSS.
 """
 
 from __future__ import annotations
@@ -52,10 +52,9 @@ def _query_names(raw_path: str):
 
 
 def dialect_of(request: web.Request, config: ServerConfig) -> Dialect:
-    if config.s3_port is not None:
-        sockname = request.transport.get_extra_info("sockname") if request.transport is not None else None
-        if sockname is not None and sockname[1] == config.s3_port:
-            return S3
-    if signed_for_s3(request.headers, _query_names(request.raw_path)):
+    if config.s3_port is None:  # the S3 dialect is the operator's choice
+        return OSS
+    sockname = request.transport.get_extra_info("sockname") if request.transport is not None else None
+    if sockname is not None and sockname[1] == config.s3_port:
         return S3
-    return OSS
+    return S3 if signed_for_s3(request.headers, _query_names(request.raw_path)) else OSS

@@ -30,15 +30,15 @@ from ..protocol.crc64 import crc64_combine
 from .blobs import BlobStore, BlobWriter
 from .cipher import BlobCipher
 from .errors import (AccessRefused, BucketNotFound, ChecksumMismatch, InvalidPart, InvalidPartOrder, IsDeleteMarker,
-                     NotArchived, NotRestored, ObjectChanged, ObjectFrozen, ObjectNotAppendable, ObjectNotFound, PartTooSmall,
-                     PositionMismatch, RestoreInProgress, UploadNotFound, VersionNotFound)
+                     NotArchived, NotRestored, ObjectChanged, ObjectFrozen, ObjectNotAppendable, ObjectNotFound,
+                     PartTooSmall, PositionMismatch, RestoreInProgress, UploadNotFound, VersionNotFound)
 from .listing import Page, grouped_scan
-from .records import (ARCHIVE_CLASSES, NULL_VERSION, BlobInfo, BucketRecord, Checksum, ClassUsage, Deletion, Extent, Gate,
-                      Listing, ObjectRecord, PartRecord, Permit, Restore, UploadRecord, version_seq)
+from .records import (ARCHIVE_CLASSES, NULL_VERSION, BlobInfo, BucketRecord, Checksum, ClassUsage, Deletion, Extent,
+                      Gate, Listing, ObjectRecord, PartRecord, Permit, Restore, UploadRecord, version_seq)
 from .metadata import MetadataStore, MetadataUnavailable, default_metadata_url, open_metadata
 
-__all__ = ["Storage", "ObjectSnapshot", "Permit", "Checksums", "RECLAIM_DELAY", "RESTORE_DELAY", "ORPHAN_AGE", "MIN_PART_SIZE",
-           "MAX_EXTENTS", "md5_etag", "multipart_etag"]
+__all__ = ["Storage", "ObjectSnapshot", "Permit", "Checksums", "RECLAIM_DELAY", "RESTORE_DELAY", "ORPHAN_AGE",
+           "MIN_PART_SIZE", "MAX_EXTENTS", "md5_etag", "multipart_etag"]
 
 # How often open_object() retries when a blob vanishes between reading metadata and opening it.
 _OPEN_RETRIES = 5
@@ -175,8 +175,10 @@ class Storage:
         self.metadata.create_bucket(record)
         return record
 
-    def delete_bucket(self, name: str) -> None:
-        self.metadata.delete_bucket(name)
+    def delete_bucket(self, name: str, discard_uploads: bool = False) -> None:
+        """Delete an empty bucket; its unfinished uploads are discarded with it if `discard_uploads`, else
+        they keep it (BucketNotEmpty)."""
+        self.blobs.delete(self.metadata.delete_bucket(name, discard_uploads))
 
     def get_bucket(self, name: str) -> BucketRecord:
         record = self.metadata.get_bucket(name)
@@ -657,11 +659,13 @@ class Checksums:
     whole: str | None = None
 
     def check(self, parts: list[PartRecord], made: Checksum | None, key: str) -> None:
+        """Each claim that can be judged must hold: a part copied from another object's bytes has no checksum,
+        and neither has an object made of such a part."""
         for part in parts:
             given = self.parts.get(part.part_number)
-            if given is not None and (part.checksum is None or part.checksum.value != given):
+            if given is not None and part.checksum is not None and part.checksum.value != given:
                 raise InvalidPart(part.part_number)
-        if self.whole is not None and (made is None or made.value != self.whole):
+        if self.whole is not None and made is not None and made.value != self.whole:
             raise ChecksumMismatch(key)
 
 

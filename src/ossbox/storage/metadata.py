@@ -74,8 +74,9 @@ class MetadataStore(Protocol):
     def create_bucket(self, record: BucketRecord) -> None:
         """BucketExists if the name is taken."""
 
-    def delete_bucket(self, name: str) -> None:
-        """BucketNotFound, or BucketNotEmpty while it holds objects or uploads."""
+    def delete_bucket(self, name: str, discard_uploads: bool = False) -> list[str]:
+        """BucketNotFound, or BucketNotEmpty while it holds objects, or uploads unless `discard_uploads` (then
+        they go with it, in the same transaction). The blob ids of the discarded parts, to unlink now."""
 
     def get_bucket(self, name: str) -> BucketRecord | None: ...
 

@@ -183,14 +183,21 @@ class SqlMetadata:
             db.execute(f"INSERT INTO buckets ({BUCKET_COLUMNS}) VALUES ({_BUCKET_PLACEHOLDERS})", _bucket_row(record))
         self._write(work)
 
-    def delete_bucket(self, name: str) -> None:
-        def work(db) -> None:
+    def delete_bucket(self, name: str, discard_uploads: bool = False) -> list[str]:
+        def work(db) -> list[str]:
             self._require_bucket(db, name, self._LOCK)
-            if (db.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone()
-                    or db.execute("SELECT 1 FROM uploads WHERE bucket = ? LIMIT 1", (name,)).fetchone()):
+            uploads = db.execute("SELECT 1 FROM uploads WHERE bucket = ? LIMIT 1", (name,)).fetchone()
+            if db.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone() \
+                    or (uploads and not discard_uploads):
                 raise BucketNotEmpty(name)
+            released = [row[0] for row in db.execute(
+                "SELECT blob_id FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket = ?)",
+                (name,))]
+            db.execute("DELETE FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket = ?)", (name,))
+            db.execute("DELETE FROM uploads WHERE bucket = ?", (name,))
             db.execute("DELETE FROM buckets WHERE name = ?", (name,))
-        self._write(work)
+            return released
+        return self._write(work)
 
     def get_bucket(self, name: str) -> BucketRecord | None:
         rows = self._read(f"SELECT {BUCKET_COLUMNS} FROM buckets WHERE name = ?", (name,))

@@ -14,8 +14,8 @@ from .encryption import ENCRYPTION_CONFIG
 from .values import BucketRef
 
 __all__ = ["ListBucketsRequest", "BucketList", "PutBucketRequest", "BucketStat", "list_buckets",
-           "put_bucket", "DeleteBucketRequest", "delete_bucket", "get_bucket_info", "get_bucket_location", "get_bucket_stat",
-           "list_live_channel"]
+           "put_bucket", "DeleteBucketRequest", "delete_bucket", "get_bucket_info", "get_bucket_location",
+           "get_bucket_stat", "list_live_channel"]
 
 
 
@@ -75,11 +75,7 @@ class DeleteBucketRequest:
 
 
 async def delete_bucket(context: Context, request: DeleteBucketRequest) -> None:
-    if request.discard_uploads:
-        while (page := await context.storage.list_uploads(request.bucket)).rows:
-            for upload in page.rows:
-                await context.storage.abort_upload(request.bucket, upload.key, upload.upload_id)
-    await context.storage.delete_bucket(request.bucket)
+    await context.storage.delete_bucket(request.bucket, request.discard_uploads)
 
 
 async def get_bucket_info(context: Context, request: BucketRef) -> BucketRecord:

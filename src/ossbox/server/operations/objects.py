@@ -305,7 +305,8 @@ async def copy_object(context: Context, request: CopyObjectRequest) -> ObjectRec
                 fields = {"object_type": "Normal", "acl": given["acl"], "storage_class": given["storage_class"],
                           "encryption": given["encryption"]}
             fields["tags"] = given["tags"] if request.replace_tags else snapshot.record.tags
-            fields["checksum"] = snapshot.record.checksum  # the same bytes
+            checksum = snapshot.record.checksum  # of the same bytes, unless it was of the source's parts
+            fields["checksum"] = checksum if checksum is not None and checksum.type == "FULL_OBJECT" else None
             return await context.storage.copy_object(snapshot, request.bucket, request.key,
                                                      overwrite=request.overwrite, permit=context.permit(), **fields)
     return await on_current_version(attempt)

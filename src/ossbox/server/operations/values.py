@@ -15,7 +15,8 @@ from ...storage.records import DEFAULT_CONTENT_TYPE, BlobInfo, Checksum, Encrypt
 from .context import Context
 
 __all__ = ["BucketRef", "ObjectRef", "Conditions", "Attributes", "Upload", "NotModified", "MAX_OBJECT_SIZE",
-           "check_conditions", "write_permit", "MD5_MISMATCH", "BodyCheck", "ChecksumCheck", "receive_blob", "check_body_md5", "required_config"]
+           "check_conditions", "write_permit", "MD5_MISMATCH", "BodyCheck", "ChecksumCheck", "receive_blob",
+           "check_body_md5", "required_config"]
 
 T = TypeVar("T")
 MD5_MISMATCH = "The Content-MD5 you specified did not match what we received."

@@ -17,8 +17,8 @@ from ..responses import empty_response, xml_response
 from .entry import locate
 from .requests import parse_xml_body, read_body
 
-__all__ = ["cors_configuration", "cors_rules", "parse_put_bucket_cors", "render_get_bucket_cors", "parse_preflight", "render_preflight",
-           "add_cors_headers"]
+__all__ = ["cors_configuration", "cors_rules", "parse_put_bucket_cors", "render_get_bucket_cors", "parse_preflight",
+           "render_preflight", "add_cors_headers"]
 
 
 def _names(node, tag: str) -> tuple[str, ...]:

@@ -100,7 +100,8 @@ def _rule(node: ElementTree.Element) -> Rule:
         enabled=status == "Enabled",
         expiration=None if expiration is None else Expiration(
             days=child_count(expiration, "Days"), created_before=child_date(expiration, "CreatedBeforeDate"),
-            date=child_date(expiration, "Date"), expired_delete_marker=child_flag(expiration, "ExpiredObjectDeleteMarker")),
+            date=child_date(expiration, "Date"),
+            expired_delete_marker=child_flag(expiration, "ExpiredObjectDeleteMarker")),
         transitions=tuple(Transition(
             storage_class=child_text(item, "StorageClass") or "", days=child_count(item, "Days"),
             created_before=child_date(item, "CreatedBeforeDate"), is_access_time=child_flag(item, "IsAccessTime"),
@@ -110,9 +111,11 @@ def _rule(node: ElementTree.Element) -> Rule:
         tags=tuple(tag_pair(item) for item in node.findall("Tag")),
         noncurrent_expiration_days=None if noncurrent is None else required_count(noncurrent, "NoncurrentDays"),
         noncurrent_transitions=tuple(NoncurrentTransition(
-            storage_class=child_text(item, "StorageClass") or "", noncurrent_days=required_count(item, "NoncurrentDays"),
-            is_access_time=child_flag(item, "IsAccessTime"), return_to_std_when_visit=child_flag(item, "ReturnToStdWhenVisit"),
-            allow_small_file=child_flag(item, "AllowSmallFile")) for item in node.findall("NoncurrentVersionTransition")),
+            storage_class=child_text(item, "StorageClass") or "",
+            noncurrent_days=required_count(item, "NoncurrentDays"), is_access_time=child_flag(item, "IsAccessTime"),
+            return_to_std_when_visit=child_flag(item, "ReturnToStdWhenVisit"),
+            allow_small_file=child_flag(item, "AllowSmallFile"))
+            for item in node.findall("NoncurrentVersionTransition")),
         filter=Filter() if bounds is None else Filter(
             size_greater_than=child_count(bounds, "ObjectSizeGreaterThan", 0),
             size_less_than=child_count(bounds, "ObjectSizeLessThan", 0),

@@ -28,8 +28,9 @@ from ..operations.values import Attributes, Conditions, Upload
 from ..responses import continue_if_expected
 
 __all__ = ["USER_META_PREFIX", "STORED_HEADERS", "MAX_USER_META_SIZE", "int_param", "utf8", "attributes",
-           "conditions", "upload", "overwrite_allowed", "copy_source", "version_id", "expected_md5", "read_body",
-           "parse_xml_body", "stall_limited", "tags_from_header", "checked_acl", "BUCKET_ACLS", "OBJECT_ACLS"]
+           "conditions", "user_metadata", "upload", "overwrite_allowed", "copy_source", "version_id", "expected_md5",
+           "read_body", "parse_xml_body", "stall_limited", "tags_from_header", "checked_acl", "BUCKET_ACLS",
+           "OBJECT_ACLS"]
 
 USER_META_PREFIX = "x-oss-meta-"
 MAX_USER_META_SIZE = 8 << 10  # OSS's limit on all x-oss-meta-* header names and values together
@@ -79,16 +80,18 @@ def tags_from_header(value: str | None) -> dict[str, str]:
     return validate_tags(pairs, OBJECT_TAG_RULES)
 
 
+def user_metadata(call: Call, prefix: str) -> dict[str, str]:
+    """The user metadata of the headers named `prefix` + name (`x-oss-meta-`, `x-amz-meta-`), by lowercased
+    name."""
+    return {name.lower()[len(prefix):]: utf8(name, value) for name, value in call.headers.items()
+            if name.lower().startswith(prefix)}
+
+
 def attributes(call: Call) -> Attributes:
     """Content-Type, standard headers, user metadata, storage class, ACL and tags from a write request."""
     headers = call.headers
-    user_meta = {}
-    meta_size = 0
-    for name, value in headers.items():
-        lowered = name.lower()
-        if lowered.startswith(USER_META_PREFIX):
-            user_meta[lowered[len(USER_META_PREFIX):]] = utf8(name, value)
-            meta_size += len(name) + len(value.encode("utf-8"))
+    user_meta = user_metadata(call, USER_META_PREFIX)
+    meta_size = sum(len(USER_META_PREFIX) + len(name) + len(value.encode("utf-8")) for name, value in user_meta.items())
     if meta_size > MAX_USER_META_SIZE:
         raise OssError("InvalidArgument", f"The user metadata (x-oss-meta-* names and values) exceeds "
                        f"{MAX_USER_META_SIZE} bytes in total.", ec="0011-00000002", ArgumentName="x-oss-meta-*")

@@ -25,9 +25,18 @@ from ..responses import continue_if_expected
 __all__ = ["AwsChunkedBody"]
 
 _PIECE = 256 << 10
+_INLINE_HASH = 16 << 10  # smaller pieces cost less to hash than to hand to a thread
 _MAX_LINE = 4096
 _MAX_SIZE_DIGITS = 16
 _MAX_TRAILER_LINES = 16
+
+
+async def _hash(digest, piece: bytes) -> None:
+    """Feed a chunk's digest: a large piece in a thread (hashlib releases the GIL), off the event loop."""
+    if len(piece) > _INLINE_HASH:
+        await asyncio.to_thread(digest.update, piece)
+    else:
+        digest.update(piece)
 
 
 def _incomplete(message: str) -> OssError:
@@ -98,7 +107,7 @@ class AwsChunkedBody:
                 if not piece:
                     raise _incomplete("The aws-chunked body ended inside a chunk.")
                 if digest is not None:
-                    digest.update(piece)
+                    await _hash(digest, piece)
                 remaining -= len(piece)
                 yield piece
             if digest is not None:

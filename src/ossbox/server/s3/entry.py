@@ -14,7 +14,7 @@ from ...protocol.s3authentication import S3Signer, authenticate_s3
 from ..addressing import Address, host_bucket, parse_target
 from ..context import ServerConfig
 from ..oss.entry import signed_parts
-from .router import route_s3
+from .router import S3_SUBRESOURCES, route_s3
 
 __all__ = ["locate", "identify"]
 
@@ -46,5 +46,5 @@ def identify(request: web.Request, address: Address, config: ServerConfig) -> tu
     """The access key id that signed the request (None: anonymous) and its signature; OssError if the
     signature does not hold."""
     signer = authenticate_s3(signed_parts(request, address), _path(request), _raw_resource(request, config),
-                             config.credentials.get, time.time(), config.s3_region)
+                             config.credentials.get, time.time(), config.s3_region, S3_SUBRESOURCES)
     return (signer.access_key_id if signer is not None else None), signer

@@ -92,7 +92,6 @@ _S3_CODES = {
     "NoSuchLifecycle": "NoSuchLifecycleConfiguration",
     "NoSuchServerSideEncryptionRule": "ServerSideEncryptionConfigurationNotFoundError",
     "KeyTooLong": "KeyTooLongError",
-    "InvalidObjectName": "KeyTooLongError",
 }
 # Headers an OSS error carries that S3 names x-amz-*.
 _S3_HEADERS = {"x-oss-delete-marker": "x-amz-delete-marker", "x-oss-version-id": "x-amz-version-id"}

@@ -19,8 +19,9 @@ from ...protocol.s3authentication import S3Signer
 from ...storage.records import Checksum
 from ..context import Call
 from ..operations.encryption import requested_encryption
-from ..operations.values import Attributes, ChecksumCheck, Conditions, Upload
-from ..oss.requests import STORED_HEADERS, expected_md5, read_body, stall_limited, tags_from_header, utf8
+from ..operations.values import Attributes, ChecksumCheck, Conditions, Upload, check_body_md5
+from ..oss.requests import (STORED_HEADERS, expected_md5, read_body, stall_limited, tags_from_header, user_metadata,
+                            utf8)
 from .chunked import AwsChunkedBody
 
 __all__ = ["USER_META_PREFIX", "S3_CLASSES", "s3_storage_class", "stored_class", "attributes", "canned_acl",
@@ -73,14 +74,8 @@ def _stored_headers(call: Call) -> dict[str, str]:
 
 def attributes(call: Call) -> Attributes:
     """Content-Type, standard headers, `x-amz-meta-*`, storage class, ACL and tags from a write request."""
-    user_meta = {}
-    meta_size = 0
-    for name, value in call.headers.items():
-        lowered = name.lower()
-        if lowered.startswith(USER_META_PREFIX):
-            user_meta[lowered[len(USER_META_PREFIX):]] = utf8(name, value)
-            meta_size += len(lowered) - len(USER_META_PREFIX) + len(value.encode("utf-8"))
-    if meta_size > MAX_USER_META_SIZE:
+    user_meta = user_metadata(call, USER_META_PREFIX)
+    if sum(len(name) + len(value.encode("utf-8")) for name, value in user_meta.items()) > MAX_USER_META_SIZE:
         raise OssError("MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.")
     encryption = call.headers.get("x-amz-server-side-encryption")
     if encryption not in (None, "AES256", "aws:kms"):
@@ -122,6 +117,8 @@ def copy_source(call: Call) -> tuple[str, str, str | None]:
 
 
 # ---- bodies ----
+
+_STREAMING = (sigv4.STREAMING_SIGNED, sigv4.STREAMING_SIGNED_TRAILER, sigv4.STREAMING_UNSIGNED_TRAILER)
 
 class _PayloadHashCheck:
     """A body whose SHA-256 the signature covers (`x-amz-content-sha256`) must be exactly those bytes."""
@@ -179,9 +176,14 @@ def upload(call: Call, signer: S3Signer | None) -> Upload:
     """The request's body to stream into a blob, with the checks its signature and checksum headers ask
     for: a signed payload hash, an `aws-chunked` body's chunk signatures, an S3 checksum."""
     request = call.request
-    payload_hash = signer.payload_hash if signer is not None else sigv4.UNSIGNED_PAYLOAD
-    # What frames the body is x-amz-content-sha256 (an anonymous request may send it too), not Content-Encoding
-    streaming = call.headers.get("x-amz-content-sha256", "").startswith("STREAMING-")
+    # What the signature covers says how the body is framed and checked (Content-Encoding does not); an
+    # anonymous request's own x-amz-content-sha256 is all there is.
+    payload_hash = signer.payload_hash if signer is not None else \
+        call.headers.get("x-amz-content-sha256", sigv4.UNSIGNED_PAYLOAD)
+    streaming = payload_hash.startswith("STREAMING-")
+    if streaming and payload_hash not in _STREAMING:
+        raise OssError("InvalidArgument", f"x-amz-content-sha256 {payload_hash} is not a payload ossbox reads.",
+                       ArgumentName="x-amz-content-sha256")
     checks = []
     if streaming:
         length = parse_decimal(call.headers.get("x-amz-decoded-content-length"))
@@ -201,13 +203,18 @@ def upload(call: Call, signer: S3Signer | None) -> Upload:
     return Upload(chunks, length, expected_md5(call), tuple(checks), _checksum_check(call, trailers))
 
 
-async def read_signed_body(call: Call, signer: S3Signer | None) -> bytes:
-    """A whole request body (an XML document), checked against the SHA-256 its signature covers."""
+async def read_signed_body(call: Call, signer: S3Signer | None, checksummed: bool = True) -> bytes:
+    """A whole request body (an XML document), checked against the SHA-256 its signature covers, its
+    Content-MD5, and (`checksummed`: unless the request's checksum is of something else) its checksum."""
     body = await read_body(call)
+    checks: list = [_checksum_check(call, None)] if checksummed else []
     if signer is not None and signer.payload_hash != sigv4.UNSIGNED_PAYLOAD:
-        check = _PayloadHashCheck(signer.payload_hash)
-        check.update(body)
-        check.verify()
+        checks.append(_PayloadHashCheck(signer.payload_hash))
+    for check in checks:
+        if check is not None:
+            check.update(body)
+            check.verify()
+    check_body_md5(body, expected_md5(call))
     return body
 
 
