@@ -426,10 +426,10 @@ class Reader:
         return status, headers, self.buffer
 
 
-def exchange(server, data: bytes, method: str) -> tuple[int | None, dict[str, str], bytes]:
-    """Send one request; (status, headers, body) of the answer, or (None, {}, b"") if the server closed the
-    connection without one. Fails on a hang."""
-    with socket.create_connection((server.host, server.port), timeout=READ_TIMEOUT) as sock:
+def exchange(server, data: bytes, method: str, port: int | None = None) -> tuple[int | None, dict[str, str], bytes]:
+    """Send one request (to `port`, else the server's OSS port); (status, headers, body) of the answer, or
+    (None, {}, b"") if the server closed the connection without one. Fails on a hang."""
+    with socket.create_connection((server.host, port or server.port), timeout=READ_TIMEOUT) as sock:
         try:
             sock.sendall(data)
         except (BrokenPipeError, ConnectionResetError):

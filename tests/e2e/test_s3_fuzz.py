@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import collections
-import socket
 import time
 import zlib
 from urllib.parse import quote, urlsplit
@@ -29,7 +28,7 @@ from ossbox.protocol import sigv4
 from server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, start_server
 
 from .s3helpers import S3_REGION, s3_client
-from .test_http_fuzz import FUZZ, Reader, READ_TIMEOUT, report
+from .test_http_fuzz import FUZZ, exchange, report
 from .test_s3_streaming import Signer
 
 QUERY_NAMES = ["acl", "uploads", "uploadId", "partNumber", "tagging", "delete", "location", "versioning",
@@ -140,7 +139,8 @@ def _chunked(server, parts) -> tuple[bytes, str]:
             piece = piece.replace(b"\r\n", b";x=y\r\n", 1)
         body += piece if chunk or damage != "right" else piece[:-2]  # the last chunk's CRLF ends the trailer
     crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
-    lines = {"none": "", "right crc32": f"x-amz-checksum-crc32:{crc}\r\n", "wrong crc32": "x-amz-checksum-crc32:AAAAAA==\r\n",
+    lines = {"none": "", "right crc32": f"x-amz-checksum-crc32:{crc}\r\n",
+             "wrong crc32": "x-amz-checksum-crc32:AAAAAA==\r\n",
              "junk": "x-amz-checksum-crc32\r\n", "unsigned": f"x-amz-checksum-crc32:{crc}\r\n",
              "many lines": "a:b\r\n" * 40}[trailer]
     if signed and trailer in ("right crc32", "wrong crc32"):
@@ -156,25 +156,8 @@ def _chunked(server, parts) -> tuple[bytes, str]:
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body, "PUT"
 
 
-def _exchange(server, data: bytes, method: str):
-    with socket.create_connection((server.host, server.s3_port), timeout=READ_TIMEOUT) as sock:
-        try:
-            sock.sendall(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        reader = Reader(sock)
-        try:
-            if not reader._fill():
-                return None, {}, b""
-            return reader.response(method)
-        except ConnectionResetError:
-            return None, {}, b""
-        except TimeoutError:
-            pytest.fail(f"no complete answer within {READ_TIMEOUT} s to {data[:300]!r}: {reader.buffer[:300]!r}")
-
-
 def _check(server, data: bytes, method: str, outcomes: collections.Counter) -> None:
-    status, headers, body = _exchange(server, data, method)
+    status, headers, body = exchange(server, data, method, server.s3_port)
     assert server.process.poll() is None, f"the server died on {data[:500]!r}"
     outcomes[status] += 1
     if status is None:

@@ -51,6 +51,16 @@ async def parse_list_object_versions(call: Call) -> ListVersionsRequest:
     )
 
 
+def next_version_markers(page: Page[ObjectRecord]) -> tuple[str | None, str | None]:
+    """Where the next page of versions starts: (key, version id), the version id None after a common prefix;
+    (None, None) when there is no next page."""
+    if not page.is_truncated:
+        return None, None
+    if isinstance(page.last, str):
+        return page.last, None
+    return page.last.key, page.last.version_id
+
+
 def _version(record: ObjectRecord, encode, owner: list) -> tuple[str, list[tuple[str, object]]]:
     common = [("Key", encode(record.key)), ("VersionId", record.version_id), ("IsLatest", record.latest),
               ("LastModified", iso8601(record.mtime))]
@@ -66,10 +76,7 @@ def render_list_object_versions(call: Call, request: ListVersionsRequest, page: 
     encoding_type = call.param("encoding-type")
     encode = encoder(encoding_type)
     owner = owner_xml(call.config.owner_id)
-    next_key = next_version = None
-    if page.is_truncated:
-        next_key, next_version = (page.last, "") if isinstance(page.last, str) else \
-            (page.last.key, page.last.version_id)
+    next_key, next_version = next_version_markers(page)
     children: list[tuple[str, object]] = [
         ("Name", request.bucket),
         ("Prefix", encode(request.prefix)),
@@ -80,7 +87,8 @@ def render_list_object_versions(call: Call, request: ListVersionsRequest, page: 
         ("EncodingType", encoding_type or None),
         ("IsTruncated", page.is_truncated),
         ("NextKeyMarker", encode(next_key) if next_key is not None else None),
-        ("NextVersionIdMarker", next_version),
+        # after a common prefix, OSS writes the element empty
+        ("NextVersionIdMarker", "" if next_key is not None and next_version is None else next_version),
         *(_version(record, encode, owner) for record in page.rows),
         *(("CommonPrefixes", [("Prefix", encode(prefix))]) for prefix in page.common_prefixes),
     ]

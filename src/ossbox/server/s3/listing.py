@@ -14,7 +14,7 @@ from ..operations.listing import MAX_KEYS, ListObjectsRequest
 from ..operations.versioning import ListVersionsRequest
 from ..oss.listing import continuation_token, marker_from_token
 from ..oss.render import encoder
-from ..oss.versioning import name_param
+from ..oss.versioning import name_param, next_version_markers
 from .render import document, owner
 from .requests import s3_storage_class
 
@@ -134,10 +134,7 @@ def _version(record: ObjectRecord, encode, owner_children: list) -> tuple[str, l
 def render_list_object_versions(call: Call, request: ListVersionsRequest, page: Page[ObjectRecord]
                                 ) -> web.StreamResponse:
     encoding_type, encode = _encoding(call)
-    next_key = next_version = None
-    if page.is_truncated:
-        next_key, next_version = (page.last, None) if isinstance(page.last, str) else \
-            (page.last.key, page.last.version_id)
+    next_key, next_version = next_version_markers(page)
     owner_children = owner(call.config.owner_id)
     children: list[tuple[str, object]] = [
         ("Name", request.bucket),
