@@ -672,3 +672,18 @@ def test_without_an_s3_port_s3_signed_requests_get_the_oss_dialect(tmp_path):
         assert "x-oss-request-id" in response.headers and "x-amz-request-id" not in response.headers
     finally:
         assert oss_only.stop() == 0
+
+
+def test_a_copied_part_gets_the_uploads_checksum(s3, bucket):
+    source = random_bytes(6 << 20, seed=31)
+    s3.put_object(Bucket=bucket, Key="source", Body=source)
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mixed", ChecksumAlgorithm="CRC64NVME")["UploadId"]
+    copied = s3.upload_part_copy(Bucket=bucket, Key="mixed", UploadId=upload, PartNumber=1,
+                                 CopySource={"Bucket": bucket, "Key": "source"},
+                                 CopySourceRange=f"bytes=0-{(5 << 20) - 1}")["CopyPartResult"]
+    assert copied["ChecksumCRC64NVME"] == _expected_checksums(source[:5 << 20])["CRC64NVME"]
+    sent = s3.upload_part(Bucket=bucket, Key="mixed", UploadId=upload, PartNumber=2, Body=b"tail",
+                          ChecksumAlgorithm="CRC64NVME")
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="mixed", UploadId=upload, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": copied["ETag"]}, {"PartNumber": 2, "ETag": sent["ETag"]}]})
+    assert done["ChecksumCRC64NVME"] == _expected_checksums(source[:5 << 20] + b"tail")["CRC64NVME"]

@@ -270,14 +270,16 @@ class Storage:
         )
         return self._swap_in(record, overwrite, permit)
 
-    def copy_range_to_blob(self, source: ObjectSnapshot, first: int, length: int, encrypted: bool = False
-                           ) -> BlobInfo:
+    def copy_range_to_blob(self, source: ObjectSnapshot, first: int, length: int, encrypted: bool = False,
+                           checksum: checksums.Hasher | None = None) -> BlobInfo:
         """A new blob (`encrypted` or not) holding bytes first..first+length-1 of `source`, hashed as it is
-        written."""
+        written (and fed to `checksum`, an S3 checksum, if given)."""
         writer = self.new_blob(encrypted)
         try:
             for chunk in source.chunks(first, length):
                 writer.write(chunk)
+                if checksum is not None:
+                    checksum.update(chunk)
             return writer.commit()
         except BaseException:
             writer.abort()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ...protocol import checksums
 from ...protocol.errors import OssError
 from ...protocol.names import check_object_key
 from ...protocol.ranges import ByteRange, parse_range, resolve_range
@@ -161,15 +162,19 @@ def _source_range(header: str | None, size: int, within: bool) -> tuple[int, int
 async def upload_part_copy(context: Context, request: UploadPartCopyRequest) -> StoredPart:
     upload = await context.storage.get_upload(request.bucket, request.key, request.upload_id)
     encryption = upload.attributes.get("encryption")
+    wanted: Checksum | None = upload.attributes.get("checksum")  # the upload's S3 checksum, of the bytes copied
 
-    async def attempt() -> BlobInfo:
+    async def attempt() -> tuple[BlobInfo, Checksum | None]:
+        hasher = checksums.Hasher(wanted.algorithm) if wanted is not None else None
         with await open_copy_source(context, request.source_bucket, request.source_key,
                                     request.source_version_id) as snapshot:
             check_copy_conditions(request.source_conditions, snapshot.record)
             first, length = _source_range(request.source_range, snapshot.record.size, request.range_within_source)
-            return await context.storage.copy_range_to_blob(snapshot, first, length, encryption is not None)
-    blob = await on_current_version(attempt)
-    part = await context.storage.commit_part(request.bucket, request.key, request.upload_id, request.part_number, blob)
+            blob = await context.storage.copy_range_to_blob(snapshot, first, length, encryption is not None, hasher)
+        return blob, Checksum(hasher.algorithm, hasher.value()) if hasher is not None else None
+    blob, checksum = await on_current_version(attempt)
+    part = await context.storage.commit_part(request.bucket, request.key, request.upload_id, request.part_number, blob,
+                                             checksum)
     return StoredPart(part, encryption)
 
 

@@ -81,7 +81,8 @@ def render_upload_part_copy(call: Call, request: multipart.UploadPartCopyRequest
     headers = encryption_headers(stored.encryption)
     if request.source_version_id is not None:
         headers["x-amz-copy-source-version-id"] = request.source_version_id
-    return document("CopyPartResult", [("LastModified", iso8601(part.mtime)), ("ETag", part.etag)], headers=headers)
+    return document("CopyPartResult", [("LastModified", iso8601(part.mtime)), ("ETag", part.etag),
+                                       *_part_checksum(part.checksum)], headers=headers)
 
 
 def _claimed_part_checksums(body: bytes) -> dict[int, str]:
