@@ -4,6 +4,8 @@ ListParts, ListMultipartUploads."""
 from __future__ import annotations
 
 
+from xml.etree import ElementTree
+
 from aiohttp import web
 
 from ...protocol.dates import iso8601
@@ -74,13 +76,24 @@ def render_upload_part_copy(call: Call, request: multipart.UploadPartCopyRequest
     return xml_response(body, headers={**write_headers(part), **encryption_headers(stored.encryption)})
 
 
+def complete_document(body: bytes) -> ElementTree.Element | None:
+    """The root of a `<CompleteMultipartUpload>` body; None for an empty body."""
+    if not body.strip():
+        return None
+    # Part, PartNumber, ETag, and an S3 checksum per part (the S3 codec reads this document too)
+    return parse_xml_body(body, "CompleteMultipartUpload", max_elements=4 * multipart.MAX_PART_NUMBER + 1)
+
+
 def parse_complete_document(body: bytes) -> list[tuple[int, str]]:
     """(part number, ETag) pairs of a `<CompleteMultipartUpload>` body, in the order given; an empty
     body gives an empty list."""
-    if not body.strip():
+    return chosen_parts(complete_document(body))
+
+
+def chosen_parts(root: ElementTree.Element | None) -> list[tuple[int, str]]:
+    """(part number, ETag) pairs of a completion document's Parts, in the order given."""
+    if root is None:
         return []
-    # Part, PartNumber, ETag, and an S3 checksum per part (the S3 codec reads this document too)
-    root = parse_xml_body(body, "CompleteMultipartUpload", max_elements=4 * multipart.MAX_PART_NUMBER + 1)
     chosen = []
     for part in root.iterfind("Part"):
         number = parse_decimal((part.findtext("PartNumber") or "").strip())  # unknown numbers: InvalidPart

@@ -152,13 +152,19 @@ async def parse_delete_object(call: Call) -> objects.DeleteObjectRequest:
 
 
 def render_delete_object(call: Call, request: objects.DeleteObjectRequest, deletion: Deletion) -> web.StreamResponse:
+    return empty_response(204, headers=deletion_headers(deletion, "x-oss-"))
+
+
+def deletion_headers(deletion: Deletion, prefix: str) -> dict[str, str]:
+    """What a DeleteObject answer says of what it did, under the dialect's header `prefix`: a delete marker made
+    or removed, and the version id concerned."""
     headers = {}
     if deletion.delete_marker:
-        headers["x-oss-delete-marker"] = "true"
+        headers[prefix + "delete-marker"] = "true"
     version = deletion.marker_version_id or deletion.version_id
     if version is not None:
-        headers["x-oss-version-id"] = version
-    return empty_response(204, headers=headers)
+        headers[prefix + "version-id"] = version
+    return headers
 
 
 def parse_delete_request(body: bytes) -> tuple[list[tuple[str, str | None]], bool]:

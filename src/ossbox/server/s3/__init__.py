@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..context import Codec
 from ..oss import cors as oss_cors
+from ..oss import objects as oss_objects
 from ..oss.buckets import parse_bucket
 from ..oss.configuration import parse_object, render_no_content, render_ok
 from . import buckets, lifecycle, listing, multipart, objects
@@ -22,7 +23,7 @@ CODECS: dict[str, Codec] = {
     "HeadObject": Codec(objects.parse_head_object, objects.render_head_object),
     "PutObject": Codec(objects.parse_put_object, objects.render_put_object),
     "CopyObject": Codec(objects.parse_copy_object, objects.render_copy_object),
-    "DeleteObject": Codec(objects.parse_delete_object, objects.render_delete_object),
+    "DeleteObject": Codec(oss_objects.parse_delete_object, objects.render_delete_object),
     "DeleteMultipleObjects": Codec(objects.parse_delete_multiple_objects, objects.render_delete_multiple_objects),
     "RestoreObject": Codec(objects.parse_restore_object, objects.render_restore_object),
     "ListObjects": Codec(listing.parse_list_objects, listing.render_list_objects),

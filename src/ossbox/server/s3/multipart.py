@@ -3,6 +3,8 @@ CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads."
 
 from __future__ import annotations
 
+from xml.etree import ElementTree
+
 from aiohttp import web
 
 from ...protocol.dates import iso8601
@@ -14,9 +16,9 @@ from ...storage.listing import Page
 from ...storage.records import Checksum, ObjectRecord, UploadRecord
 from ..context import Call
 from ..operations import multipart
-from ..oss.multipart import parse_complete_document
+from ..oss.multipart import chosen_parts, complete_document
 from ..oss.render import encoder
-from ..oss.requests import conditions, int_param, parse_xml_body
+from ..oss.requests import conditions, int_param
 from ..responses import empty_response
 from .listing import max_keys
 from .objects import write_headers
@@ -85,11 +87,10 @@ def render_upload_part_copy(call: Call, request: multipart.UploadPartCopyRequest
                                        *_part_checksum(part.checksum)], headers=headers)
 
 
-def _claimed_part_checksums(body: bytes) -> dict[int, str]:
+def _claimed_part_checksums(root: ElementTree.Element | None) -> dict[int, str]:
     """The `Checksum<ALGORITHM>` each Part of a completion document claims, by part number."""
-    root = parse_xml_body(body, "CompleteMultipartUpload", max_elements=4 * multipart.MAX_PART_NUMBER + 1)
     claimed = {}
-    for part in root.iterfind("Part"):
+    for part in root.iterfind("Part") if root is not None else ():
         number = parse_decimal((part.findtext("PartNumber") or "").strip())
         value = next((part.findtext(f"Checksum{a}") for a in checksums.ALGORITHMS
                       if part.find(f"Checksum{a}") is not None), None)
@@ -98,23 +99,24 @@ def _claimed_part_checksums(body: bytes) -> dict[int, str]:
     return claimed
 
 
-def _claimed_checksums(call: Call, body: bytes) -> Checksums | None:
+def _completion(call: Call, body: bytes) -> tuple[list[tuple[int, str]], Checksums | None]:
+    """The parts a completion names, and the checksums it claims for them and (in a header) for the object."""
+    root = complete_document(body)
     whole = next((call.headers[checksums.header_name(a)] for a in checksums.ALGORITHMS
                   if checksums.header_name(a) in call.headers), None)
-    parts = _claimed_part_checksums(body)
-    return Checksums(parts, whole) if parts or whole is not None else None
+    parts = _claimed_part_checksums(root)
+    return chosen_parts(root), Checksums(parts, whole) if parts or whole is not None else None
 
 
 async def parse_complete_multipart_upload(call: Call) -> multipart.CompleteRequest:
     body = await read_signed_body(call, call.signer, checksummed=False)  # its checksum is the object's
-    chosen = await call.offload(parse_complete_document, body)
+    chosen, claimed = await call.offload(_completion, call, body)
     ref = _upload_ref(call)
     if not chosen:
         raise OssError("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
                        "published schema.")
     return multipart.CompleteRequest(ref.bucket, ref.key, ref.upload_id, chosen,
-                                     write_conditions=write_conditions(call),
-                                     claimed=await call.offload(_claimed_checksums, call, body))
+                                     write_conditions=write_conditions(call), claimed=claimed)
 
 
 def render_complete_multipart_upload(call: Call, request: multipart.CompleteRequest, record: ObjectRecord

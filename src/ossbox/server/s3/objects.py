@@ -12,7 +12,7 @@ from ..context import Call
 from ..operations import objects
 from ..operations.multipart import MAX_PART_NUMBER
 from ..operations.restore import RestoreRequest, RestoreResult
-from ..oss.objects import deletion_results, parse_delete_request, response_overrides
+from ..oss.objects import deletion_headers, deletion_results, parse_delete_request, response_overrides
 from ..oss.render import encoder
 from ..oss.restore import restore_document
 from ..oss.requests import conditions, int_param, version_id
@@ -128,18 +128,8 @@ def render_copy_object(call: Call, request: objects.CopyObjectRequest, record: O
 
 # ---- deleting ----
 
-async def parse_delete_object(call: Call) -> objects.DeleteObjectRequest:
-    return objects.DeleteObjectRequest(call.bucket, call.key, version_id(call))
-
-
 def render_delete_object(call: Call, request: objects.DeleteObjectRequest, deletion: Deletion) -> web.StreamResponse:
-    headers = {}
-    if deletion.delete_marker:
-        headers["x-amz-delete-marker"] = "true"
-    version = deletion.marker_version_id or deletion.version_id
-    if version is not None:
-        headers["x-amz-version-id"] = version
-    return empty_response(204, headers=headers)
+    return empty_response(204, headers=deletion_headers(deletion, "x-amz-"))
 
 
 async def parse_delete_multiple_objects(call: Call) -> objects.DeleteObjectsRequest:
