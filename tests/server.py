@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 ACCESS_KEY_ID = "LTAItestaccesskey000000"
 ACCESS_KEY_SECRET = "testsecret0000000000000000000"
-_LISTENING = re.compile(r"listening on http://([\d.]+):(\d+)")
-_S3_LISTENING = re.compile(r"S3 dialect on http://[\d.]+:(\d+)")
+_LISTENING = re.compile(r"listening on (https?)://([\d.]+):(\d+)")
+_S3_LISTENING = re.compile(r"S3 dialect on https?://[\d.]+:(\d+)")
 
 
 @dataclass
@@ -25,15 +25,16 @@ class RunningServer:
     access_key_id: str = ACCESS_KEY_ID
     access_key_secret: str = ACCESS_KEY_SECRET
     s3_port: int | None = None  # started with --s3-port
+    scheme: str = "http"  # https when started with --tls-cert
 
     @property
     def endpoint(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     @property
     def s3_endpoint(self) -> str:
         assert self.s3_port is not None, "this server was started without --s3-port"
-        return f"http://{self.host}:{self.s3_port}"
+        return f"{self.scheme}://{self.host}:{self.s3_port}"
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         if self.process.poll() is None:
@@ -73,7 +74,7 @@ def start_server(data_dir: str, *extra_args: str, env: dict[str, str] | None = N
             break
         match = _LISTENING.search(line)
         if match:
-            running = RunningServer(process, match.group(1), int(match.group(2)), data_dir)
+            running = RunningServer(process, match.group(2), int(match.group(3)), data_dir, scheme=match.group(1))
             if "--s3-port" in extra_args:
                 s3_match = _S3_LISTENING.search(process.stdout.readline())
                 assert s3_match, "ossbox serve --s3-port did not report its S3 port"

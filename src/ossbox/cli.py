@@ -75,7 +75,17 @@ def main(**connection) -> None:
                    "the connection.")
 @click.option("--idle-timeout", default=75.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Seconds a connection may stay open without sending a request before the server closes it.")
-@click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every request.")
+@click.option("--access-log", "access_log", default=None, is_flag=False, flag_value="-", metavar="[FILE]",
+              help="Log every request as a line of JSON, to FILE (reopened when moved, as by logrotate) or, without "
+                   "one, to standard error. Never logs a secret or a signature.")
+@click.option("--no-access-log", "access_log", flag_value=None, hidden=True)  # the default; kept for old scripts
+@click.option("--tls-cert", envvar="OSSBOX_TLS_CERT", default=None, type=click.Path(dir_okay=False),
+              help="Serve HTTPS with this certificate chain (PEM), on the same ports; SIGHUP reloads it [env: "
+                   "OSSBOX_TLS_CERT].")
+@click.option("--tls-key", envvar="OSSBOX_TLS_KEY", default=None, type=click.Path(dir_okay=False),
+              help="The private key (PEM) of --tls-cert [env: OSSBOX_TLS_KEY].")
+@click.option("--metrics-token", envvar="OSSBOX_METRICS_TOKEN", default=None,
+              help="Serve /-/metrics only to requests with `Authorization: Bearer TOKEN` [env: OSSBOX_METRICS_TOKEN].")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256),
               help="Server processes sharing the port, each with its own event loop: more use more cores.")
 @click.option("--reclaim-delay", default=600.0, show_default=True, type=click.FloatRange(min=0),  # RECLAIM_DELAY
@@ -99,7 +109,8 @@ def main(**connection) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, s3_port: int | None, data_dir: str, access_key_id: str | None,
           access_key_secret: str | None, region: str | None, base_domain: str | None, shutdown_timeout: float,
-          body_timeout: float, header_timeout: float, idle_timeout: float, access_log: bool, workers: int,
+          body_timeout: float, header_timeout: float, idle_timeout: float, access_log: str | None,
+          tls_cert: str | None, tls_key: str | None, metrics_token: str | None, workers: int,
           reclaim_delay: float, restore_delay: float, metadata_url: str | None, sweep_interval: float,
           lifecycle_interval: float, ephemeral: bool) -> None:
     """Run the OSS-compatible server: metadata in SQLite (the default) or PostgreSQL, blobs in --data-dir."""
@@ -110,10 +121,16 @@ def serve(ctx: click.Context, host: str, port: int, s3_port: int | None, data_di
     import threading
     import time
 
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    metrics_dir = _share_metrics(workers)
+    if metrics_dir:
+        ctx.call_on_close(functools.partial(shutil.rmtree, metrics_dir, ignore_errors=True))
     from .server.context import ServerConfig
     from .server.credentials import load_or_create_credentials
-    from .server.runner import STOP_SIGNALS, listen
+    from .server.runner import HANDLED_SIGNALS, listen
     from .server.runner import serve as run_server
+    from .server.tls import Certificate
     from .server.workers import run_workers, stop_when_orphaned
     from .storage import Storage
     from .storage.dirlock import DataDirInUse, lock_data_dir
@@ -170,6 +187,12 @@ def serve(ctx: click.Context, host: str, port: int, s3_port: int | None, data_di
     # a full disk, a read-only file system, a corrupt database, an unreachable server...
     except (OSError, MetadataUnavailable, SchemaMismatch, ValueError) as error:
         raise click.ClickException(f"cannot open the data directory {data_dir} and its metadata: {error}") from None
+    if tls_cert is not None:
+        try:
+            Certificate(tls_cert, tls_key)  # each worker loads its own; a bad file is said before listening
+        except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+            raise click.ClickException(f"cannot serve HTTPS with {tls_cert} and {tls_key}: {error}") from None
+    scheme = "https" if tls_cert else "http"
     started = time.time()
     socks = []
     for wanted in (port, s3_port) if s3_port is not None else (port,):
@@ -182,19 +205,19 @@ def serve(ctx: click.Context, host: str, port: int, s3_port: int | None, data_di
     config = ServerConfig({credentials.access_key_id: credentials.access_key_secret}, region, base_domain,
                           body_timeout=body_timeout, idle_timeout=idle_timeout, header_timeout=header_timeout,
                           shared=shared, sweep_interval=sweep_interval, lifecycle_interval=lifecycle_interval,
-                          s3_port=bound_s3_port)
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    announce(f"ossbox {__version__} listening on http://{bound_host}:{bound_port} (data: {data_dir})")
+                          s3_port=bound_s3_port, metrics_token=metrics_token)
+    signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+    announce(f"ossbox {__version__} listening on {scheme}://{bound_host}:{bound_port} (data: {data_dir})")
     if bound_s3_port is not None:
-        announce(f"  S3 dialect on http://{bound_host}:{bound_s3_port} (region {config.s3_region})")
+        announce(f"  S3 dialect on {scheme}://{bound_host}:{bound_s3_port} (region {config.s3_region})")
     if ephemeral:
         started_with = {
-            "endpoint": f"http://{bound_host}:{bound_port}", "host": bound_host, "port": bound_port,
+            "endpoint": f"{scheme}://{bound_host}:{bound_port}", "host": bound_host, "port": bound_port,
             "access_key_id": credentials.access_key_id, "access_key_secret": credentials.access_key_secret,
             "region": region or location.removeprefix("oss-"), "data_dir": data_dir, "pid": os.getpid(),
         }
         if bound_s3_port is not None:
-            started_with.update(s3_endpoint=f"http://{bound_host}:{bound_s3_port}", s3_port=bound_s3_port,
+            started_with.update(s3_endpoint=f"{scheme}://{bound_host}:{bound_s3_port}", s3_port=bound_s3_port,
                                 s3_region=config.s3_region)
         click.echo(json.dumps(started_with))
         # A thread that only polls: harmless to the forks of --workers, which copy no lock of its.
@@ -202,7 +225,8 @@ def serve(ctx: click.Context, host: str, port: int, s3_port: int | None, data_di
     sys.stdout.flush()
 
     def work() -> int:
-        run_server(open_storage(), config, socks, shutdown_timeout=shutdown_timeout, access_log=access_log)
+        run_server(open_storage(), config, socks, shutdown_timeout=shutdown_timeout, access_log=access_log,
+                   tls=(tls_cert, tls_key) if tls_cert else None)
         return 0
 
     def sweep_leftovers() -> None:
@@ -223,10 +247,27 @@ def serve(ctx: click.Context, host: str, port: int, s3_port: int | None, data_di
     beside = None if shared else sweep_leftovers
     with data_dir_lock:
         if workers > 1:
-            sys.exit(run_workers(workers, work, beside))
+            from prometheus_client.multiprocess import mark_process_dead
+
+            sys.exit(run_workers(workers, work, beside, exited=mark_process_dead))
         if beside is not None:
             threading.Thread(target=beside, name="ossbox-start-up-sweep", daemon=True).start()
         work()
+
+
+def _share_metrics(workers: int) -> str | None:
+    """With several workers, a new directory where each writes its metrics for any of them to sum up
+    (prometheus_client's multiprocess mode, chosen by PROMETHEUS_MULTIPROC_DIR before it is first imported);
+    None for one worker, which keeps them in memory."""
+    import os
+    import tempfile
+
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if workers == 1:
+        return None
+    directory = tempfile.mkdtemp(prefix="ossbox-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    return directory
 
 
 @main.command()

@@ -39,6 +39,7 @@ from ossbox.storage.blobs import BlobStore
 from ossbox.storage.errors import is_disk_full
 
 from .conftest import empty_and_delete_oss2, oss2_bucket
+from .test_health_metrics import sample, scrape
 from .test_resumable_download import _count_fetched
 
 MiB = 1 << 20
@@ -209,6 +210,10 @@ def test_a_full_disk_reclaims_released_parts_without_waiting_for_the_reclaim_del
         assert_insufficient_storage(lambda: bucket.put_object("new", body))
         bucket.put_object("new", body)
         assert md5(bucket.get_object("new").read()) == md5(body)
+        # and /-/metrics counts the storage error
+        samples = scrape(running.endpoint)
+        assert sample(samples, "ossbox_storage_errors_total", kind="disk_full") == 1
+        assert sample(samples, "ossbox_requests_total", operation="PutObject", status="507") == 1
     check_data_dir(running.data_dir)
 
 

@@ -118,10 +118,13 @@ class Response:
 
 
 class Session:
-    """Connection pools shared by every Bucket and Service given this session."""
+    """Connection pools shared by every Bucket and Service given this session. HTTPS certificates are verified,
+    against the system's certificate authorities or those of `ca_bundle` (a PEM file), unless `verify` is
+    False."""
 
-    def __init__(self, pool_size=None):
+    def __init__(self, pool_size=None, *, ca_bundle: str | None = None, verify: bool = True):
         self.pool_size = pool_size or defaults.connection_pool_size
+        self._tls = {"ca_certs": ca_bundle} if verify else {"cert_reqs": "CERT_NONE"}
         self._managers: dict[str | None, urllib3.PoolManager] = {}
         self._lock = threading.Lock()
 
@@ -129,7 +132,7 @@ class Session:
         with self._lock:
             manager = self._managers.get(proxy)
             if manager is None:
-                options = {"maxsize": self.pool_size, "retries": False}
+                options = {"maxsize": self.pool_size, "retries": False, **self._tls}
                 manager = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
                 self._managers[proxy] = manager
             return manager

@@ -13,8 +13,10 @@ import json
 import os
 import sys
 import time
+import warnings
 
 import click
+import urllib3
 
 from .. import client
 from ..client import exceptions
@@ -113,7 +115,11 @@ class Connection:
     @property
     def session(self) -> client.Session:
         if self._session is None:
-            self._session = client.Session(self._pool_size)
+            if self.flags.get("insecure"):
+                click.echo("warning: --insecure: HTTPS certificates are not verified", err=True)
+                warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)  # said once, above
+            self._session = client.Session(self._pool_size, ca_bundle=self.flags.get("ca_bundle"),
+                                           verify=not self.flags.get("insecure"))
         return self._session
 
     def bucket(self, name: str) -> client.Bucket:

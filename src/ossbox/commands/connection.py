@@ -22,9 +22,15 @@ _OPTIONS = [
     click.option("--profile", help="Profile of the config file: its [profile NAME] section. [default: [default], "
                                    "else ossutil 1's [Credentials]]"),
     click.option("-c", "--config-file", help="ossutil config file (INI). [default: ~/.ossutilconfig]"),
+    click.option("--ca-bundle", type=click.Path(dir_okay=False),
+                 help="Verify HTTPS servers against the certificate authorities in this PEM file. [default: the "
+                      "system's]"),
+    click.option("--insecure", is_flag=True, default=None,
+                 help="Do not verify HTTPS servers' certificates (anyone on the path can read and change the "
+                      "traffic)."),
 ]
 CONNECTION_NAMES = ("endpoint", "region", "sign_version", "addressing_style", "access_key_id",
-                    "access_key_secret", "sts_token", "profile", "config_file")
+                    "access_key_secret", "sts_token", "profile", "config_file", "ca_bundle", "insecure")
 
 
 def connection_options(function):

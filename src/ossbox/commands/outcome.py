@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 
 import click
+import urllib3
 
 from ..client import exceptions
 from .settings import SettingsError
@@ -90,6 +91,9 @@ def failure(error: BaseException, subject: str = "", bucket: str | None = None) 
         return ExitCode.SERVER, f"{prefix}{described}{request_id}" + (f"; {hint}" if hint else "")
     if isinstance(error, exceptions.RequestError):
         cause = getattr(error, "exception", error)
+        if isinstance(cause, urllib3.exceptions.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(cause):
+            return ExitCode.CLIENT, (f"{prefix}the server's HTTPS certificate cannot be verified: {cause}; give its "
+                                     f"certificate authority with --ca-bundle FILE (or, knowing the risk, --insecure)")
         return ExitCode.CLIENT, f"{prefix}the request failed: {cause}; check --endpoint and the network, then retry"
     if isinstance(error, exceptions.InconsistentError):
         return ExitCode.CLIENT, f"{prefix}data check failed: {error.body}; run the command again"

@@ -16,10 +16,13 @@ from aiohttp import HttpVersion11, web
 from ..lifecycle.runner import run_lifecycle
 from ..storage.engine import ORPHAN_AGE, Storage
 from ..storage.metadata import MetadataUnavailable
+from . import metrics
+from .accesslog import AccessLog
 from .context import ServerConfig
-from .dispatch import Services, respond
+from .dispatch import ACCESS, Services, respond
 from .offload import AsyncStorage, Offload
 from .responses import expect_continue
+from .service import is_service_request, service_response
 
 __all__ = ["create_app", "InFlight", "IN_FLIGHT"]
 
@@ -69,15 +72,21 @@ async def _expect(request: web.Request) -> None:
         expect_continue(request)
 
 
-def create_app(storage: Storage, config: ServerConfig) -> web.Application:
+def create_app(storage: Storage, config: ServerConfig, access_log: AccessLog | None = None) -> web.Application:
     in_flight = InFlight()
     offload = Offload()
     services = Services(AsyncStorage(storage, offload), offload, config)
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        started = time.monotonic()
         in_flight.enter()
+        metrics.IN_FLIGHT.inc()
+        response = None
         try:
-            response = await respond(request, services, _reclaim_now)
+            if is_service_request(request, config):
+                response = await service_response(request, services, _reclaim_now)
+            else:
+                response = await respond(request, services, _reclaim_now)
             if in_flight.draining or not request.content.at_eof():
                 # A declared body the handler did not read (an error, or a GET sent with a Content-Length)
                 # must be neither parsed as the next request nor read just to be thrown away.
@@ -93,6 +102,18 @@ def create_app(storage: Storage, config: ServerConfig) -> web.Application:
             return response
         finally:
             in_flight.leave()
+            metrics.IN_FLIGHT.dec()
+            if response is not None:
+                _record(request, response, time.monotonic() - started)
+
+    def _record(request: web.Request, response: web.StreamResponse, seconds: float) -> None:
+        accessed = request.get(ACCESS)
+        received = request.content.total_bytes
+        sent = response.body_length
+        metrics.observe(accessed.operation if accessed else metrics.UNKNOWN_OPERATION, response.status, seconds,
+                        received, sent)
+        if access_log is not None:
+            access_log.write(request, response.status, received, sent, seconds)
 
     async def _reclaim_now() -> None:
         """Space before slow readers: on a full disk, released blobs go without waiting for the reclaim delay

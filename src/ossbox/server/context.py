@@ -31,6 +31,7 @@ class ServerConfig:
     shared: bool = False
     sweep_interval: float = 3600.0
     lifecycle_interval: float = 3600.0  # seconds between lifecycle passes, each by one node (by lease)
+    metrics_token: str | None = None  # when set, /-/metrics answers only `Authorization: Bearer <token>`
 
     @functools.cached_property
     def owner_id(self) -> str:

@@ -35,18 +35,34 @@ from .operations.context import Context
 from .operations.website import stored_website
 from .operations.values import NotModified
 from .dialects import OSS, Dialect, dialect_of
+from .metrics import STORAGE_ERRORS
 from .oss.cors import add_cors_headers
 from .oss.render import as_oss_error
 from .registry import OPERATIONS
 from .responses import not_modified_response
 
-__all__ = ["Services", "dispatch", "respond"]
+__all__ = ["ACCESS", "REQUEST_ID", "Accessed", "Services", "dispatch", "respond"]
 
 log = logging.getLogger("ossbox.server")
 _outage_log = OccasionalWarning(log)
 
 _DISK_FULL_MESSAGE = ("The disk holding the server's data directory is full, so the request changed nothing. Free "
                       "space on it (or delete objects) and try again.")
+
+
+@dataclass(frozen=True)
+class Accessed:
+    """What a request asked for, kept on it (`request[ACCESS]`) for the access log and the metrics: the
+    operation, bucket and key as located, and the access key id that signed it once that is known."""
+
+    operation: str
+    bucket: str | None
+    key: str | None
+    principal: str | None
+
+
+ACCESS = web.RequestKey("access", Accessed)
+REQUEST_ID = web.RequestKey("request_id", str)
 
 
 @dataclass(frozen=True)
@@ -124,6 +140,7 @@ async def _refuse_unauthenticated(storage: AsyncStorage, address: Address, opera
 async def dispatch(request: web.Request, services: Services, request_id: str, dialect: Dialect
                    ) -> web.StreamResponse:
     address, name = dialect.locate(request, services.config)
+    request[ACCESS] = Accessed(name, address.bucket, address.key, None)
     try:
         # A browser's preflight carries no signature; one that does (a presigned OPTIONS) is judged without it.
         principal, signer = (None, None) if name == "Options" else dialect.identify(request, address, services.config)
@@ -132,6 +149,7 @@ async def dispatch(request: web.Request, services: Services, request_id: str, di
     if dialect is OSS and name == "ListObjects" and principal is None and not address.params \
             and await _hosts_a_website(services.storage, address.bucket):
         address, name = replace(address, key=""), "GetObject"  # a browser at the site's root: its index page
+    request[ACCESS] = Accessed(name, address.bucket, address.key, principal)
     operation = OPERATIONS.get(name)
     if operation is None or name not in dialect.codecs:
         raise OssError("NotImplemented", "ossbox does not implement this operation.")
@@ -149,13 +167,15 @@ async def dispatch(request: web.Request, services: Services, request_id: str, di
     return codec.render(call, typed, result)
 
 
-async def respond(request: web.Request, services: Services, reclaim) -> web.StreamResponse:
+async def respond(request: web.Request, services: Services, reclaim, dialect: Dialect | None = None
+                  ) -> web.StreamResponse:
     """`dispatch()`'s response, or the error response for what went wrong; `reclaim()` frees released blobs
-    at once when the disk is full."""
+    at once when the disk is full. The dialect is the request's own (`dialect_of`) unless one is given."""
     request_id = secrets.token_hex(12).upper()
+    request[REQUEST_ID] = request_id
     # aiohttp decodes header bytes that are not UTF-8 to lone surrogates, which cannot be encoded back
     host_id = request.host.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    dialect = dialect_of(request, services.config)
+    dialect = dialect or dialect_of(request, services.config)
     error_response = dialect.error_response
     try:
         response = await dispatch(request, services, request_id, dialect)
@@ -172,21 +192,25 @@ async def respond(request: web.Request, services: Services, reclaim) -> web.Stre
         response = error_response(error, request_id, host_id, request.method)
     except Exception as failure:
         if storage_errors.is_disk_full(failure):
+            STORAGE_ERRORS.labels("disk_full").inc()
             log.warning("disk full: %s %s (request %s) changed nothing: %s", request.method,
                         request.raw_path, request_id, failure)
             error = OssError("InsufficientStorage", _DISK_FULL_MESSAGE)
             await reclaim()
         elif isinstance(failure, MetadataUnavailable):
+            STORAGE_ERRORS.labels("metadata_unavailable").inc()
             _outage_log.warning("metadata database unavailable: %s %s (request %s): %s", request.method,
                                 request.raw_path, request_id, failure)
             error = OssError("ServiceUnavailable", "The metadata database is unavailable at the moment. "
                                                    "Please try again.")
         elif storage_errors.is_out_of_descriptors(failure):
+            STORAGE_ERRORS.labels("out_of_descriptors").inc()
             log.warning("out of file descriptors: %s %s (request %s): %s", request.method, request.raw_path,
                         request_id, failure)
             error = OssError("ServiceUnavailable", "The server has too many connections or open files at "
                                                    "the moment. Please try again.")
         else:
+            STORAGE_ERRORS.labels("internal").inc()
             log.exception("internal error in %s %s (request %s)", request.method, request.raw_path, request_id)
             error = OssError("InternalError", "We encountered an internal error. Please try again.")
         response = error_response(error, request_id, host_id, request.method)

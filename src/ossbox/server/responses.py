@@ -67,9 +67,15 @@ class BlobResponse(web.StreamResponse):
         else:
             self.content_length = length
         self._gzip = gzip
+        self._sent_by_sendfile = 0
         self._snapshot = snapshot
         self._first = first
         self._length = length
+
+    @property
+    def body_length(self) -> int:
+        """Bytes written, headers included, whether through aiohttp's writer or by sendfile."""
+        return super().body_length + self._sent_by_sendfile
 
     async def prepare(self, request: web.BaseRequest):
         if self.prepared:  # aiohttp prepares again whatever a handler returns; the body is sent once
@@ -106,10 +112,12 @@ class BlobResponse(web.StreamResponse):
     async def _send(self, writer, transport, loop, file, index: int, offset: int, count: int) -> None:
         if transport.is_closing():  # the client left while the extent was being opened
             raise ConnectionResetError("connection lost")
-        if not self._gzip and self._snapshot.cipher is None:
+        # TLS is encrypted in user space (Python's ssl has no kernel TLS): the bytes must pass through it
+        if not self._gzip and self._snapshot.cipher is None and transport.get_extra_info("ssl_object") is None:
             try:
-                return await loop.sendfile(transport, file, offset, count, fallback=False)
-            except asyncio.SendfileNotAvailableError:  # e.g. TLS: nothing was sent yet
+                self._sent_by_sendfile += await loop.sendfile(transport, file, offset, count, fallback=False)
+                return
+            except asyncio.SendfileNotAvailableError:  # nothing was sent yet
                 pass
         await self._write_chunks(writer, file, index, offset, count)
 

@@ -21,15 +21,20 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from ..storage.engine import Storage
+from .accesslog import AccessLog
 from .app import IN_FLIGHT, create_app
 from .context import ServerConfig
 from .occasional import OccasionalWarning
+from .tls import Certificate
 
-__all__ = ["STOP_SIGNALS", "listen", "serve"]
+__all__ = ["HANDLED_SIGNALS", "STOP_SIGNALS", "listen", "serve"]
 
-# Stop the server gracefully. Callers block them before announcing the port and serve() unblocks them once
-# its handlers are in place, so a signal sent as soon as the port is announced is never fatal.
+# Stop the server gracefully.
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+# Reload the TLS certificate. Callers block these signals before announcing the port and serve() unblocks them
+# once its handlers are in place, so a signal sent as soon as the port is announced is never fatal.
+RELOAD_SIGNAL = signal.SIGHUP
+HANDLED_SIGNALS = STOP_SIGNALS | {RELOAD_SIGNAL}
 
 log = logging.getLogger("ossbox.server")
 
@@ -167,17 +172,26 @@ def _track_requests(guards: dict[asyncio.BaseTransport, _ConnectionGuard]):
 
 
 async def _serve(storage: Storage, config: ServerConfig, socks: list[socket.socket], shutdown_timeout: float,
-                 access_log: bool) -> None:
-    app = create_app(storage, config)
+                 access_log: AccessLog | None, certificate: Certificate | None) -> None:
+    app = create_app(storage, config, access_log)
     guards: dict[asyncio.BaseTransport, _ConnectionGuard] = {}
     app.middlewares.append(_track_requests(guards))
-    runner = web.AppRunner(app, access_log=logging.getLogger("ossbox.access") if access_log else None,
-                           shutdown_timeout=_CANCEL_GRACE, handle_signals=False)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=_CANCEL_GRACE, handle_signals=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # one that came early is handled now
+    reloads: set[asyncio.Task] = set()
+
+    def reload() -> None:
+        if certificate is None:
+            log.info("SIGHUP: no TLS certificate to reload")
+            return
+        task = asyncio.create_task(asyncio.to_thread(certificate.reload))
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+    loop.add_signal_handler(RELOAD_SIGNAL, reload)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)  # one that came early is handled now
     _quiet_accept_errors(loop)
     logging.getLogger("aiohttp.server").addFilter(_BadRequestsAtDebug())
     await runner.setup()
@@ -188,7 +202,8 @@ async def _serve(storage: Storage, config: ServerConfig, socks: list[socket.sock
         assert make_protocol is not None
         listeners = [await loop.create_server(
             lambda: _ConnectionGuard(make_protocol(), guards, config.idle_timeout, config.header_timeout),
-            sock=sock) for sock in socks]
+            sock=sock, ssl=certificate.listening if certificate else None,
+            ssl_handshake_timeout=config.header_timeout if certificate else None) for sock in socks]
         # a connection closes at most a tenth of its timeout (and never more than a second) late
         reaper = asyncio.create_task(_reap(guards, min(config.idle_timeout, config.header_timeout, 10.0) / 10))
         await stop.wait()
@@ -209,6 +224,13 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def serve(storage: Storage, config: ServerConfig, socks: list[socket.socket], *, shutdown_timeout: float = 30.0,
-          access_log: bool = False) -> None:
-    """Serve on the listening `socks` (the OSS port, and the S3 port if there is one) until SIGTERM or SIGINT."""
-    asyncio.run(_serve(storage, config, socks, shutdown_timeout, access_log))
+          access_log: str | None = None, tls: tuple[str, str] | None = None) -> None:
+    """Serve on the listening `socks` (the OSS port, and the S3 port if there is one) until SIGTERM or SIGINT.
+    `access_log` is where the access log goes (a file, or `-` for standard error), `tls` the certificate and key
+    files for HTTPS."""
+    log_writer = AccessLog(access_log) if access_log else None
+    try:
+        asyncio.run(_serve(storage, config, socks, shutdown_timeout, log_writer, tls and Certificate(*tls)))
+    finally:
+        if log_writer is not None:
+            log_writer.close()

@@ -4,8 +4,8 @@ Strategy: the parent binds the socket and opens storage (migrating it), then for
 process that sweeps what the previous run left. Each worker opens its own SQLite connections (none may
 cross a fork) and accepts from the shared socket, the kernel spreading connections among them. Every metadata change is one BEGIN IMMEDIATE transaction, so SQLite's locking
 serialises writers across processes exactly as it does across threads, and readers keep their snapshot
-(open blob files) whichever process replaces the object. The parent only supervises: it forwards SIGTERM
-and SIGINT, waits for every worker to drain, and replaces a worker that dies unexpectedly. A worker
+(open blob files) whichever process replaces the object. The parent only supervises: it forwards SIGTERM,
+SIGINT and SIGHUP, waits for every worker to drain, and replaces a worker that dies unexpectedly. A worker
 whose parent disappears (kill -9) stops by itself, gracefully.
 """
 
@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .runner import STOP_SIGNALS
+from .runner import HANDLED_SIGNALS, RELOAD_SIGNAL, STOP_SIGNALS
 
 __all__ = ["run_workers", "stop_when_orphaned"]
 
@@ -33,12 +33,13 @@ _MAX_QUICK_DEATHS = 3
 _PARENT_POLL_SECONDS = 1.0
 
 
-def run_workers(count: int, work: Callable[[], int], beside: Callable[[], None] | None = None) -> int:
-    """Run `work` in `count` forked processes until SIGTERM/SIGINT; returns the exit code for the parent
-    (0 when every worker stopped cleanly). `beside`, if given, runs once in a process of its own, stopped
-    with the workers if it is still running: not in a thread of the parent, which forks replacement workers
-    later (a fork copies the locks another thread holds, and the child may wait on them for ever). Call it
-    with the stop signals blocked."""
+def run_workers(count: int, work: Callable[[], int], beside: Callable[[], None] | None = None,
+                exited: Callable[[int], None] | None = None) -> int:
+    """Run `work` in `count` forked processes until SIGTERM/SIGINT, passing SIGHUP on to them; returns the exit
+    code for the parent (0 when every worker stopped cleanly). `beside`, if given, runs once in a process of
+    its own, stopped with the workers if it is still running: not in a thread of the parent, which forks
+    replacement workers later (a fork copies the locks another thread holds, and the child may wait on them for
+    ever). `exited(pid)`, if given, is told of each worker that ended. Call it with HANDLED_SIGNALS blocked."""
     workers: dict[int, float] = {}  # pid -> start time
     helper: int | None = None
     stopping = False
@@ -55,13 +56,18 @@ def run_workers(count: int, work: Callable[[], int], beside: Callable[[], None] 
         if stopping:  # the signal came while forking, before this worker was known
             _signal(pid, signal.SIGTERM)
 
+    def pass_on(signum, frame) -> None:
+        for pid in workers:
+            _signal(pid, signum)
+
     previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
+    previous[RELOAD_SIGNAL] = signal.signal(RELOAD_SIGNAL, pass_on)
     try:
         for _ in range(count):
             start()
         if beside is not None:
             helper = _fork(functools.partial(_interruptible, beside))
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
         code, quick_deaths = 0, 0
         while workers or helper:
             pid, status = os.waitpid(-1, 0)
@@ -71,6 +77,8 @@ def run_workers(count: int, work: Callable[[], int], beside: Callable[[], None] 
             started = workers.pop(pid, None)
             if started is None:
                 continue
+            if exited is not None:
+                exited(pid)
             exit_code = os.waitstatus_to_exitcode(status)
             if stopping:
                 code = code or (1 if exit_code else 0)
@@ -93,15 +101,15 @@ def _fork(work: Callable[[], int]) -> int:
     parent = os.getpid()
     sys.stdout.flush()
     sys.stderr.flush()
-    # The worker starts with the stop signals blocked; its server unblocks them once it handles them.
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    # The worker starts with its signals blocked; its server unblocks them once it handles them.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
     pid = os.fork()
     if pid:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         return pid
     code = 1
     try:
-        for signum in STOP_SIGNALS:
+        for signum in HANDLED_SIGNALS:
             signal.signal(signum, signal.SIG_DFL)
         threading.Thread(target=stop_when_orphaned, args=(parent,), daemon=True).start()
         code = work()

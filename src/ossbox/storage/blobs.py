@@ -133,6 +133,16 @@ class BlobStore:
     def create(self, cipher: BlobCipher | None = None) -> BlobWriter:
         return BlobWriter(self, secrets.token_hex(16), cipher)
 
+    def probe(self) -> None:
+        """Write and remove a small temporary file: OSError unless the data directory answers and takes writes."""
+        path = self.tmp_path("probe-" + secrets.token_hex(8))
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(descriptor, b"ossbox")
+        finally:
+            os.close(descriptor)
+            os.unlink(path)
+
     def install(self, blob_id: str, file) -> None:
         """fsync and close the temporary `file` of `blob_id`, then move it durably into place."""
         try:
