@@ -16,7 +16,6 @@ import hashlib
 import mimetypes
 import os
 import re
-import secrets
 import socket
 import xml.etree.ElementTree as ElementTree
 from urllib.parse import quote, urlsplit
@@ -24,9 +23,12 @@ from urllib.parse import quote, urlsplit
 import urllib3
 
 from ..protocol.crc64 import crc64_combine
+from ..protocol.etags import quote_etag
+from ..protocol.ranges import range_header
 from ..protocol.names import is_valid_bucket_name
 from . import defaults, exceptions, http
 from .exceptions import ClientError, InconsistentError
+from .files import LocalFiles, random_temporary_name
 from .models import (
     BatchDeleteObjectsResult,
     BucketCreateConfig,
@@ -133,14 +135,6 @@ def _timeout(value) -> urllib3.Timeout:
     if isinstance(value, tuple):
         return urllib3.Timeout(connect=value[0], read=value[1])
     return urllib3.Timeout(connect=value, read=value)
-
-
-def _make_range_string(byte_range) -> str:
-    """`bytes=a-b` for an inclusive (start, last) pair, either end None for an open range."""
-    if byte_range is None or (byte_range[0] is None and byte_range[1] is None):
-        return ""
-    start, last = ("" if v is None else str(v) for v in byte_range)
-    return f"bytes={start}-{last}"
 
 
 def _with_content_type(headers, name: str) -> http.CaseInsensitiveDict:
@@ -310,7 +304,7 @@ class Bucket(_Base):
         """The object's body as a stream. `byte_range=(first, last)` is inclusive (either end None for an
         open range). Raises NotModified (304) or PreconditionFailed (412) when conditions say so."""
         headers = http.CaseInsensitiveDict(headers)
-        range_string = _make_range_string(byte_range)
+        range_string = range_header(*byte_range) if byte_range is not None else ""
         if range_string:
             headers["Range"] = range_string
         params = dict(params or {})
@@ -321,25 +315,29 @@ class Bucket(_Base):
 
     def get_object_to_file(self, key, filename, byte_range=None, headers=None, progress_callback=None, process=None,
                            params=None) -> GetObjectResult:
-        """Download into `filename` through a temporary file beside it, renamed only once complete (and its
-        CRC-64 checked, for a whole object): the destination is never left partly written."""
+        """Download into `filename` through a temporary file beside it, fsynced and renamed only once complete
+        (and its CRC-64 checked, for a whole object), the rename made durable: the destination is never left
+        partly written, even by a crash."""
         result = self.get_object(key, byte_range=byte_range, headers=headers, progress_callback=progress_callback,
                                  process=process, params=params)
-        temporary = f"{filename}.tmp-{secrets.token_hex(8)}"
+        files, temporary = LocalFiles(), random_temporary_name(filename)
         with result:
+            fd = files.open(temporary, truncate=True)
             try:
-                with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as f:
-                    buffer = memoryview(bytearray(BLOCK_SIZE))
-                    while n := result.readinto(buffer):
-                        f.write(buffer[:n])
-                    f.flush()
-                    os.fsync(f.fileno())
+                buffer, offset = memoryview(bytearray(BLOCK_SIZE)), 0
+                while n := result.readinto(buffer):
+                    files.write_at(fd, buffer[:n], offset, filename)
+                    offset += n
                 if result.status == 200 and not _asks_for_encoding(headers):
                     _check_crc("get", result.client_crc, result.server_crc, result.request_id)
-                os.replace(temporary, filename)
             except BaseException:
-                if os.path.exists(temporary):
-                    os.unlink(temporary)
+                files.close(fd)
+                files.discard(temporary)
+                raise
+            try:
+                files.install(fd, temporary, filename)
+            except BaseException:
+                files.discard(temporary)
                 raise
         return result
 
@@ -415,7 +413,7 @@ class Bucket(_Base):
         if parts is not None:
             parts = sorted(parts, key=lambda p: p.part_number)
             data = _xml_body("CompleteMultipartUpload", [
-                ("Part", [("PartNumber", p.part_number), ("ETag", f'"{p.etag}"')]) for p in parts])
+                ("Part", [("PartNumber", p.part_number), ("ETag", quote_etag(p.etag))]) for p in parts])
         resp = self._do_object("POST", key, data=data, params={"uploadId": upload_id}, headers=headers)
         result = PutObjectResult(resp)
         if self.enable_crc and parts is not None:

@@ -1,13 +1,15 @@
-"""Checkpoints of resumable downloads: which parts of which object version are safely on disk.
+"""Checkpoints of resumable transfers: which parts of which object version (a download) or of which file (an
+upload) are safely done.
 
-Strategy: one small JSON file per download, named by a hash of what identifies the download (bucket,
+Strategy: one small JSON file per transfer, named by a hash of what identifies it (for a download: bucket,
 key, version, byte range, destination), written atomically (temporary file, fsync, rename, fsync of the
 directory) and carrying a SHA-256 of its own content, so a torn or edited record is detected and ignored
 rather than trusted. A record is only ever written after the bytes it lists were fsynced.
 
-The directory defaults to a per-user cache (`$OSSBOX_CHECKPOINT_DIR`, else `$XDG_CACHE_HOME/ossbox/download`,
-else `~/.cache/ossbox/download`), never the current directory, so read-only working directories and
-concurrent runs elsewhere do not collide.
+`CheckpointStore` is that directory for one kind of record; `ResumableDownloadStore` (here) and
+`ResumableStore` (upload.py) are it for theirs. The directory defaults to a per-user cache
+(`$OSSBOX_CHECKPOINT_DIR`, else `$XDG_CACHE_HOME/ossbox/<kind>`, else `~/.cache/ossbox/<kind>`), never the
+current directory, so read-only working directories and concurrent runs elsewhere do not collide.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar, Generic, TypeVar
 
 from ..durable import fsync_dir
 
-__all__ = ["Checkpoint", "RecordStore", "ResumableDownloadStore", "default_checkpoint_dir"]
+__all__ = ["Checkpoint", "CheckpointStore", "RecordStore", "ResumableDownloadStore", "default_checkpoint_dir",
+           "record_name"]
 
 FORMAT_VERSION = 1
 
@@ -48,6 +52,10 @@ class Checkpoint:
     part_size: int
     temp_path: str
     done: dict[int, int] = field(default_factory=dict)  # part index -> CRC64 of that part
+
+    @staticmethod
+    def done_from_json(done: dict) -> dict[int, int]:
+        return {int(index): int(crc) for index, crc in done.items()}
 
     def matches(self, other: Checkpoint) -> bool:
         """Whether `other` (planned from a fresh HEAD) describes the same bytes in the same parts."""
@@ -105,37 +113,56 @@ class RecordStore:
         return self.path(name) + ".tmp"
 
 
-class ResumableDownloadStore:
-    """Where download checkpoints live: `root/dir`, as oss2's store of the same name lays them out, else
-    the per-user default."""
+def record_name(*identity) -> str:
+    """A record's file name: a hash of what identifies its transfer."""
+    return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
+
+
+Record = TypeVar("Record")
+
+
+class CheckpointStore(Generic[Record]):
+    """Where the checkpoints of one kind live: `root/dir`, as oss2's stores lay them out, else the per-user
+    default. A record is a dataclass whose `done` maps part numbers to what is recorded of each; its type's
+    `done_from_json` reads that back."""
+
+    KIND: ClassVar[str]
+    RECORD: ClassVar[type]
 
     def __init__(self, root: str | None = None, dir: str | None = None) -> None:  # noqa: A002 (oss2's name)
-        directory = os.path.join(root, dir or "ossbox-download") if root else (dir or default_checkpoint_dir())
+        directory = (os.path.join(root, dir or f"ossbox-{self.KIND}") if root
+                     else (dir or default_checkpoint_dir(self.KIND)))
         self.records = RecordStore(directory)
 
     @property
     def dir(self) -> str:
         return self.records.dir
 
-    @staticmethod
-    def make_name(bucket: str, key: str, version_id: str, first: int, last: int | None, filename: str) -> str:
-        identity = json.dumps([bucket, key, version_id, first, last, os.path.abspath(filename)])
-        return hashlib.sha256(identity.encode()).hexdigest()
-
-    def load(self, name: str) -> Checkpoint | None:
+    def load(self, name: str) -> Record | None:
         body = self.records.load(name)
         if body is None:
             return None
         try:
-            body["done"] = {int(index): int(crc) for index, crc in body["done"].items()}
-            return Checkpoint(**body)
+            body["done"] = self.RECORD.done_from_json(body["done"])
+            return self.RECORD(**body)
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
 
-    def save(self, name: str, checkpoint: Checkpoint) -> None:
+    def save(self, name: str, checkpoint: Record) -> None:
         body = asdict(checkpoint)
-        body["done"] = {str(index): crc for index, crc in sorted(checkpoint.done.items())}
+        body["done"] = {str(number): value for number, value in sorted(checkpoint.done.items())}
         self.records.save(name, body)
 
     def delete(self, name: str) -> None:
         self.records.delete(name)
+
+
+class ResumableDownloadStore(CheckpointStore[Checkpoint]):
+    """Download checkpoints (oss2's class of the same name)."""
+
+    KIND = "download"
+    RECORD = Checkpoint
+
+    @staticmethod
+    def make_name(bucket: str, key: str, version_id: str, first: int, last: int | None, filename: str) -> str:
+        return record_name(bucket, key, version_id, first, last, os.path.abspath(filename))

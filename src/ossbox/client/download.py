@@ -15,27 +15,34 @@ Strategy, and what it guarantees:
 - A transfer error retries the part from the byte it reached, with exponential backoff and jitter; the
   timeout is the session's per-read one (a stall), not a total. Progress is reported monotonically and
   ends at (total, total).
+- What one download is, is fixed up front in a frozen `DownloadJob`; its threads, waits, clock and file
+  writes come from a `TransferIO` (transfer.py), so unit tests drive all of the above without a socket. A
+  `cancel` event set from any thread stops it like Ctrl-C (raising `Cancelled`), and a `bandwidth_limit`
+  caps its bytes per second.
 """
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from ..durable import fsync_dir
 from ..protocol.crc64 import crc64, crc64_combine
+from ..protocol.etags import quote_etag
+from ..protocol.ranges import ByteRange, parse_range, range_header, resolve_range
 from . import defaults
 from .checkpoint import Checkpoint, ResumableDownloadStore
-from .exceptions import InconsistentError, PreconditionFailed, RequestError, ServerError
+from .exceptions import Cancelled, InconsistentError, PreconditionFailed, RequestError, ServerError
+from .files import DISK_FULL, disk_full_error
 from .parallel import run_parts
 from .progress import Progress
 from .retry import Retry
+from .throttle import Throttle
+from .transfer import REAL_IO, TransferIO
 
-__all__ = ["resumable_download", "ResumableDownloadStore", "PART_RETRY"]
+__all__ = ["DownloadJob", "RangeNotSatisfiable", "resumable_download", "ResumableDownloadStore", "PART_RETRY"]
 
 MAX_PARTS = 10_000
 # Bytes asked of one read: a read that times out loses what it had buffered, so keep it small enough that
@@ -45,6 +52,35 @@ BUFFER_SIZE = 256 << 10
 PART_RETRY = Retry(total=5)
 # How many times a download restarts because the object changed under it before giving up.
 MAX_RESTARTS = 3
+
+
+class RangeNotSatisfiable(ValueError):
+    """`byte_range` selects no byte of the object."""
+
+    def __init__(self, first: int | None, last: int | None, size: int) -> None:
+        shown = f"{'' if first is None else first}-{'' if last is None else last}"
+        super().__init__(f"the range {shown} selects nothing of a {size}-byte object")
+        self.first, self.last, self.size = first, last, size
+
+
+@dataclass(frozen=True)
+class DownloadJob:
+    """One resumable download, as asked for: which object (and version, range and conditions), where to, and
+    in what parts."""
+
+    bucket: object  # a client.Bucket, or anything with its head_object/get_object and bucket_name
+    key: str
+    filename: str
+    threshold: int  # below this many bytes, one part and no checkpoint
+    part_size: int
+    num_threads: int
+    params: dict | None = None  # e.g. {"versionId": ...}
+    headers: dict | None = None  # conditions of the HEAD: If-Match, If-Modified-Since...
+    byte_range: tuple[int | None, int | None] | None = None  # inclusive
+
+    @property
+    def version_id(self) -> str:
+        return (self.params or {}).get("versionId", "")
 
 
 @dataclass(frozen=True)
@@ -63,7 +99,7 @@ class _ObjectChanged(Exception):
 
 
 class _Stopped(Exception):
-    """The download is being stopped (Ctrl-C, or another part failed)."""
+    """The download is being stopped (Ctrl-C, cancel, or another part failed)."""
 
 
 def _plan(first: int, last: int, part_size: int) -> list[_Part]:
@@ -73,34 +109,14 @@ def _plan(first: int, last: int, part_size: int) -> list[_Part]:
             for i, start in enumerate(range(first, last + 1, part_size))]
 
 
-_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
-
-
-def _disk_full(path: str, error: OSError) -> OSError:
-    """A clear error for a full disk (or an exhausted quota) met writing under `path`."""
-    reason = "no space left on the device" if error.errno == errno.ENOSPC else "disk quota exceeded"
-    return OSError(error.errno, f"{reason} for {path}; parts already downloaded are kept in the checkpoint: "
-                                "free some space and run the download again to resume")
-
-
-def _preallocate(fd: int, length: int, path: str) -> None:
-    try:
-        os.posix_fallocate(fd, 0, length)
-    except OSError as error:
-        if error.errno in _DISK_FULL:
-            raise _disk_full(path, error) from error
-        os.ftruncate(fd, length)  # a file system without fallocate: a sparse file still works
-
-
 class _Download:
     """One attempt at downloading one object version into one temporary file."""
 
-    def __init__(self, bucket, key: str, checkpoint: Checkpoint, params: dict | None, progress: Progress,
-                 retry: Retry) -> None:
-        self.bucket, self.key, self.checkpoint = bucket, key, checkpoint
-        self.params, self.progress, self.retry = params, progress, retry
+    def __init__(self, job: DownloadJob, checkpoint: Checkpoint, fd: int, progress: Progress, retry: Retry,
+                 io: TransferIO, throttle: Throttle | None) -> None:
+        self.job, self.checkpoint, self.fd = job, checkpoint, fd
+        self.progress, self.retry, self.io, self.throttle = progress, retry, io, throttle
         self.stop = threading.Event()
-        self.fd = -1
         self._responses: set = set()
         self._responses_lock = threading.Lock()
 
@@ -113,15 +129,15 @@ class _Download:
             except _Transient as transient:
                 received, crc = transient.received, transient.crc
                 policy = policy.increment(transient.cause)  # re-raises the cause once retries run out
-            if self.stop.wait(policy.wait()):
+            if self.io.wait(policy.wait(), self.stop):
                 raise _Stopped()
 
     def _receive(self, part: _Part, received: int, crc: int) -> int:
         first = part.first + received
-        headers = {"If-Match": f'"{self.checkpoint.etag}"', "x-oss-range-behavior": "standard"}
+        headers = {"If-Match": quote_etag(self.checkpoint.etag), "x-oss-range-behavior": "standard"}
         try:
-            result = self.bucket.get_object(self.key, byte_range=(first, part.last), headers=headers,
-                                            params=self.params)
+            result = self.job.bucket.get_object(self.job.key, byte_range=(first, part.last), headers=headers,
+                                                params=self.job.params)
         except PreconditionFailed:
             raise _ObjectChanged() from None
         except (RequestError, ServerError) as error:
@@ -131,7 +147,7 @@ class _Download:
         with self._responses_lock:
             self._responses.add(result)
         try:
-            expected = f"bytes {first}-{part.last}/{self.checkpoint.size}"
+            expected = ByteRange(first, part.last, self.checkpoint.size).content_range
             if result.status != 206 or result.headers.get("Content-Range") != expected:
                 raise _Transient(received, crc, RequestError(f"asked for {expected}, got status {result.status} "
                                                              f"with {result.headers.get('Content-Range')}"))
@@ -140,22 +156,18 @@ class _Download:
                     raise _Stopped()
                 try:  # the bytes as received, written as they are: no copy into a buffer of ours
                     chunk = result.read1(min(BUFFER_SIZE, part.length - received))
-                except Exception as error:  # the connection broke mid-body
+                except Exception as error:  # the connection broke or stalled mid-body
                     raise _Transient(received, crc, RequestError(f"reading part {part.index}: {error}")) from error
-                count = len(chunk)
-                if not count:
+                if not chunk:
                     raise _Transient(received, crc, RequestError(f"connection closed after {received} of "
                                                                  f"{part.length} bytes of part {part.index}"))
-                offset = part.first - self.checkpoint.first + received
-                try:
-                    os.pwrite(self.fd, chunk, offset)
-                except OSError as error:
-                    if error.errno in _DISK_FULL:
-                        raise _disk_full(self.checkpoint.temp_path, error) from error
-                    raise
+                self.io.files.write_at(self.fd, chunk, part.first - self.checkpoint.first + received,
+                                       self.checkpoint.temp_path)
                 crc = crc64(chunk, crc)
-                received += count
+                received += len(chunk)
                 self.progress.update(part.index, received)
+                if self.throttle is not None:
+                    self.throttle.consume(len(chunk), self.stop)
             return crc
         finally:
             with self._responses_lock:
@@ -183,20 +195,27 @@ def resumable_download(bucket, key: str, filename: str, multiget_threshold: int 
                        num_threads: int | None = None, store: ResumableDownloadStore | None = None,
                        params: dict | None = None, headers: dict | None = None,
                        byte_range: tuple[int | None, int | None] | None = None,
-                       retry: Retry = PART_RETRY) -> None:
+                       retry: Retry = PART_RETRY, *, bandwidth_limit: int | None = None,
+                       cancel: threading.Event | None = None, io: TransferIO = REAL_IO) -> None:
     """Download `key` to `filename`, resuming a previous interrupted run (oss2's signature, plus
     `byte_range=(first, last)`, inclusive, and a `retry` policy). `headers` (e.g. If-Match or
     If-Modified-Since) condition the download: NotModified / PreconditionFailed are raised as oss2 does.
-    `params` may carry a `versionId`."""
-    threshold = defaults.multiget_threshold if multiget_threshold is None else multiget_threshold
-    part_size = part_size or defaults.multiget_part_size
-    num_threads = num_threads or defaults.multiget_num_threads
+    `params` may carry a `versionId`. `bandwidth_limit` caps the bytes per second of all its parts together;
+    setting `cancel` (from any thread) stops it, keeping what is durable for a rerun, and raises `Cancelled`.
+    RangeNotSatisfiable (a ValueError) if `byte_range` selects no byte of the object."""
+    job = DownloadJob(bucket, key, filename,
+                      threshold=defaults.multiget_threshold if multiget_threshold is None else multiget_threshold,
+                      part_size=part_size or defaults.multiget_part_size,
+                      num_threads=num_threads or defaults.multiget_num_threads,
+                      params=params, headers=headers, byte_range=byte_range)
     store = store or ResumableDownloadStore()
     progress = Progress(progress_callback)
+    throttle = Throttle(bandwidth_limit, io.clock, io.wait) if bandwidth_limit else None
     for _ in range(MAX_RESTARTS):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"the download of {key}")
         try:
-            _download_version(bucket, key, filename, threshold, part_size, progress, num_threads, store, params,
-                              headers, byte_range, retry)
+            _download_version(job, store, progress, retry, io, throttle, cancel)
         except _ObjectChanged:
             continue
         progress.finish()
@@ -205,82 +224,76 @@ def resumable_download(bucket, key: str, filename: str, multiget_threshold: int 
                                              f"{key} kept changing during the download"})
 
 
-def _download_version(bucket, key, filename, threshold, part_size, progress: Progress, num_threads, store, params,
-                      headers, byte_range, retry) -> None:
-    meta = retry.call(lambda: bucket.head_object(key, headers=headers, params=params))
+def _download_version(job: DownloadJob, store: ResumableDownloadStore, progress: Progress, retry: Retry,
+                      io: TransferIO, throttle: Throttle | None, cancel: threading.Event | None) -> None:
+    halt = cancel or threading.Event()
+    meta = retry.call(lambda: job.bucket.head_object(job.key, headers=job.headers, params=job.params),
+                      sleep=lambda seconds: io.wait(seconds, halt))
     size = meta.content_length
-    first, last = _resolve(byte_range, size)
-    length = last - first + 1
-    planned = Checkpoint(
-        bucket=bucket.bucket_name, key=key, version_id=(params or {}).get("versionId", ""), etag=meta.etag, size=size,
+    wanted = _resolve(job.byte_range, size)
+    first, last, length = wanted.first, wanted.last, wanted.length
+    resumable = length >= job.threshold
+    name = store.make_name(job.bucket.bucket_name, job.key, job.version_id, first, last, job.filename)
+    fresh = Checkpoint(
+        bucket=job.bucket.bucket_name, key=job.key, version_id=job.version_id, etag=meta.etag, size=size,
         last_modified=meta.last_modified, first=first, last=last,
-        part_size=part_size if length >= threshold else max(length, 1), temp_path="",
+        part_size=job.part_size if resumable else max(length, 1), temp_path=_temp_name(job.filename, name),
     )
-    resumable = length >= threshold
-    name = store.make_name(bucket.bucket_name, key, planned.version_id, first, last, filename)
-    fresh = replace(planned, temp_path=_temp_name(filename, name))
-    checkpoint = _resume_or_start(store, name, fresh, length) if resumable else fresh
+    checkpoint = _resume_or_start(store, name, fresh, length, io) if resumable else fresh
     parts = _plan(first, last, checkpoint.part_size) if length else []
     progress.start(length, sum(p.length for p in parts if p.index in checkpoint.done))
-    download = _Download(bucket, key, checkpoint, params, progress, retry)
-    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | (0 if checkpoint.done else os.O_TRUNC)
-    download.fd = os.open(checkpoint.temp_path, flags, 0o644)
+    files = io.files
+    fd = files.open(checkpoint.temp_path, truncate=not checkpoint.done)
     try:
         if length and not checkpoint.done:
-            _preallocate(download.fd, length, checkpoint.temp_path)
+            files.preallocate(fd, length, checkpoint.temp_path)
+        download = _Download(job, checkpoint, fd, progress, retry, io, throttle)
 
-        def record(newly_done: dict[int, int]) -> None:
-            checkpoint.done.update(newly_done)
+        def record_durably(finished: dict[int, int]) -> None:
+            if not finished:
+                return
+            files.flush(fd)  # the parts' bytes are on disk before any record names them
+            checkpoint.done.update(finished)
             if resumable:
                 try:
                     store.save(name, checkpoint)
                 except OSError as error:  # the record it would have replaced is intact
-                    if error.errno in _DISK_FULL:
-                        raise _disk_full(store.dir, error) from error
+                    if error.errno in DISK_FULL:
+                        raise disk_full_error(store.dir, error) from error
                     raise
-
-        def record_durably(finished: dict[int, int]) -> None:
-            if finished:
-                os.fdatasync(download.fd)  # the parts' bytes are on disk before any record names them
-                record(finished)
 
         try:
             run_parts(download.fetch, [p for p in parts if p.index not in checkpoint.done], key=lambda p: p.index,
-                      num_threads=num_threads, on_results=record_durably, on_stop=download.abort_transfers,
-                      name="ossbox-download")
+                      executor=io.executor(job.num_threads, "ossbox-download"), on_results=record_durably,
+                      on_stop=download.abort_transfers, cancel=cancel, what=f"the download of {job.key}")
         except _ObjectChanged:
-            _discard(store, name, checkpoint.temp_path)
+            _discard(store, name, checkpoint.temp_path, io)
             raise
         crcs = [checkpoint.done[p.index] for p in parts]
         actual = functools.reduce(lambda crc, p: crc64_combine(crc, crcs[p.index], p.length), parts, 0)
         if meta.server_crc is not None and (first, last) == (0, size - 1) and actual != meta.server_crc:
-            _discard(store, name, checkpoint.temp_path)
-            raise InconsistentError(f"CRC-64 of the downloaded {key} is {actual}, the server says {meta.server_crc}; "
-                                    "the partial download was discarded")
-        os.fsync(download.fd)
+            _discard(store, name, checkpoint.temp_path, io)
+            raise InconsistentError(f"CRC-64 of the downloaded {job.key} is {actual}, the server says "
+                                    f"{meta.server_crc}; the partial download was discarded")
     except BaseException:
+        files.close(fd)
         if not resumable:  # nothing could resume it: leave no temporary file behind
-            _discard(store, name, checkpoint.temp_path)
+            _discard(store, name, checkpoint.temp_path, io)
         raise
-    finally:
-        os.close(download.fd)
-    os.replace(checkpoint.temp_path, filename)
-    fsync_dir(os.path.dirname(os.path.abspath(filename)))
+    files.install(fd, checkpoint.temp_path, job.filename)
     store.delete(name)
 
 
-def _resolve(byte_range, size: int) -> tuple[int, int]:
-    """The inclusive (first, last) bytes to fetch: the whole object, or `byte_range` clamped to it."""
+def _resolve(byte_range: tuple[int | None, int | None] | None, size: int) -> ByteRange:
+    """The bytes to fetch: the whole object, or `byte_range` clamped to it (as `x-oss-range-behavior:
+    standard` resolves it)."""
     if byte_range is None:
-        return 0, size - 1
-    first, last = byte_range
-    if first is None:
-        first, last = max(size - (last or 0), 0), size - 1
-    elif last is None or last >= size:
-        last = size - 1
-    if first < 0 or first > last:
-        raise ValueError(f"byte_range {byte_range} selects nothing of a {size}-byte object")
-    return first, last
+        return ByteRange(0, size - 1, size)
+    header = range_header(*byte_range)
+    resolved = resolve_range(header, size, standard=True) if parse_range(header) is not None else None
+    if not isinstance(resolved, ByteRange):
+        raise RangeNotSatisfiable(*byte_range, size)
+    return resolved
 
 
 def _temp_name(filename: str, name: str) -> str:
@@ -290,27 +303,18 @@ def _temp_name(filename: str, name: str) -> str:
     return os.path.join(directory, f".{base}.ossbox-{name[:16]}.part")
 
 
-def _resume_or_start(store: ResumableDownloadStore, name: str, fresh: Checkpoint, length: int) -> Checkpoint:
+def _resume_or_start(store: ResumableDownloadStore, name: str, fresh: Checkpoint, length: int,
+                     io: TransferIO) -> Checkpoint:
     """The stored checkpoint if it describes the same version and its temporary file is still there;
     otherwise `fresh` (discarding any stale temporary file)."""
     stored = store.load(name)
-    if stored is not None and stored.matches(fresh) and _is_file_of_size(stored.temp_path, length):
+    if stored is not None and stored.matches(fresh) and io.files.size(stored.temp_path) == length:
         return stored
     if stored is not None:
-        _discard(store, name, stored.temp_path)
+        _discard(store, name, stored.temp_path, io)
     return fresh
 
 
-def _is_file_of_size(path: str, size: int) -> bool:
-    try:
-        return os.path.getsize(path) == size
-    except OSError:
-        return False
-
-
-def _discard(store: ResumableDownloadStore, name: str, temp_path: str) -> None:
+def _discard(store: ResumableDownloadStore, name: str, temp_path: str, io: TransferIO) -> None:
     store.delete(name)
-    try:
-        os.unlink(temp_path)
-    except FileNotFoundError:
-        pass
+    io.files.discard(temp_path)

@@ -16,7 +16,7 @@ import binascii
 from ..protocol.errors import parse_error_xml
 
 __all__ = [
-    "OssError", "ClientError", "RequestError", "InconsistentError", "ServerError", "make_exception",
+    "OssError", "ClientError", "Cancelled", "RequestError", "InconsistentError", "ServerError", "make_exception",
     "NotFound", "NoSuchBucket", "NoSuchKey", "NoSuchUpload", "NoSuchWebsite", "NoSuchLifecycle", "NoSuchCors",
     "NoSuchLiveChannel", "NoSuchBucketPolicy", "NoSuchInventory", "NoSuchReplicationRule",
     "NoSuchServerSideEncryptionRule", "NoSuchWORMConfiguration", "NoSuchTransferAccelerationConfiguration",
@@ -72,6 +72,13 @@ class RequestError(_LocalError):
     def __init__(self, e):
         super().__init__(OSS_REQUEST_ERROR_STATUS, {}, "RequestError: " + str(e), {})
         self.exception = e
+
+
+class Cancelled(ClientError):
+    """A transfer stopped because its `cancel` event was set; what was durable stays in its checkpoint."""
+
+    def __init__(self, what):
+        super().__init__(f"{what} was cancelled")
 
 
 class InconsistentError(_LocalError):

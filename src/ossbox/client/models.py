@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ElementTree
 from urllib.parse import unquote
 
 from ..protocol.dates import parse_http_date, parse_iso8601
+from ..protocol.etags import unquote_etag
 from .streams import BLOCK_SIZE, Tally
 
 __all__ = [
@@ -52,7 +53,7 @@ def _hget(headers, name, converter=None):
 
 
 def _unquoted_etag(headers):
-    return _hget(headers, "etag", lambda v: v.strip('"'))
+    return _hget(headers, "etag", unquote_etag)
 
 
 def _body_xml(resp) -> ElementTree.Element:
@@ -201,7 +202,7 @@ class ListPartsResult(RequestResult):
         self.is_truncated = _flag(root, "IsTruncated")
         self.next_marker = _text(root, "NextPartNumberMarker")
         self.parts = [
-            PartInfo(int(_text(node, "PartNumber")), _text(node, "ETag").strip('"'), size=int(_text(node, "Size")),
+            PartInfo(int(_text(node, "PartNumber")), unquote_etag(_text(node, "ETag")), size=int(_text(node, "Size")),
                      last_modified=parse_iso8601(_text(node, "LastModified")),
                      part_crc=_int_or_none(_text(node, "HashCrc64ecma")))
             for node in root.findall("Part")
@@ -244,7 +245,7 @@ class SimplifiedObjectInfo:
 def _objects_and_prefixes(root, decode):
     objects = [
         SimplifiedObjectInfo(decode(_text(node, "Key")), parse_iso8601(_text(node, "LastModified")),
-                             _text(node, "ETag").strip('"'), _text(node, "Type"), int(_text(node, "Size")),
+                             unquote_etag(_text(node, "ETag")), _text(node, "Type"), int(_text(node, "Size")),
                              _text(node, "StorageClass"), _owner(node), _text(node, "RestoreInfo", None))
         for node in root.findall("Contents")
     ]

@@ -45,12 +45,12 @@ class Retry:
             raise error
         return replace(self, total=self.total - 1, attempts_made=self.attempts_made + 1)
 
-    def call(self, attempt: Callable[[], T]) -> T:
-        """`attempt()`, tried again as this policy allows."""
+    def call(self, attempt: Callable[[], T], sleep: Callable[[float], object] = time.sleep) -> T:
+        """`attempt()`, tried again as this policy allows, with `sleep(seconds)` between attempts."""
         policy = self
         while True:
             try:
                 return attempt()
             except OssError as e:
                 policy = policy.increment(e)
-                time.sleep(policy.wait())
+                sleep(policy.wait())

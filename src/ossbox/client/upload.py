@@ -17,26 +17,30 @@ Strategy, and what it guarantees:
 - Completion sends the explicit part list; the CRC-64 combined from the parts' is checked against the
   server's `x-oss-hash-crc64ecma` (InconsistentError on a mismatch). The checkpoint is removed once the
   upload is completed. Progress is reported monotonically and ends at (size, size).
+- Threads and waits come from a `TransferIO` (transfer.py); a `cancel` event set from any thread stops the
+  upload like Ctrl-C (raising `Cancelled`, the checkpoint kept), and a `bandwidth_limit` caps its bytes per
+  second.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 from ..protocol.crc64 import crc64, crc64_combine
+from ..protocol.etags import unquote_etag
 from . import defaults, http
-from .checkpoint import RecordStore, default_checkpoint_dir
-from .exceptions import ClientError, InconsistentError, NoSuchUpload, OssError
+from .checkpoint import CheckpointStore, record_name
+from .exceptions import Cancelled, ClientError, InconsistentError, NoSuchUpload, OssError
 from .models import PartInfo, PutObjectResult
 from .parallel import run_parts
 from .progress import Progress
 from .retry import Retry
+from .throttle import Throttle
+from .transfer import REAL_IO, TransferIO
 
 __all__ = ["PART_RETRY", "ResumableStore", "UploadCheckpoint", "determine_part_size", "resumable_upload"]
 
@@ -77,46 +81,25 @@ class UploadCheckpoint:
     upload_id: str
     done: dict[int, tuple[str, int]] = field(default_factory=dict)  # part number -> (ETag, CRC-64)
 
+    @staticmethod
+    def done_from_json(done: dict) -> dict[int, tuple[str, int]]:
+        return {int(number): (str(etag), int(crc)) for number, (etag, crc) in done.items()}
+
     def same_source(self, other: UploadCheckpoint) -> bool:
         """Whether `other` (planned from a fresh stat) describes the same file content at the same key."""
         fields = ("bucket", "key", "filename", "size", "mtime_ns")
         return all(getattr(self, name) == getattr(other, name) for name in fields)
 
 
-class ResumableStore:
-    """Where upload checkpoints live: `root/dir`, as oss2's store of the same name lays them out, else the
-    per-user default; records are written atomically with their own checksum (checkpoint.RecordStore)."""
+class ResumableStore(CheckpointStore[UploadCheckpoint]):
+    """Upload checkpoints (oss2's class of the same name)."""
 
-    def __init__(self, root: str | None = None, dir: str | None = None) -> None:  # noqa: A002 (oss2's name)
-        directory = os.path.join(root, dir or "ossbox-upload") if root else (dir or default_checkpoint_dir("upload"))
-        self.records = RecordStore(directory)
-
-    @property
-    def dir(self) -> str:
-        return self.records.dir
+    KIND = "upload"
+    RECORD = UploadCheckpoint
 
     @staticmethod
     def make_name(bucket: str, key: str, filename: str) -> str:
-        identity = json.dumps(["upload", bucket, key, os.path.abspath(filename)])
-        return hashlib.sha256(identity.encode()).hexdigest()
-
-    def load(self, name: str) -> UploadCheckpoint | None:
-        body = self.records.load(name)
-        if body is None:
-            return None
-        try:
-            body["done"] = {int(number): (str(etag), int(crc)) for number, (etag, crc) in body["done"].items()}
-            return UploadCheckpoint(**body)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return None
-
-    def save(self, name: str, checkpoint: UploadCheckpoint) -> None:
-        body = asdict(checkpoint)
-        body["done"] = {str(number): list(value) for number, value in sorted(checkpoint.done.items())}
-        self.records.save(name, body)
-
-    def delete(self, name: str) -> None:
-        self.records.delete(name)
+        return record_name("upload", bucket, key, os.path.abspath(filename))
 
 
 @dataclass(frozen=True)
@@ -142,8 +125,8 @@ class _PartReader:
     """One part of the file as a sized, seekable file object, read with `pread` in the blocks asked for (as
     RequestBody asks: 1 MiB at a time), with the CRC-64 of what was read."""
 
-    def __init__(self, fd: int, part: _Part, stop: threading.Event) -> None:
-        self._fd, self._part, self._stop = fd, part, stop
+    def __init__(self, fd: int, part: _Part, stop: threading.Event, throttle: Throttle | None) -> None:
+        self._fd, self._part, self._stop, self._throttle = fd, part, stop, throttle
         self._position = 0
         self.crc = 0
 
@@ -168,6 +151,8 @@ class _PartReader:
             raise _FileChanged()  # the file shrank
         self.crc = crc64(data, self.crc)
         self._position += size
+        if self._throttle is not None:
+            self._throttle.consume(size, self._stop)
         return data
 
 
@@ -180,9 +165,10 @@ class _Upload:
     """The parts of one multipart upload of one version of the file."""
 
     def __init__(self, bucket, key: str, checkpoint: UploadCheckpoint, fd: int, headers, progress: Progress,
-                 retry: Retry) -> None:
+                 retry: Retry, io: TransferIO, throttle: Throttle | None) -> None:
         self.bucket, self.key, self.checkpoint, self.fd = bucket, key, checkpoint, fd
         self.headers, self.progress, self.retry = _select(headers, _PART_HEADERS), progress, retry
+        self.io, self.throttle = io, throttle
         self.stop = threading.Event()
 
     def send(self, part: _Part) -> tuple[str, int]:
@@ -190,7 +176,7 @@ class _Upload:
         policy = self.retry
         sent = functools.partial(self._sent, part.number)
         while True:
-            reader = _PartReader(self.fd, part, self.stop)
+            reader = _PartReader(self.fd, part, self.stop, self.throttle)
             try:
                 result = self.bucket.upload_part(self.key, self.checkpoint.upload_id, part.number, reader,
                                                  progress_callback=sent, headers=self.headers)
@@ -201,7 +187,7 @@ class _Upload:
                     raise InconsistentError(f"CRC-64 of part {part.number} of {self.key} is {reader.crc}, the server "
                                             f"says {result.crc}", result.request_id)
                 return result.etag, reader.crc
-            if self.stop.wait(policy.wait()):
+            if self.io.wait(policy.wait(), self.stop):
                 raise _Stopped()
 
     def _sent(self, number: int, consumed: int, _total) -> None:
@@ -211,24 +197,32 @@ class _Upload:
 def resumable_upload(bucket, key: str, filename: str, store: ResumableStore | None = None, headers=None,
                      multipart_threshold: int | None = None, part_size: int | None = None,
                      progress_callback: Callable[[int, int], None] | None = None, num_threads: int | None = None,
-                     params: dict | None = None, retry: Retry = PART_RETRY) -> PutObjectResult:
+                     params: dict | None = None, retry: Retry = PART_RETRY, *, bandwidth_limit: int | None = None,
+                     cancel: threading.Event | None = None, io: TransferIO = REAL_IO) -> PutObjectResult:
     """Upload `filename` to `key`, resuming a previous interrupted run (oss2's signature, plus a `retry`
     policy). `headers` (Content-Type, x-oss-meta-*, ACL...) go to put_object or init_multipart_upload; of
-    `params` only `sequential` is used, as oss2 does. Returns the put or complete result."""
+    `params` only `sequential` is used, as oss2 does. `bandwidth_limit` caps the bytes per second of all its
+    parts together; setting `cancel` (from any thread) stops it, keeping its checkpoint for a rerun, and raises
+    `Cancelled`. Returns the put or complete result."""
     threshold = defaults.get(multipart_threshold, defaults.multipart_threshold)
     num_threads = num_threads or defaults.multipart_num_threads
     store = store or ResumableStore()
     progress = Progress(progress_callback)
+    throttle = Throttle(bandwidth_limit, io.clock, io.wait) if bandwidth_limit else None
+    halt = cancel or threading.Event()
     for _ in range(MAX_RESTARTS):
+        if halt.is_set():
+            raise Cancelled(f"the upload of {filename}")
         size = os.path.getsize(filename)
         if size == 0 or size < threshold:
             progress.start(size, 0)
             result = retry.call(lambda: bucket.put_object_from_file(
-                key, filename, headers=headers, progress_callback=lambda sent, _total: progress.update(0, sent)))
+                key, filename, headers=headers, progress_callback=_whole_file_progress(progress, throttle, halt)),
+                sleep=lambda seconds: io.wait(seconds, halt))
         else:
             try:
                 result = _upload_version(bucket, key, filename, store, headers, part_size, num_threads, params,
-                                         progress, retry)
+                                         progress, retry, io, throttle, cancel)
             except _FileChanged:
                 continue
         progress.finish()
@@ -236,8 +230,25 @@ def resumable_upload(bucket, key: str, filename: str, store: ResumableStore | No
     raise ClientError(f"{filename} kept changing during the upload of {key}")
 
 
+def _whole_file_progress(progress: Progress, throttle: Throttle | None, halt: threading.Event):
+    """put_object_from_file's progress callback: reports progress, and holds the sending thread to the
+    bandwidth limit (it reads the file as it sends); a cancel stops the request."""
+    reached = 0
+
+    def report(sent: int, _total) -> None:
+        nonlocal reached
+        if halt.is_set():
+            raise Cancelled("the upload")
+        progress.update(0, sent)
+        if throttle is not None and sent > reached:
+            throttle.consume(sent - reached, halt)
+        reached = max(reached, sent)
+    return report
+
+
 def _upload_version(bucket, key, filename, store: ResumableStore, headers, part_size, num_threads, params,
-                    progress: Progress, retry: Retry) -> PutObjectResult:
+                    progress: Progress, retry: Retry, io: TransferIO, throttle: Throttle | None,
+                    cancel: threading.Event | None) -> PutObjectResult:
     fd = os.open(filename, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
         stat = os.fstat(fd)
@@ -250,7 +261,7 @@ def _upload_version(bucket, key, filename, store: ResumableStore, headers, part_
         checkpoint = _resume_or_start(bucket, key, store, name, planned, fd, headers, params, retry)
         parts = _plan(checkpoint.size, checkpoint.part_size)
         progress.start(checkpoint.size, sum(p.length for p in parts if p.number in checkpoint.done))
-        upload = _Upload(bucket, key, checkpoint, fd, headers, progress, retry)
+        upload = _Upload(bucket, key, checkpoint, fd, headers, progress, retry, io, throttle)
         try:
             def record(finished: dict[int, tuple[str, int]]) -> None:
                 if finished:
@@ -258,8 +269,9 @@ def _upload_version(bucket, key, filename, store: ResumableStore, headers, part_
                     store.save(name, checkpoint)
 
             pending = [p for p in parts if p.number not in checkpoint.done]
-            run_parts(upload.send, pending, key=lambda p: p.number, num_threads=max(1, min(num_threads, len(pending))),
-                      on_results=record, on_stop=upload.stop.set, name="ossbox-upload")
+            run_parts(upload.send, pending, key=lambda p: p.number,
+                      executor=io.executor(max(1, min(num_threads, len(pending))), "ossbox-upload"),
+                      on_results=record, on_stop=upload.stop.set, cancel=cancel, what=f"the upload of {filename}")
             now = os.fstat(fd)
             if (now.st_size, now.st_mtime_ns) != (checkpoint.size, checkpoint.mtime_ns):
                 raise _FileChanged()
@@ -319,7 +331,7 @@ def _file_crc(fd: int, offset: int, length: int) -> int:
 
 
 def _confirms(listed: PartInfo | None, etag: str, crc: int, length: int | None) -> bool:
-    return listed is not None and listed.etag.strip('"').upper() == etag.strip('"').upper() and \
+    return listed is not None and unquote_etag(listed.etag).upper() == unquote_etag(etag).upper() and \
         listed.size == length and listed.part_crc in (None, crc)
 
 

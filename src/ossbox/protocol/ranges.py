@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .numbers import is_ascii_digits
 
-__all__ = ["ByteRange", "RangeResult", "Whole", "Unsatisfiable", "parse_range", "resolve_range"]
+__all__ = ["ByteRange", "RangeResult", "Whole", "Unsatisfiable", "parse_range", "range_header", "resolve_range"]
 
 _WHITESPACE = " \t\n\r\f\v"
 
@@ -61,6 +61,14 @@ def _offset(digits: str) -> int:
 
 def _digits(text: str) -> bool:
     return text == "" or is_ascii_digits(text)
+
+
+def range_header(first: int | None, last: int | None) -> str:
+    """`bytes=first-last` for inclusive bounds, either None for an open end (`bytes=500-`, `bytes=-300`);
+    "" when both are None."""
+    if first is None and last is None:
+        return ""
+    return f"bytes={'' if first is None else first}-{'' if last is None else last}"
 
 
 def parse_range(header: str | None) -> tuple[int | None, int | None] | None:
