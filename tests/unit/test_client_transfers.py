@@ -5,6 +5,7 @@ resumes, objects replaced mid-download, cancellation from another thread and the
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -17,6 +18,7 @@ from ossbox.client import download as download_module
 from ossbox.client.checkpoint import ResumableDownloadStore
 from ossbox.client.download import MAX_PARTS, RangeNotSatisfiable, _plan, _resolve, resumable_download
 from ossbox.client.exceptions import Cancelled, PreconditionFailed, RequestError, ServerError
+from ossbox.client.files import LocalFiles
 from ossbox.client.models import PartInfo
 from ossbox.client.retry import Retry
 from ossbox.client.throttle import Throttle
@@ -465,3 +467,35 @@ def test_the_download_module_exports_its_job_value():
     assert job.version_id == "v1"
     with pytest.raises(Exception):
         job.key = "other"  # frozen
+
+
+# ---- the local files ---------------------------------------------------------------------------------------
+
+
+def test_local_files_write_at_offsets_and_install_atomically(tmp_path):
+    files = LocalFiles()
+    destination, temporary = tmp_path / "dest", str(tmp_path / "dest.part")
+    destination.write_bytes(b"old")
+    fd = files.open(temporary, truncate=True)
+    files.preallocate(fd, 6, temporary)
+    files.write_at(fd, b"def", 3, temporary)
+    files.write_at(fd, memoryview(b"abc"), 0, temporary)
+    files.flush(fd)
+    assert destination.read_bytes() == b"old" and files.size(temporary) == 6
+    files.install(fd, temporary, str(destination))
+    assert destination.read_bytes() == b"abcdef" and not os.path.exists(temporary)
+    files.discard(temporary)  # already gone: nothing to do
+
+
+def test_local_files_say_what_a_full_disk_means(tmp_path, monkeypatch):
+    files = LocalFiles()
+    path = str(tmp_path / "part")
+    fd = files.open(path, truncate=True)
+
+    def full(*_args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(os, "pwrite", full)
+    with pytest.raises(OSError) as raised:
+        files.write_at(fd, b"x", 0, path)
+    assert raised.value.errno == errno.ENOSPC and "free some space" in str(raised.value) and path in str(raised.value)
+    files.close(fd)
