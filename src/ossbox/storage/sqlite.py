@@ -114,6 +114,26 @@ _MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = (
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
 
 
+class _Pending:
+    """One transaction's work waiting for the group commit that will run it, then its outcome."""
+
+    __slots__ = ("work", "result", "error", "finished")
+
+    def __init__(self, work: Callable) -> None:
+        self.work, self.result, self.error, self.finished = work, None, None, False
+
+    def outcome(self):
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def _fail(batch: list[_Pending], error: BaseException) -> None:
+    stored = UnstorableValue(_SURROGATE) if isinstance(error, UnicodeEncodeError) else error
+    for pending in batch:
+        pending.error, pending.finished = stored, True
+
+
 class SqliteMetadata(SqlMetadata):
     def __init__(self, path: str, defer_release: bool = True, read_only: bool = False) -> None:
         super().__init__(defer_release)
@@ -122,6 +142,8 @@ class SqliteMetadata(SqlMetadata):
         if read_only and not os.path.isfile(path):
             raise FileNotFoundError(path)
         self._write_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Pending] = []
         self._local = threading.local()
         self._writer = self._connect()
         try:
@@ -185,21 +207,63 @@ class SqliteMetadata(SqlMetadata):
             connection.close()
 
     def _write(self, work: Callable):
+        """Run `work(writer)` in a write transaction, committed together with those of every other thread that
+        queued one meanwhile (group commit): whichever thread takes the write lock runs the whole queue, each
+        work in a savepoint of its own, and commits once, so concurrent writers share the commit's fsync. A
+        work that fails is rolled back alone; a commit that fails fails every work in it."""
         if self._read_only:
             raise SchemaMismatch(f"{self._path} was opened read-only")
+        pending = _Pending(work)
+        with self._queue_lock:
+            self._queue.append(pending)
         with self._write_lock:
-            self._writer.execute("BEGIN IMMEDIATE")
+            if not pending.finished:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._commit(batch)
+        return pending.outcome()
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        writer = self._writer
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+        except BaseException as error:
+            _fail(batch, error)
+            return
+        applied: list[_Pending] = []
+        for index, pending in enumerate(batch):
+            alone = len(batch) == 1
+            if not alone:
+                writer.execute("SAVEPOINT mutation")
             try:
-                result = work(self._writer)
-                self._writer.execute("COMMIT")
-                return result
+                pending.result = pending.work(writer)
             except BaseException as error:
-                # SQLite has rolled back by itself after some errors (a full disk); a failed COMMIT has not
-                if self._writer.in_transaction:
-                    self._writer.execute("ROLLBACK")
-                if isinstance(error, UnicodeEncodeError):
-                    raise UnstorableValue(_SURROGATE) from None
-                raise
+                if not writer.in_transaction:  # SQLite rolled it all back itself (a full disk): none of it holds
+                    _fail([*applied, pending], error)
+                    if index + 1 < len(batch):
+                        self._commit(batch[index + 1:])
+                    return
+                writer.execute("ROLLBACK" if alone else "ROLLBACK TO mutation")
+                if not alone:
+                    writer.execute("RELEASE mutation")
+                _fail([pending], error)
+                continue
+            if not alone:
+                writer.execute("RELEASE mutation")
+            applied.append(pending)
+        if not applied:
+            if writer.in_transaction:
+                writer.execute("ROLLBACK")
+            return
+        try:
+            writer.execute("COMMIT")
+        except BaseException as error:
+            if writer.in_transaction:  # a failed COMMIT has not rolled back by itself
+                writer.execute("ROLLBACK")
+            _fail(applied, error)
+            return
+        for pending in applied:
+            pending.finished = True
 
     def close(self) -> None:
         """Close the writer and this thread's reader (other threads' readers close with their threads)."""
