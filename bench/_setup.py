@@ -153,27 +153,52 @@ http {{
         listen 127.0.0.1:{port};
         root {root};
     }}
-}}
+{tls_server}}}
+"""
+
+# Mozilla's "intermediate" settings, as a typical modern site has them. No `ssl_conf_command Options KTLS`:
+# like Python's ssl, nginx then encrypts in user space (and sendfile on an SSL connection is not used).
+_NGINX_TLS_SERVER = """\
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        root {root};
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_prefer_server_ciphers off;
+        ssl_session_cache shared:SSL:10m;
+        ssl_session_timeout 1d;
+    }}
 """
 
 
 class Nginx:
-    """Debian's nginx serving `root` on a free loopback port, as a static file server tuned as usual."""
+    """Debian's nginx serving `root` on a free loopback port, as a static file server tuned as usual; with
+    `tls` (certificate and key files), also over HTTPS on a second port."""
 
-    def __init__(self, prefix: str, root: str) -> None:
+    def __init__(self, prefix: str, root: str, tls: tuple[str, str] | None = None) -> None:
         os.makedirs(prefix, exist_ok=True)
         self.port = free_port()
+        self.tls_port = free_port() if tls else None
+        tls_server = _NGINX_TLS_SERVER.format(port=self.tls_port, root=root, cert=tls[0], key=tls[1]) if tls else ""
         config = os.path.join(prefix, "nginx.conf")
         with open(config, "w") as file:
             # As root, workers would otherwise run as nobody and could not read a private temporary directory.
             file.write(_NGINX_CONF.format(user="user root;\n" if os.geteuid() == 0 else "", prefix=prefix,
-                                          port=self.port, root=root))
+                                          port=self.port, root=root, tls_server=tls_server))
         self.process = subprocess.Popen([tool("nginx"), "-c", config, "-p", prefix])
-        wait_for_port(self.port, self.process)
+        for port in (self.port, self.tls_port):
+            if port is not None:
+                wait_for_port(port, self.process)
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def tls_endpoint(self) -> str:
+        assert self.tls_port is not None, "this nginx was started without tls"
+        return f"https://127.0.0.1:{self.tls_port}"
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -4,6 +4,7 @@
     python bench/run.py --quick                   # smoke run: 64 MiB, 1 round, short wrk, small listing buckets
     python bench/run.py --only download,put --rounds 5 --json results.json
     python bench/run.py --only s3                 # the S3-dialect rows and the OSS rows they are compared with
+    python bench/run.py --only https              # the server cases over TLS, against nginx's HTTPS
 
 Installs what is missing (nginx, wrk, aria2, curl, and for the S3 rows rclone, with apt-get; oss2,
 alibabacloud-oss-v2 and boto3 with pip), starts one `ossbox serve --s3-port 0` and one nginx serving the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import hashlib
 import json
 import os
@@ -33,6 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import _listing
+import _sync
 from _child import S3_REGION, s3_client
 from _setup import (
     REPO,
@@ -53,9 +56,9 @@ from _setup import (
 
 sys.path.insert(0, str(REPO / "tests"))
 
-CASES = ("download", "large-get", "small-get", "put", "listing", "memory")
+CASES = ("download", "large-get", "small-get", "put", "https", "sync", "listing", "memory")
 # The same cases through the S3 dialect; each runs inside its OSS case, with the contenders it is compared to.
-S3_CASES = tuple(f"s3-{case}" for case in CASES if case != "memory")
+S3_CASES = tuple(f"s3-{case}" for case in CASES if case not in ("https", "sync", "memory"))
 BUCKET, PUBLIC_BUCKET = "bench", "bench-public"
 LARGE, SMALL = "large", "small"
 SMALL_SIZE = 4096
@@ -73,10 +76,21 @@ class Row:
     target: str = ""
     passed: bool | None = None
     dialect_ratio: float | None = None  # S3 rows: > 1 when the S3 dialect does better than the OSS row it mirrors
+    tls_ratio: float | None = None  # HTTPS rows: > 1 when ossbox does better over HTTPS than over HTTP
+    reference_tls_ratio: float | None = None  # the same for nginx
 
 
 def _at_least(ratio: float, target: float) -> tuple[str, bool]:
     return f">= {target:g}x", ratio >= target
+
+
+def _streams_label(streams: int) -> str:
+    return "one stream" if streams == 1 else f"{streams} concurrent ranged streams"
+
+
+def _same_bytes(crc: dict[str, str]) -> None:
+    if len(set(crc.values())) != 1:
+        raise RuntimeError(f"the uploads stored different bytes (CRC-64 {crc})")
 
 
 def _time(seconds: float, size: int) -> str:
@@ -96,6 +110,21 @@ def _alternate(rounds: int, contenders: dict[str, Callable[[int], float]], label
 
 def _median(samples: dict[str, list[float]], name: str) -> float:
     return statistics.median(samples[name])
+
+
+def _measuring(measure: Callable[[str], float], urls: dict[str, str]) -> dict[str, Callable[[int], float]]:
+    """Contenders for _alternate: `measure` of each URL."""
+    return {name: lambda number, url=url: measure(url) for name, url in urls.items()}
+
+
+def _tls_row(case: str, samples: dict[str, list[float]], show: Callable[[float], str], higher_is_better: bool) -> Row:
+    """ossbox over HTTPS against nginx over HTTPS; and each against itself over HTTP, in the same rounds."""
+    def gain(name: str, over: str) -> float:  # > 1 when `name` does better than `over`
+        ratio = _median(samples, name) / _median(samples, over)
+        return ratio if higher_is_better else 1 / ratio
+    return Row(case, show(_median(samples, "ossbox https")), show(_median(samples, "nginx https")),
+               gain("ossbox https", "nginx https"), tls_ratio=gain("ossbox https", "ossbox http"),
+               reference_tls_ratio=gain("nginx https", "nginx http"))
 
 
 def _md5(path: str) -> str:
@@ -119,36 +148,57 @@ class Bench:
             os.makedirs(os.path.join(www, bucket))
         self.source = os.path.join(www, BUCKET, LARGE)  # nginx serves the very file that is uploaded
         self.source_md5 = self._write_source(self.source, self.size)
-        small = os.urandom(SMALL_SIZE)
+        self.small = os.urandom(SMALL_SIZE)
         for bucket in (BUCKET, PUBLIC_BUCKET):
-            Path(www, bucket, SMALL).write_bytes(small)
-        self.server = self.nginx = self.s3 = None
+            Path(www, bucket, SMALL).write_bytes(self.small)
+        self.server = self.nginx = self.s3 = self.certificate = self.ca_file = None
         try:
-            self._start(www, small)
+            self._start(www)
         except BaseException:
             self.stop()
             raise
 
-    def _start(self, www: str, small: bytes) -> None:
-        import oss2
+    def _start(self, www: str) -> None:
         from server import start_server
         self.server = start_server(os.path.join(self.work, "data"), *shlex.split(self.args.server_args),
                                    "--s3-port", "0")
-        self.nginx = Nginx(os.path.join(self.work, "nginx"), www)
+        if self.oss_rows("https"):
+            self._issue_certificate()
+        tls = (str(self.certificate.cert_file), str(self.certificate.key_file)) if self.certificate else None
+        self.nginx = Nginx(os.path.join(self.work, "nginx"), www, tls)
         self.ak, self.sk = self.server.access_key_id, self.server.access_key_secret
-        self.bucket = oss2.Bucket(oss2.Auth(self.ak, self.sk), self.server.endpoint, BUCKET)
-        self.bucket.create_bucket()
-        self.bucket.put_object_from_file(LARGE, self.source)
-        self.bucket.put_object(SMALL, small)
-        public = oss2.Bucket(oss2.Auth(self.ak, self.sk), self.server.endpoint, PUBLIC_BUCKET)
-        public.create_bucket(oss2.BUCKET_ACL_PUBLIC_READ)
-        public.put_object(SMALL, small)
+        self.bucket = self._fill(self.server.endpoint)
         self.large_url = self.bucket.sign_url("GET", LARGE, 7 * 86400)
         if any(case in S3_CASES for case in self.args.only):
             self._start_s3()
+        self._warm(self.large_url, self.nginx_url(BUCKET, LARGE))
+
+    def _fill(self, endpoint: str, session=None):
+        """The buckets and objects the cases read, on the server at `endpoint`; returns the private bucket."""
+        import oss2
+        auth = oss2.Auth(self.ak, self.sk)
+        bucket = oss2.Bucket(auth, endpoint, BUCKET, session=session)
+        bucket.create_bucket()
+        bucket.put_object_from_file(LARGE, self.source)
+        bucket.put_object(SMALL, self.small)
+        public = oss2.Bucket(auth, endpoint, PUBLIC_BUCKET, session=session)
+        public.create_bucket(oss2.BUCKET_ACL_PUBLIC_READ)
+        public.put_object(SMALL, self.small)
+        return bucket
+
+    def _warm(self, *large_urls: str) -> None:
         os.sync()  # no write-back of the set-up left to run during the first measurements
-        for url in (self.large_url, self.nginx_url(BUCKET, LARGE)):  # both copies into the page cache
-            run([tool("curl"), "-sSf", "-o", "/dev/null", url])
+        for url in large_urls:  # every copy of the large object into the page cache
+            self._curl_streams(url, 1)
+
+    def _issue_certificate(self) -> None:
+        """A throwaway certificate authority, and the certificate that nginx and the HTTPS ossbox both serve."""
+        from tlscerts import make_authority
+        directory = Path(self.work, "tls")
+        directory.mkdir()
+        authority = make_authority(directory)
+        self.ca_file = str(authority.ca_file)
+        self.certificate = authority.issue(directory)
 
     def _start_s3(self) -> None:
         """boto3 on the S3 port, which must see the object uploaded through the OSS one, byte for byte."""
@@ -179,8 +229,8 @@ class Bench:
                 digest.update(block)
         return digest.hexdigest()
 
-    def nginx_url(self, bucket: str, key: str) -> str:
-        return f"{self.nginx.endpoint}/{bucket}/{key}"
+    def nginx_url(self, bucket: str, key: str, scheme: str = "http") -> str:
+        return f"{self.nginx.tls_endpoint if scheme == 'https' else self.nginx.endpoint}/{bucket}/{key}"
 
     def ossbox_url(self, bucket: str, key: str) -> str:
         return f"{self.server.endpoint}/{bucket}/{key}"
@@ -293,11 +343,16 @@ class Bench:
 
     # ---- server large GET: curl from ossbox against curl from nginx ----
 
+    def _curl(self, url: str, *options: str) -> list[str]:
+        """A curl command for `url`; an https one is verified against the bench's certificate authority."""
+        trust = ("--cacert", self.ca_file) if url.startswith("https:") else ()
+        return [tool("curl"), "-sSf", *trust, *options, url]
+
     def _curl_streams(self, url: str, streams: int) -> float:
         if streams == 1:
-            return run([tool("curl"), "-sSf", "-o", "/dev/null", url]).seconds
+            return run(self._curl(url, "-o", "/dev/null")).seconds
         bounds = [self.size * n // streams for n in range(streams + 1)]
-        runs = run_together([[tool("curl"), "-sSf", "-o", "/dev/null", "-r", f"{bounds[n]}-{bounds[n + 1] - 1}", url]
+        runs = run_together([self._curl(url, "-o", "/dev/null", "-r", f"{bounds[n]}-{bounds[n + 1] - 1}")
                              for n in range(streams)])
         return max(r.seconds for r in runs)
 
@@ -314,7 +369,7 @@ class Bench:
             samples = _alternate(self.args.rounds, contenders, f"large GET x{streams}")
             self.record(f"large-get-{streams}", samples)
             ours, reference = _median(samples, "ossbox"), _median(samples, "nginx")
-            shape = "one stream" if streams == 1 else f"{streams} concurrent ranged streams"
+            shape = _streams_label(streams)
             rows.append(Row(f"server GET {self.args.size_mib} MiB -> curl -o /dev/null, {shape}: ossbox vs nginx",
                             _time(ours, self.size), _time(reference, self.size), reference / ours,
                             *_at_least(reference / ours, 0.85)))
@@ -336,6 +391,9 @@ class Bench:
             print(f"  wrk against {url}: {output.split('Socket errors')[1].splitlines()[0]}", file=sys.stderr)
         return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
 
+    def _wrk_label(self) -> str:
+        return f"wrk -t{self.args.wrk_threads} -c{self.args.connections} -d{self.args.duration:g}s, public-read"
+
     def _loadgen(self, url: str) -> float:
         result = json.loads(run([sys.executable, CHILD, "loadgen", url, BUCKET, SMALL, self.ak, self.sk,
                                  str(self.args.connections), str(self.args.duration), str(SMALL_SIZE)]).stdout)
@@ -348,7 +406,7 @@ class Bench:
         load = f"{self.args.connections} connections, {self.args.duration:g} s"
         oss, s3 = self.oss_rows("small-get"), self.s3_rows("small-get")
         hello, hello_port = self._start_hello() if oss else (None, None)
-        wrk_label = f"wrk -t{self.args.wrk_threads} -c{self.args.connections} -d{self.args.duration:g}s, public-read"
+        wrk_label = self._wrk_label()
         try:
             for name, measure, ossbox_url, label in (
                 ("wrk", self._wrk, self.ossbox_url(PUBLIC_BUCKET, SMALL), wrk_label),
@@ -398,20 +456,25 @@ class Bench:
 
     # ---- PUT: single and multipart, against writing the same bytes while hashing MD5 ----
 
+    def _curl_put(self, bucket, key: str, put_url: str, crc: dict[str, str], name: str) -> Callable[[int], float]:
+        """A single PUT of the large object with curl to a presigned URL of `bucket`/`key`; its CRC-64 goes
+        to crc[name]."""
+        def measure(number: int) -> float:
+            result = run(self._curl(put_url, "-H", "Expect:", "-T", self.source, "-o", "/dev/null",
+                                    "-w", "%header{etag}"))
+            if result.stdout.strip('"').lower() != self.source_md5:
+                raise RuntimeError(f"PUT answered ETag {result.stdout}, expected {self.source_md5}")
+            crc[name] = bucket.head_object(key).server_crc
+            bucket.delete_object(key)
+            return result.seconds
+        return measure
+
     def case_put(self) -> list[Row]:
         local = os.path.join(self.work, "local-copy")
         crc: dict[str, str] = {}
 
         def single(put_url: str, key: str, name: str) -> Callable[[int], float]:
-            def measure(number: int) -> float:
-                result = run([tool("curl"), "-sSf", "-H", "Expect:", "-T", self.source, "-o", "/dev/null",
-                              "-w", "%header{etag}", put_url])
-                if result.stdout.strip('"').lower() != self.source_md5:
-                    raise RuntimeError(f"PUT answered ETag {result.stdout}, expected {self.source_md5}")
-                crc[name] = self.bucket.head_object(key).server_crc
-                self.bucket.delete_object(key)
-                return result.seconds
-            return measure
+            return self._curl_put(self.bucket, key, put_url, crc, name)
 
         def multipart(client: str, endpoint: str, key: str, name: str) -> Callable[[int], float]:
             def measure(number: int) -> float:
@@ -442,8 +505,7 @@ class Bench:
             contenders["S3 multipart"] = multipart("boto3", self.server.s3_endpoint, "put-multipart-s3",
                                                    "S3 multipart")
         samples = _alternate(self.args.rounds, contenders, "PUT")
-        if len(set(crc.values())) != 1:
-            raise RuntimeError(f"the uploads stored different bytes (CRC-64 {crc})")
+        _same_bytes(crc)
         self.record("put", samples)
         reference = _median(samples, "local write+MD5")
         rows = []
@@ -464,6 +526,64 @@ class Bench:
                             f"vs local write+MD5+fsync", _time(ours, self.size), _time(reference, self.size),
                             reference / ours, *target, _median(samples, mirrored) / ours if mirrored else None))
         return rows
+
+    # ---- HTTPS: the server cases over TLS, against nginx over TLS and against themselves over HTTP ----
+
+    def case_https(self) -> list[Row]:
+        import oss2
+        from server import start_server
+        # A server of its own: the main one holds its data directory's lock, and serves plain HTTP.
+        tls = ("--tls-cert", str(self.certificate.cert_file), "--tls-key", str(self.certificate.key_file))
+        server = start_server(os.path.join(self.work, "data-tls"), *shlex.split(self.args.server_args), *tls)
+        try:
+            session = oss2.Session()
+            session.session.verify = self.ca_file
+            session.session.trust_env = False  # else REQUESTS_CA_BUNDLE, when set, replaces `verify`
+            bucket = self._fill(server.endpoint, session)
+            large_url = bucket.sign_url("GET", LARGE, 7 * 86400)
+            self._warm(large_url)
+            public_url = f"{server.endpoint}/{PUBLIC_BUCKET}/{SMALL}"
+            return [*self._https_large_get(large_url), self._https_small_get(public_url), self._https_put(bucket)]
+        finally:
+            server.stop()
+
+    def _https_large_get(self, url: str) -> list[Row]:
+        urls = {"ossbox https": url, "nginx https": self.nginx_url(BUCKET, LARGE, "https"),
+                "ossbox http": self.large_url, "nginx http": self.nginx_url(BUCKET, LARGE)}
+        rows = []
+        for streams in (1, 4):
+            contenders = _measuring(functools.partial(self._curl_streams, streams=streams), urls)
+            samples = _alternate(self.args.rounds, contenders, f"HTTPS large GET x{streams}")
+            self.record(f"https-large-get-{streams}", samples)
+            rows.append(_tls_row(f"HTTPS: server GET {self.args.size_mib} MiB -> curl -o /dev/null, "
+                                 f"{_streams_label(streams)}: ossbox vs nginx", samples,
+                                 functools.partial(_time, size=self.size), higher_is_better=False))
+        return rows
+
+    def _https_small_get(self, url: str) -> Row:
+        urls = {"ossbox https": url, "nginx https": self.nginx_url(PUBLIC_BUCKET, SMALL, "https"),
+                "ossbox http": self.ossbox_url(PUBLIC_BUCKET, SMALL),
+                "nginx http": self.nginx_url(PUBLIC_BUCKET, SMALL)}
+        samples = _alternate(self.args.rounds, _measuring(self._wrk, urls), "HTTPS small GET wrk")
+        self.record("https-small-get-wrk", samples)
+        return _tls_row(f"HTTPS: server GET 4 KiB, {self._wrk_label()}: ossbox vs nginx", samples,
+                        lambda rate: f"{rate:8.0f} req/s", higher_is_better=True)
+
+    def _https_put(self, bucket) -> Row:
+        crc: dict[str, str] = {}
+        contenders = {name: self._curl_put(on, "put-single", on.sign_url("PUT", "put-single", 7 * 86400), crc, name)
+                      for name, on in (("ossbox https", bucket), ("ossbox http", self.bucket))}
+        samples = _alternate(self.args.rounds, contenders, "HTTPS PUT")
+        _same_bytes(crc)
+        self.record("https-put", samples)
+        https, http = _median(samples, "ossbox https"), _median(samples, "ossbox http")
+        return Row(f"HTTPS: PUT {self.args.size_mib} MiB, single PUT (curl -T, presigned URL): ossbox over HTTPS "
+                   f"vs over HTTP", _time(https, self.size), _time(http, self.size), tls_ratio=http / https)
+
+    # ---- sync: a directory up and back, against aws s3 sync and rclone sync (bench/_sync.py) ----
+
+    def case_sync(self) -> list[Row]:
+        return [Row(**row) for row in _sync.case(self, _alternate)]
 
     # ---- listing: a page of 1000 in a big bucket against one in a small bucket ----
 
@@ -589,15 +709,30 @@ class Bench:
         ]
 
 
+def _ratio(ratio: float | None) -> str:
+    return "" if ratio is None else f"{ratio:.2f}x"
+
+
+def _tls_cell(row: Row) -> str:
+    nginx = "" if row.reference_tls_ratio is None else f" (nginx {_ratio(row.reference_tls_ratio)})"
+    return _ratio(row.tls_ratio) + nginx
+
+
+# Last columns, each only when some row has a figure for it: S3 rows, HTTPS rows.
+_EXTRA_COLUMNS: tuple[tuple[str, Callable[[Row], str]], ...] = (
+    ("S3/OSS", lambda row: _ratio(row.dialect_ratio)),
+    ("HTTPS/HTTP", _tls_cell),
+)
+
+
 def _table(rows: list[Row]) -> str:
     header = ("case", "ossbox", "reference", "ratio", "target", "result")
-    lines = [(row.case, row.ours.strip(), row.reference.strip(),
-              "" if row.ratio is None else f"{row.ratio:.2f}x", row.target,
+    lines = [(row.case, row.ours.strip(), row.reference.strip(), _ratio(row.ratio), row.target,
               "" if row.passed is None else ("pass" if row.passed else "MISS")) for row in rows]
-    if any(row.dialect_ratio is not None for row in rows):  # a last column, only when S3 rows were measured
-        header += ("S3/OSS",)
-        lines = [(*line, "" if row.dialect_ratio is None else f"{row.dialect_ratio:.2f}x")
-                 for line, row in zip(lines, rows)]
+    for title, cell in _EXTRA_COLUMNS:
+        if any(cell(row) for row in rows):
+            header += (title,)
+            lines = [(*line, cell(row)) for line, row in zip(lines, rows)]
     widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
     out = ["  ".join(cell.ljust(widths[i]) if i in (0, 4, 5) else cell.rjust(widths[i])
                      for i, cell in enumerate(line)) for line in [header, *lines]]
@@ -666,10 +801,15 @@ def main(argv: list[str] | None = None) -> None:
     print(f"command:  {command}  ({args.rounds} alternating rounds, medians; "
           f"{time.monotonic() - started:.0f} s in all)")
     print("ratio:    > 1 means ossbox does better (reference time / ossbox time, or ossbox rate / reference rate),")
-    print("          except listing: page time in the big bucket / page time in the small one" + ("" if s3 else "\n"))
+    print("          except listing: page time in the big bucket / page time in the small one")
     if s3:
         print("S3/OSS:   an S3 row against the OSS row it mirrors, same round, same objects (> 1 means the S3")
-        print("          dialect does better: OSS time / S3 time, or S3 rate / OSS rate; listing: big-bucket pages)\n")
+        print("          dialect does better: OSS time / S3 time, or S3 rate / OSS rate; listing: big-bucket pages)")
+    if "https" in args.only:
+        print("HTTPS/HTTP: an HTTPS row's ossbox figure against ossbox's own over plain HTTP (the main server),")
+        print("          same rounds, same bytes (> 1 means HTTPS does better: HTTP time / HTTPS time, or HTTPS rate /")
+        print("          HTTP rate); in brackets, the same for nginx. Neither server has kernel TLS.")
+    print()
     print(_table(rows))
     if args.json:
         Path(args.json).write_text(json.dumps({"command": command, "rows": [asdict(r) for r in rows],
