@@ -15,7 +15,7 @@ from .commands.connection import connection_options
 
 # The client commands live in `ossbox.commands`, imported only when one of them is asked for (or listed), so
 # `ossbox serve` imports and behaves exactly as it did.
-CLIENT_COMMANDS = ("cp", "ls", "mb", "presign", "rb", "rm", "sign", "stat")
+CLIENT_COMMANDS = ("cp", "ls", "mb", "presign", "rb", "rm", "sign", "stat", "sync")
 
 
 class _Group(click.Group):
@@ -43,9 +43,10 @@ class _Group(click.Group):
 def main(**connection) -> None:
     """ossbox: an OSS-compatible object store and downloader.
 
-    The options below are for the client commands (cp, ls, stat, mb, rb, rm, presign), which also take them
-    after their name. Each setting comes from a flag, else the environment (OSS_ENDPOINT, OSS_REGION,
-    OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET, OSS_SESSION_TOKEN), else ~/.ossutilconfig.
+    The options below are for the client commands (cp, sync, ls, stat, mb, rb, rm, presign), which also take
+    them after their name. Each setting comes from a flag, else the environment (OSS_ENDPOINT, OSS_REGION,
+    OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET, OSS_SESSION_TOKEN), else ~/.ossutilconfig, one by one: the key
+    id and the secret too, so -k SECRET with OSS_ACCESS_KEY_ID set uses that id with this secret.
     """
 
 

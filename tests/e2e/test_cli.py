@@ -166,8 +166,8 @@ def test_settings_precedence_is_flags_then_environment_then_config_file():
     ossutil1 = read_config("[Credentials]\nendpoint = oss-cn-hangzhou.aliyuncs.com\naccessKeyID = k\n"
                            "accessKeySecret = s\n", None)
     assert resolve_settings({}, {}, ossutil1).region == "cn-hangzhou"
-    with pytest.raises(SettingsError):
-        resolve_settings({"access_key_id": "only-half"}, env, config)
+    with pytest.raises(SettingsError, match="no secret"):
+        resolve_settings({"access_key_id": "only-half"}, {}, {})
     with pytest.raises(SettingsError):
         read_config("[default]\n", "missing")
 
@@ -359,7 +359,8 @@ def test_progress_bar_is_drawn_on_a_terminal_only(env, remote, tmp_path):
     code, shown = run_in_pty(argv, {**env, "TERM": "xterm"}, tmp_path)
     assert code == 0, shown
     text = shown.decode()
-    assert text.count("\r") > text.count("\n") + 2 and text.count("\x1b[K") >= 3 and "ETA" in text and "/s" in text and "100%" in text, text
+    assert text.count("\r") > text.count("\n") + 2 and text.count("\x1b[K") >= 3, text
+    assert "ETA" in text and "/s" in text and "100%" in text, text
     assert "8.0MiB/8.0MiB" in text and "downloaded" in text
     for plain in ({"TERM": "dumb"}, {"TERM": "xterm", "NO_COLOR": "1"}):
         code, shown = run_in_pty(argv, {**env, **plain}, tmp_path)
@@ -437,7 +438,8 @@ def test_mb_rm_and_rb(cli, server, tmp_path):
     name = unique_bucket_name("cli-mb")
     try:
         ok(cli("mb", f"oss://{name}"))
-        ok(cli("mb", "-q", f"oss://{name}"))  # the owner's repeated PutBucket succeeds, as on OSS
+        # OSS answers an owner's repeated PutBucket with 409 BucketAlreadyExists; ossbox's server accepts it
+        fails(cli("mb", "-q", f"oss://{name}"), 2, "already exists", "already own")
         bucket = oss2_bucket(server, name, "v1")
         for key in ("keep.txt", "dir/a", "dir/b", "dir/c/d"):
             bucket.put_object(key, b"x")

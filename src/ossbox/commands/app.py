@@ -1,4 +1,4 @@
-"""The client commands: cp, ls, stat, mb, rb, rm, presign (alias sign), as ossutil users know them.
+"""The client commands: cp, sync, ls, stat, mb, rb, rm, presign (alias sign), as ossutil users know them.
 
 Strategy: each command parses its arguments into values (`values`), resolves the connection settings only
 when it needs the network (`settings`), calls `ossbox.client`, and writes results to stdout and everything
@@ -28,6 +28,7 @@ from .outcome import EXIT_CODES_HELP, CommandError, ExitCode, failure
 from .progress import Progress, progress_wanted
 from .settings import DEFAULT_CONFIG_FILE, Settings, SettingsError, make_bucket, make_service, read_config, \
     resolve_settings
+from .summary import summary_line
 
 __all__ = ["COMMANDS", "ClientCommand"]
 
@@ -163,14 +164,15 @@ def _json(document) -> None:
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
-# ---- cp ----------------------------------------------------------------------------------------------------
+# ---- running a plan: cp and sync ---------------------------------------------------------------------------
 
 
 def _confirm_overwrites(plan: Plan, quiet: bool) -> None:
-    """Ask about each destination that exists (y/n/a/q), or refuse when nobody can be asked."""
+    """Ask about each destination that exists (y/n/a/q), or refuse when nobody can be asked (nor when standard
+    input is the data to upload)."""
     if not plan.conflicts:
         return
-    if not _interactive():
+    if not _interactive() or any(item.path == values.STDIO for item in plan.conflicts):
         first = plan.conflicts[0].destination
         more = f" and {len(plan.conflicts) - 1} more" if len(plan.conflicts) > 1 else ""
         raise CommandError(f"{first}{more} already exist{'s' if not more else ''}: pass -f to overwrite, or -u to "
@@ -189,34 +191,62 @@ def _confirm_overwrites(plan: Plan, quiet: bool) -> None:
             plan.skipped.append((item.source, "not overwritten"))
 
 
-_VERBS = {"download": "downloaded", "upload": "uploaded", "copy": "copied", "mkdir": "created"}
-
-
-def _summarize(plan: Plan, report: Report, elapsed: float, quiet: bool) -> None:
+def _summarize(plan: Plan, report: Report, elapsed: float, quiet: bool, held_back: int = 0) -> None:
+    """Each failure on a line of its own, then (unless -q) the summary line."""
     for item, error in report.failed:
         click.echo(f"ossbox: error: {failure(error, item.source)[1]}", err=True)
     for source, why in plan.invalid:
         click.echo(f"ossbox: error: {source}: {why}", err=True)
-    if quiet:
-        return
-    transfers = [item for item in report.done if item.kind != "mkdir"]
-    kinds = {item.kind for item in transfers} or {"download"}
-    verb = _VERBS[kinds.pop()] if len(kinds) == 1 else "copied"
-    rate = f", {values.human_size(report.bytes / elapsed)}/s" if elapsed > 0 and report.bytes else ""
-    if len(transfers) == 1 and len(plan.items) == 1:
-        what = f"{transfers[0].source} -> {transfers[0].destination}"
-    else:
-        what = f"{len(transfers)} object{'s' if len(transfers) != 1 else ''}"
-    parts = [f"{verb} {what} ({values.human_size(report.bytes)}) in {elapsed:.1f}s{rate}"]
-    if plan.skipped:
-        reasons = sorted({why for _, why in plan.skipped})
-        parts.append(f"skipped {len(plan.skipped)} ({', '.join(reasons)})")
-    if report.unmet:
-        parts.append(f"{len(report.unmet)} not copied: condition not met")
+    _note(summary_line(plan, report, elapsed, held_back), quiet)
+
+
+def _run(plan: Plan, options: CopyOptions, quiet: bool) -> tuple[Runner, Report, float, int]:
+    """Run the plan's items, then its deletions if every item succeeded; (runner, report, seconds taken,
+    deletions held back)."""
+    total = len(plan.items) + len(plan.deletions)
+    progress = Progress(sys.stderr, progress_wanted(sys.stderr, os.environ, quiet), files_total=total)
+    started = time.monotonic()
+    runner = Runner(options, progress)
+    held_back = 0
+    try:
+        report = runner.run(plan.items)
+        if report.failed or report.unmet or report.interrupted or plan.invalid:
+            held_back = len(plan.deletions)
+        elif plan.deletions:
+            report.absorb(runner.run(plan.deletions))
+    finally:
+        progress.close()
+    return runner, report, time.monotonic() - started, held_back
+
+
+def _execute(plan: Plan, options: CopyOptions, quiet: bool, batch: bool, rerun: str) -> None:
+    """Run the plan, print what happened, and leave with the exit code it calls for: a single transfer's own
+    failure's (`batch` False), else 4 when some items failed (`rerun` says how to finish the job), 5 when
+    interrupted."""
+    runner, report, elapsed, held_back = _run(plan, options, quiet)
+    total = len(plan.items) + len(plan.deletions)
+    if report.interrupted:
+        if batch:
+            _summarize(plan, report, elapsed, quiet, held_back)
+        raise CommandError(f"interrupted after {len(report.done)} of {total} items; {_how_to_resume(plan, runner)}",
+                           ExitCode.INTERRUPTED)
+    if not batch and (report.failed or report.unmet):
+        item, error = (report.failed or report.unmet)[0]
+        code, message = failure(error, item.source, item.bucket.bucket_name if item.bucket else None)
+        raise CommandError(message, code)
+    _summarize(plan, report, elapsed, quiet, held_back)
     failed = len(report.failed) + len(plan.invalid)
     if failed:
-        parts.append(f"{failed} failed")
-    click.echo("; ".join(parts), err=True)
+        raise CommandError(f"{failed} of {total + len(plan.invalid)} items failed (listed above); the others were "
+                           f"done: fix the cause and {rerun}", ExitCode.PARTIAL)
+
+
+def _how_to_resume(plan: Plan, runner: Runner) -> str:
+    if any(item.path == values.STDIO for item in plan.items):
+        return "a stream cannot be resumed: an upload of standard input was aborted, standard output is incomplete"
+    kept = {runner.store.dir, runner.upload_store.dir}
+    return (f"run the same command again to resume (transfers of at least the --bigfile-threshold keep their "
+            f"progress in {' and '.join(sorted(kept))})")
 
 
 def _conditions(if_modified_since, if_unmodified_since, if_match, if_none_match) -> dict[str, str]:
@@ -232,6 +262,38 @@ def _conditions(if_modified_since, if_unmodified_since, if_match, if_none_match)
     return headers
 
 
+_TRANSFER_OPTIONS = [
+    click.option("-j", "--jobs", type=click.IntRange(1, 1000), default=3, show_default=True,
+                 help="Objects copied at once."),
+    click.option("--parallel", type=click.IntRange(1, 1000), default=client.defaults.multiget_num_threads,
+                 show_default=True, help="Parts of one object transferred at once."),
+    click.option("--part-size", type=SIZE, help="Part size, e.g. 8Mi, 10MiB, 100k. [default: 10Mi]"),
+    click.option("--bigfile-threshold", type=SIZE,
+                 help="Files and objects at least this large are transferred in parts, checkpointed and resumable. "
+                      "[default: 100Mi for downloads, 10Mi for uploads]"),
+    click.option("--checkpoint-dir", type=click.Path(file_okay=False),
+                 help="Where resume records live. [default: $OSSBOX_CHECKPOINT_DIR, else "
+                      "~/.cache/ossbox/download and .../upload (per user)]"),
+    click.option("--bandwidth-limit", type=SIZE, help="Bytes per second for all transfers together, e.g. 10Mi."),
+    click.option("-q", "--quiet", is_flag=True, help="No progress and no summary; errors only."),
+]
+
+
+def _transfer_options(command):
+    """The options cp and sync share: concurrency, parts, checkpoints, bandwidth, -q."""
+    for option in reversed(_TRANSFER_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _check_sizes(part_size: int | None, bandwidth_limit: int | None) -> None:
+    if part_size is not None and part_size < 1 or bandwidth_limit is not None and bandwidth_limit < 1:
+        raise click.UsageError("--part-size and --bandwidth-limit must be at least 1 byte")
+
+
+# ---- cp ----------------------------------------------------------------------------------------------------
+
+
 @click.command(cls=ClientCommand, epilog=EXIT_CODES_HELP)
 @click.argument("source")
 @click.argument("destination")
@@ -240,17 +302,7 @@ def _conditions(if_modified_since, if_unmodified_since, if_match, if_none_match)
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing destinations without asking.")
 @click.option("-u", "--update", is_flag=True,
               help="Copy only when the destination is missing or older than the source.")
-@click.option("-j", "--jobs", type=click.IntRange(1, 1000), default=3, show_default=True,
-              help="Objects copied at once.")
-@click.option("--parallel", type=click.IntRange(1, 1000), default=client.defaults.multiget_num_threads,
-              show_default=True, help="Parts of one object transferred at once.")
-@click.option("--part-size", type=SIZE, help="Part size, e.g. 8Mi, 10MiB, 100k. [default: 10Mi]")
-@click.option("--bigfile-threshold", type=SIZE,
-              help="Files and objects at least this large are transferred in parts, checkpointed and resumable. "
-                   "[default: 100Mi for downloads, 10Mi for uploads]")
-@click.option("--checkpoint-dir", type=click.Path(file_okay=False),
-              help="Where resume records live. [default: $OSSBOX_CHECKPOINT_DIR, else "
-                   "~/.cache/ossbox/download and .../upload (per user)]")
+@_transfer_options
 @click.option("--range", "byte_range", type=RANGE,
               help="Download only bytes FIRST-LAST (inclusive, 0-based: 3-9 is 7 bytes), FIRST- or -COUNT "
                    "(the last COUNT bytes).")
@@ -259,8 +311,6 @@ def _conditions(if_modified_since, if_unmodified_since, if_match, if_none_match)
 @click.option("--if-unmodified-since", type=TIME, help="Download only if unchanged since TIME (else exit 7).")
 @click.option("--if-match", metavar="ETAG", help="Download only if the ETag matches (else exit 7).")
 @click.option("--if-none-match", metavar="ETAG", help="Download only if the ETag differs (else exit 6).")
-@click.option("--bandwidth-limit", type=SIZE, help="Bytes per second for all transfers together, e.g. 10Mi.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary; errors only.")
 @with_connection
 def cp(conn: Connection, source: str, destination: str, recursive: bool, force: bool, update: bool, jobs: int,
        parallel: int, part_size, bigfile_threshold, checkpoint_dir, byte_range, version_id, if_modified_since,
@@ -270,6 +320,11 @@ def cp(conn: Connection, source: str, destination: str, recursive: bool, force: 
     A DST ending in / is a directory: `cp a.txt oss://b/x/` makes the key x/a.txt. Downloads go to a temporary
     file beside the destination and are renamed only once complete and checked; an interrupted download of
     a big object resumes when the same command is run again.
+
+    A DST of - writes the object to standard output (binary, nothing else on it; --range too); a SRC of -
+    uploads standard input until it ends, as one PUT when it is shorter than --part-size, else as a multipart
+    upload of --part-size parts (at most 10000 of them: 10Mi parts take up to 97GiB), holding only --parallel
+    + 1 parts in memory. A file named - is ./-.
     """
     src, dst = values.parse_oss_url(source), values.parse_oss_url(destination)
     headers = _conditions(if_modified_since, if_unmodified_since, if_match, if_none_match)
@@ -280,8 +335,7 @@ def cp(conn: Connection, source: str, destination: str, recursive: bool, force: 
         raise click.UsageError("--range and --version-id apply to a single object, not with -r")
     if version_id and src is None:
         raise click.UsageError("--version-id names a version of a remote SRC")
-    if part_size is not None and part_size < 1 or bandwidth_limit is not None and bandwidth_limit < 1:
-        raise click.UsageError("--part-size and --bandwidth-limit must be at least 1 byte")
+    _check_sizes(part_size, bandwidth_limit)
     options = CopyOptions(recursive, force, update, jobs, parallel, part_size, bigfile_threshold,
                           os.path.abspath(checkpoint_dir) if checkpoint_dir else None, byte_range, version_id,
                           headers, bandwidth_limit)
@@ -292,37 +346,105 @@ def cp(conn: Connection, source: str, destination: str, recursive: bool, force: 
         _about(dst)
     try:
         plan = plan_copy(src or source, dst or destination, options, conn.bucket)
+    except values.RangeError as error:
+        raise CommandError(f"{source}: {error}", ExitCode.USAGE) from None
     except ValueError as error:  # arguments that contradict each other or the files found
         raise click.UsageError(str(error)) from None
     _confirm_overwrites(plan, quiet)
     if recursive and not plan.items and not plan.skipped and not plan.invalid:
         _note(f"nothing to copy: {source} holds no object or file", quiet)
         return
-    progress = Progress(sys.stderr, progress_wanted(sys.stderr, os.environ, quiet), files_total=len(plan.items))
-    started = time.monotonic()
-    runner = Runner(options, progress)
+    _execute(plan, options, quiet, batch=recursive, rerun="run the command again with -u to copy only what is missing")
+
+
+# ---- sync --------------------------------------------------------------------------------------------------
+
+
+class _SyncCommand(ClientCommand):
+    """A client command that also keeps the order in which --include and --exclude were given, as the rules
+    list `rules` ((kind, glob) pairs): click gathers each option's values apart, and the order decides."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        order = [param.name for param in self.make_parser(ctx).parse_args(args=list(args))[2]]
+        rest = super().parse_args(ctx, args)
+        given = {kind: iter(ctx.params.pop(kind) or ()) for kind in ("include", "exclude")}
+        ctx.params["rules"] = tuple((name, next(given[name])) for name in order if name in given)
+        return rest
+
+
+@click.command(cls=_SyncCommand, epilog=EXIT_CODES_HELP)
+@click.argument("source")
+@click.argument("destination")
+@click.option("--delete", is_flag=True, help="Also delete what DST holds and SRC does not: only inside DST, never "
+              "what --exclude leaves out, and only once every copy succeeded.")
+@click.option("--checksum", "compare", flag_value="checksum",
+              help="Copy when the size or the content differs, whatever the times say: CRC-64 of local files against "
+                   "the objects' x-oss-hash-crc64ecma; between objects the ETags, then the CRC-64s. Reads every local "
+                   "file whose size matches.")
+@click.option("--size-only", "compare", flag_value="size", help="Copy only when the size differs (or DST lacks it).")
+@click.option("--include", multiple=True, metavar="GLOB", help="Sync the paths that match GLOB (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Leave out the paths that match GLOB (repeatable). Globs match the path relative to SRC and DST "
+                   "(`*` also matches `/`: '*.log' is any .log file at any depth, 'tmp/*' all of tmp/); as in aws-cli, "
+                   "everything is included unless a rule matches, and of the --include and --exclude rules that "
+                   "match, the last given wins: --exclude '*' --include '*.jpg' syncs only .jpg files.")
+@click.option("-n", "--dry-run", is_flag=True,
+              help="Print what would be copied and deleted, on stdout, and change nothing.")
+@_transfer_options
+@with_connection
+def sync(conn: Connection, source: str, destination: str, delete: bool, compare: str | None, rules, dry_run: bool,
+         jobs: int, parallel: int, part_size, bigfile_threshold, checkpoint_dir, bandwidth_limit, quiet: bool) -> None:
+    """Make DST like SRC: copy what is missing or changed, local directory to oss://bucket/prefix, back, or
+    between prefixes (server-side copies).
+
+    A file is copied when DST lacks it, when the sizes differ, or when SRC is newer (a file's mtime, an
+    object's Last-Modified); --checksum compares contents instead, --size-only sizes alone. A downloaded file
+    gets its object's Last-Modified as its mtime, so the next sync either way copies nothing. Keys ending in /
+    (directory markers) are neither copied nor deleted. Large files go in parts, resumably, as with cp.
+    """
+    src, dst = values.parse_oss_url(source), values.parse_oss_url(destination)
+    _check_sizes(part_size, bandwidth_limit)
+    if src or dst:
+        _about(src or dst)
+    options = CopyOptions(recursive=True, force=True, jobs=jobs, parallel=parallel, part_size=part_size,
+                          threshold=bigfile_threshold,
+                          checkpoint_dir=os.path.abspath(checkpoint_dir) if checkpoint_dir else None,
+                          bandwidth=bandwidth_limit)
+    conn.reserve(jobs * parallel + 2)
+    from .syncing import SyncOptions, plan_sync  # here, not at the top: `cp` starts without it
+
     try:
-        report = runner.run(plan.items)
-    finally:
-        progress.close()
-    elapsed = time.monotonic() - started
-    if report.interrupted:
-        if recursive:
-            _summarize(plan, report, elapsed, quiet)
-        kept = {runner.store.dir} | ({runner.upload_store.dir} if runner.upload_store else set())
-        raise CommandError(f"interrupted after {len(report.done)} of {len(plan.items)} objects; run the same command "
-                           f"again to resume (transfers of at least the --bigfile-threshold keep their progress in "
-                           f"{' and '.join(sorted(kept))})", ExitCode.INTERRUPTED)
-    if not recursive and (report.failed or report.unmet):
-        item, error = (report.failed or report.unmet)[0]
-        code, message = failure(error, item.source, item.bucket.bucket_name if item.bucket else None)
-        raise CommandError(message, code)
-    _summarize(plan, report, elapsed, quiet)
-    failed = len(report.failed) + len(plan.invalid)
-    if failed:
-        total = len(plan.items) + len(plan.invalid)
-        raise CommandError(f"{failed} of {total} items failed (listed above); the others were copied: fix the cause "
-                           "and run the command again with -u to copy only what is missing", ExitCode.PARTIAL)
+        plan = plan_sync(src or source, dst or destination, SyncOptions(compare or "mtime", delete, rules, jobs),
+                         conn.bucket)
+    except exceptions.NoSuchBucket as error:
+        _about_missing_bucket(error, src, dst)
+        raise
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    if dry_run:
+        _show_dry_run(plan, quiet)
+        return
+    _execute(plan, options, quiet, batch=True, rerun="run the same sync again: it copies only what is still missing")
+
+
+def _about_missing_bucket(error: exceptions.NoSuchBucket, *urls: values.OssUrl | None) -> None:
+    """Name, in the error message, the side whose bucket is missing."""
+    for url in urls:
+        if url is not None and url.bucket == error.details.get("BucketName"):
+            _about(url)
+
+
+def _show_dry_run(plan: Plan, quiet: bool) -> None:
+    """What the plan would do, a line per item on stdout; the invalid items and the summary on stderr."""
+    for item in plan.items:
+        click.echo(f"(dry run) {item.kind}: {item.source} -> {item.destination}")
+    for item in plan.deletions:
+        click.echo(f"(dry run) delete: {item.source}")
+    for source, why in plan.invalid:
+        click.echo(f"ossbox: error: {source}: {why}", err=True)
+    size = sum(item.size or 0 for item in plan.items)
+    _note(f"dry run: would {plan.direction} {values.plural(len(plan.items), 'object')} ({values.human_size(size)}), "
+          f"delete {len(plan.deletions)}; {len(plan.skipped)} up to date; nothing changed", quiet)
 
 
 # ---- ls, stat -----------------------------------------------------------------------------------------------
@@ -438,11 +560,33 @@ def _bucket_only(url: str) -> values.OssUrl:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
 @with_connection
 def mb(conn: Connection, url: str, acl: str | None, storage_class: str | None, quiet: bool) -> None:
-    """Make a bucket: oss://bucket."""
+    """Make a bucket: oss://bucket.
+
+    A bucket that exists already is an error (exit 2), yours or another account's, as in ossutil (OSS answers
+    409 BucketAlreadyExists even to its owner) and aws-cli (BucketAlreadyOwnedByYou): nothing is changed.
+    """
     target = _bucket_only(url)
+    bucket = conn.bucket(target.bucket)
+    if _own_bucket_exists(bucket):
+        raise CommandError(f"{target}: BucketAlreadyExists: the bucket already exists and you already own it; nothing "
+                           "was changed", ExitCode.SERVER)
     config = client.models.BucketCreateConfig(storage_class) if storage_class else None
-    conn.bucket(target.bucket).create_bucket(permission=acl, input=config)
+    bucket.create_bucket(permission=acl, input=config)
     _note(f"created {target}", quiet)
+
+
+def _own_bucket_exists(bucket: client.Bucket) -> bool:
+    """Whether the bucket exists and this key may read it (a server that, unlike OSS, accepts an owner's
+    repeated PutBucket would otherwise say nothing); another account's bucket is left for PutBucket to refuse."""
+    try:
+        bucket.get_bucket_info()
+    except exceptions.NoSuchBucket:
+        return False
+    except exceptions.ServerError as error:
+        if error.status == 403:
+            return False
+        raise
+    return True
 
 
 @click.command(cls=ClientCommand, epilog=EXIT_CODES_HELP)
@@ -471,7 +615,11 @@ def rm(conn: Connection, url: str, recursive: bool, force: bool, version_id: str
     if not recursive:
         if not target.key:
             raise click.UsageError(f"{url} names no object: give oss://bucket/key, or -r to remove a prefix")
-        conn.bucket(target.bucket).delete_object(target.key, params={"versionId": version_id} if version_id else None)
+        bucket = conn.bucket(target.bucket)
+        params = {"versionId": version_id} if version_id else None
+        if _object_missing(bucket, target.key, params):
+            raise CommandError(_no_such_object(bucket, target, version_id), ExitCode.SERVER)
+        bucket.delete_object(target.key, params=params)
         _note(f"removed {target}", quiet)
         return
     if version_id:
@@ -494,6 +642,29 @@ def rm(conn: Connection, url: str, recursive: bool, force: bool, version_id: str
     if batch:
         removed += len(bucket.batch_delete_objects(batch).deleted_keys)
     _note(f"removed {removed} object{'s' if removed != 1 else ''} under {target}", quiet)
+
+
+def _object_missing(bucket: client.Bucket, key: str, params: dict[str, str] | None) -> bool:
+    """Whether there is no such object (or version): DeleteObject would succeed all the same, saying nothing."""
+    try:
+        bucket.get_object_meta(key, params=params)
+    except exceptions.NotFound:
+        return True  # NoSuchBucket too: looking under the key for the message then raises it
+    except exceptions.ServerError as error:
+        if error.status != 405:  # 405: the version is a delete marker, which can be deleted but not read
+            raise
+    return False
+
+
+def _no_such_object(bucket: client.Bucket, target: values.OssUrl, version_id: str | None) -> str:
+    """The error for removing what does not exist, pointing at -r when objects lie under it as a prefix."""
+    what = f"version {version_id} of {target}" if version_id else str(target)
+    prefix = target.key if target.key.endswith("/") else target.key + "/"
+    under = next(iter(client.ObjectIteratorV2(bucket, prefix=prefix, max_keys=1)), None)
+    if under is None:
+        return f"{what}: NoSuchKey: there is no such object; nothing was removed"
+    return (f"{what}: NoSuchKey: there is no such object, but there are objects under {target.child(prefix)}: "
+            f"`ossbox rm -r {target.child(prefix)}` removes them")
 
 
 # ---- presign ------------------------------------------------------------------------------------------------
@@ -521,5 +692,5 @@ def presign(conn: Connection, url: str, expires: int, method: str, version_id: s
 sign = ClientCommand("sign", params=presign.params, callback=presign.callback, epilog=EXIT_CODES_HELP,
                      help="Alias of presign. " + (presign.help or ""), short_help="Alias of presign.")
 
-COMMANDS: dict[str, click.Command] = {"cp": cp, "ls": ls, "stat": stat, "mb": mb, "rb": rb, "rm": rm,
+COMMANDS: dict[str, click.Command] = {"cp": cp, "sync": sync, "ls": ls, "stat": stat, "mb": mb, "rb": rb, "rm": rm,
                                       "presign": presign, "sign": sign}

@@ -16,9 +16,11 @@ _OPTIONS = [
     click.option("--addressing-style", type=click.Choice(["virtual", "path", "cname"]),
                  help="virtual: bucket.endpoint; path: endpoint/bucket; cname: the endpoint is the bucket's own "
                       "domain. IP and localhost endpoints always use path. [default: virtual]"),
-    click.option("-i", "--access-key-id", help="Access key id. [env: OSS_ACCESS_KEY_ID]"),
+    click.option("-i", "--access-key-id", help="Access key id. [env: OSS_ACCESS_KEY_ID] The key id, the secret and "
+                 "the STS token are each taken on their own from the flag, else the environment, else the config "
+                 "file: -k SECRET with OSS_ACCESS_KEY_ID set signs with that id and this secret."),
     click.option("-k", "--access-key-secret", help="Access key secret. [env: OSS_ACCESS_KEY_SECRET]"),
-    click.option("--sts-token", help="STS security token. [env: OSS_SESSION_TOKEN]"),
+    click.option("--sts-token", help="STS security token, only for a temporary key. [env: OSS_SESSION_TOKEN]"),
     click.option("--profile", help="Profile of the config file: its [profile NAME] section. [default: [default], "
                                    "else ossutil 1's [Credentials]]"),
     click.option("-c", "--config-file", help="ossutil config file (INI). [default: ~/.ossutilconfig]"),

@@ -4,14 +4,17 @@ Strategy: `plan_copy` turns SRC and DST into a list of `Item`s (download, upload
 directory to create), deciding with what it can learn cheaply (a listing, a HEAD, a stat) which items `-u`
 skips and which would overwrite something (`Plan.conflicts`, for the caller to confirm or refuse). `Runner`
 then executes items: downloads with `resumable_download` (ranged parts, checkpointed, resumed on a rerun),
-uploads with `resumable_upload` (multipart, checkpointed). Up to `jobs` items run at once; Ctrl-C sets an event that every progress callback checks, so each running download stops at its
-next block and records its checkpoint. Nothing here prints: the command reports the `Report`.
+uploads with `resumable_upload` (multipart, checkpointed), standard input and output with `streaming`,
+server-side copies, and the deletions `ossbox sync --delete` plans. Up to `jobs` items run at once; Ctrl-C sets
+an event that every progress callback checks, so each running download stops at its next block and records its
+checkpoint. Nothing here prints: the command reports the `Report`.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -20,9 +23,11 @@ from .. import client
 from ..client import exceptions
 from .outcome import ExitCode
 from .progress import Progress, Throttle
-from .values import OssUrl, safe_relative_parts
+from .values import STDIO, OssUrl, resolve_range, safe_relative_parts
 
-__all__ = ["CopyOptions", "Item", "Plan", "Report", "Interrupted", "plan_copy", "Runner"]
+__all__ = ["CopyOptions", "Item", "Plan", "Report", "Interrupted", "TRANSFERS", "plan_copy", "Runner"]
+
+TRANSFERS = ("download", "upload", "copy")  # the kinds of item that move bytes (not "mkdir" or "delete")
 
 
 class Interrupted(Exception):
@@ -47,23 +52,26 @@ class CopyOptions:
 
 @dataclass
 class Item:
-    kind: str  # "download", "upload", "copy" or "mkdir"
-    source: str  # as shown to the user
+    kind: str  # one of TRANSFERS, "mkdir", or "delete" (of `path` when set, else of `key` in `bucket`)
+    source: str  # as shown to the user (for "delete": what is deleted)
     destination: str
     size: int | None
     bucket: client.Bucket | None = None  # the remote side (the destination's for upload and copy)
     key: str = ""  # the remote key (the destination's for upload and copy)
-    path: str = ""  # the local file
+    path: str = ""  # the local file; STDIO for standard input (upload) or output (download)
     source_bucket: str = ""  # copy only
     source_key: str = ""
+    mtime: int | None = None  # download: the file's modification time once written (sync: the object's)
 
 
 @dataclass
 class Plan:
+    direction: str = ""  # "upload", "download" or "copy": what the items do (for the summary)
     items: list[Item] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
     invalid: list[tuple[str, str]] = field(default_factory=list)  # (source, why it cannot be copied)
     conflicts: list[Item] = field(default_factory=list)  # items that would overwrite an existing destination
+    deletions: list[Item] = field(default_factory=list)  # "delete" items, run once every other item succeeded
 
 
 @dataclass
@@ -73,6 +81,14 @@ class Report:
     unmet: list[tuple[Item, BaseException]] = field(default_factory=list)  # 304 / 412 in a batch
     interrupted: bool = False
     bytes: int = 0
+
+    def absorb(self, other: Report) -> None:
+        """Add what `other` (a later run of more items) did to this report."""
+        self.done += other.done
+        self.failed += other.failed
+        self.unmet += other.unmet
+        self.interrupted = self.interrupted or other.interrupted
+        self.bytes += other.bytes
 
 
 def _is_dir_like(text: str) -> bool:
@@ -127,23 +143,37 @@ def _decide(plan: Plan, item: Item, existing_mtime: int | None, source_mtime: in
 def plan_copy(source: str | OssUrl, destination: str | OssUrl, options: CopyOptions, bucket_for) -> Plan:
     """What copying `source` to `destination` means (each a local path or an OssUrl); `bucket_for(name)`
     gives a client.Bucket. Raises ValueError for arguments that make no sense together."""
-    plan = Plan()
     if isinstance(source, OssUrl) and isinstance(destination, OssUrl):
+        plan = Plan("copy")
         _plan_server_copy(plan, source, destination, options, bucket_for)
     elif isinstance(source, OssUrl):
+        plan = Plan("download")
         _plan_download(plan, source, destination, options, bucket_for(source.bucket))
     elif isinstance(destination, OssUrl):
+        plan = Plan("upload")
         _plan_upload(plan, source, destination, options, bucket_for(destination.bucket))
     else:
         raise ValueError("both SRC and DST are local paths: one of them must be oss://bucket/key")
     return plan
 
 
+def _check_range(bucket: client.Bucket, key: str, options: CopyOptions) -> None:
+    """Refuse a --range that selects nothing of the object, before anything is written (values.RangeError)."""
+    if options.byte_range is not None:
+        resolve_range(options.byte_range, bucket.head_object(key, params=_version(options)).content_length)
+
+
 def _plan_download(plan: Plan, source: OssUrl, destination: str, options: CopyOptions,
                    bucket: client.Bucket) -> None:
+    if destination == STDIO and options.recursive:
+        raise ValueError("standard output (-) takes one object: not with -r")
     if not options.recursive:
         if not source.key or source.key.endswith("/"):
             raise ValueError(f"{source} names a directory-like prefix: use -r to copy everything under it")
+        _check_range(bucket, source.key, options)
+        if destination == STDIO:
+            plan.items.append(Item("download", str(source), "standard output", None, bucket, source.key, STDIO))
+            return
         path = destination
         if _is_dir_like(destination) or os.path.isdir(destination):
             path = os.path.join(destination, source.key.rsplit("/", 1)[-1])
@@ -173,8 +203,20 @@ def _upload_key(base: str, name: str) -> str:
     return base + name if not base or base.endswith("/") else base
 
 
+def _plan_one_upload(plan: Plan, item: Item, source_mtime: int | None, options: CopyOptions) -> None:
+    existing = _remote_state(item.bucket, item.key) if not options.force or options.update else None
+    _decide(plan, item, existing, source_mtime, options)
+
+
 def _plan_upload(plan: Plan, source: str, destination: OssUrl, options: CopyOptions,
                  bucket: client.Bucket) -> None:
+    if source == STDIO:
+        if options.recursive or not destination.key or destination.key.endswith("/"):
+            raise ValueError(f"standard input (-) is uploaded as one object: name its key (oss://{destination.bucket}"
+                             "/KEY), without -r")
+        item = Item("upload", "standard input", str(destination), None, bucket, destination.key, STDIO)
+        _plan_one_upload(plan, item, None, options)  # no time to compare: -u uploads it
+        return
     if not os.path.exists(source):
         raise ValueError(f"{source}: no such file or directory")
     if os.path.isdir(source) and not options.recursive:
@@ -182,8 +224,7 @@ def _plan_upload(plan: Plan, source: str, destination: OssUrl, options: CopyOpti
     if not os.path.isdir(source):
         key = _upload_key(destination.key, os.path.basename(source))
         item = Item("upload", source, str(destination.child(key)), os.path.getsize(source), bucket, key, source)
-        existing = _remote_state(bucket, key) if not options.force or options.update else None
-        _decide(plan, item, existing, _local_mtime(source), options)
+        _plan_one_upload(plan, item, _local_mtime(source), options)
         return
     base = destination.key if not destination.key or destination.key.endswith("/") else destination.key + "/"
     existing: dict[str, int] = {}
@@ -209,12 +250,11 @@ def _plan_server_copy(plan: Plan, source: OssUrl, destination: OssUrl, options: 
         if not source.key or source.key.endswith("/"):
             raise ValueError(f"{source} names a directory-like prefix: use -r to copy everything under it")
         key = _upload_key(destination.key, source.key.rsplit("/", 1)[-1])
-        item = Item("copy", str(source), str(destination.child(key)), None, target, key,
+        head = source_bucket.head_object(source.key, params=_version(options))  # its size, for the summary
+        item = Item("copy", str(source), str(destination.child(key)), head.content_length, target, key,
                     source_bucket=source.bucket, source_key=source.key)
         existing = _remote_state(target, key) if not options.force or options.update else None
-        mtime = source_bucket.head_object(source.key).last_modified if existing is not None and options.update \
-            else None
-        _decide(plan, item, existing, mtime, options)
+        _decide(plan, item, existing, head.last_modified, options)
         return
     base = destination.key if not destination.key or destination.key.endswith("/") else destination.key + "/"
     existing: dict[str, int] = {}
@@ -233,10 +273,21 @@ def _version(options: CopyOptions) -> dict[str, str] | None:
     return {"versionId": options.version_id} if options.version_id else None
 
 
+def _delete(item: Item) -> None:
+    """Remove the local file `item.path`, else the object `item.key` (a file already gone counts as removed)."""
+    if item.path:
+        try:
+            os.remove(item.path)
+        except FileNotFoundError:
+            pass
+    else:
+        item.bucket.delete_object(item.key)
+
+
 class Runner:
     """Executes items: one at a time in the calling thread, or `options.jobs` at once."""
 
-    def __init__(self, options: CopyOptions, progress: Progress):
+    def __init__(self, options: CopyOptions, progress: Progress, stdin=None, stdout=None):
         self.options = options
         self.progress = progress
         self.throttle = Throttle(options.bandwidth) if options.bandwidth else None
@@ -244,6 +295,7 @@ class Runner:
         self.store = client.ResumableDownloadStore(dir=options.checkpoint_dir)
         self.upload_store = client.ResumableStore(dir=options.checkpoint_dir)
         self.cancel = threading.Event()
+        self.stdin, self.stdout = stdin, stdout  # binary streams for STDIO items; None: the process's own
 
     def _callback(self, item: Item):
         reached = 0
@@ -264,30 +316,51 @@ class Runner:
         return report
 
     def run_item(self, item: Item) -> None:
-        options, callback = self.options, self._callback(item)
         if item.kind == "mkdir":
             os.makedirs(item.path, exist_ok=True)
+        elif item.kind == "delete":
+            _delete(item)
+        elif item.kind == "copy":
+            item.bucket.copy_object(item.source_bucket, item.source_key, item.key, params=_version(self.options))
+        elif item.path == STDIO:
+            self._stream(item)
         elif item.kind == "download":
-            directory = os.path.dirname(item.path)
-            if directory:
-                os.makedirs(directory, exist_ok=True)
-            client.resumable_download(item.bucket, item.key, item.path, multiget_threshold=options.threshold,
-                                      part_size=options.part_size, progress_callback=callback,
-                                      num_threads=options.parallel, store=self.store, params=_version(options),
-                                      headers=dict(options.headers) or None, byte_range=options.byte_range)
+            self._download(item)
         elif item.kind == "upload":
             client.resumable_upload(item.bucket, item.key, item.path, store=self.upload_store,
-                                    multipart_threshold=options.threshold, part_size=options.part_size,
-                                    progress_callback=callback, num_threads=options.parallel)
-        elif item.kind == "copy":
-            item.bucket.copy_object(item.source_bucket, item.source_key, item.key, params=_version(options))
+                                    multipart_threshold=self.options.threshold, part_size=self.options.part_size,
+                                    progress_callback=self._callback(item), num_threads=self.options.parallel)
         else:
             raise AssertionError(item.kind)
+
+    def _stream(self, item: Item) -> None:
+        """An object to standard output, or standard input to an object."""
+        from .streaming import stream_object, upload_stream  # here, not at the top: most copies are of files
+
+        options, callback = self.options, self._callback(item)
+        if item.kind == "download":
+            item.size = stream_object(item.bucket, item.key, self.stdout or sys.stdout.buffer, options.byte_range,
+                                      options.headers, _version(options), callback)
+        else:
+            item.size = upload_stream(item.bucket, item.key, self.stdin or sys.stdin.buffer,
+                                      options.part_size or client.defaults.part_size, options.parallel, callback)
+
+    def _download(self, item: Item) -> None:
+        options = self.options
+        directory = os.path.dirname(item.path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        client.resumable_download(item.bucket, item.key, item.path, multiget_threshold=options.threshold,
+                                  part_size=options.part_size, progress_callback=self._callback(item),
+                                  num_threads=options.parallel, store=self.store, params=_version(options),
+                                  headers=dict(options.headers) or None, byte_range=options.byte_range)
+        if item.mtime is not None:
+            os.utime(item.path, (item.mtime, item.mtime))
 
     def _record(self, report: Report, item: Item, error: BaseException | None) -> None:
         if error is None:
             report.done.append(item)
-            report.bytes += item.size or 0
+            report.bytes += (item.size or 0) if item.kind in TRANSFERS else 0
             self.progress.finished(id(item))
         elif isinstance(error, Interrupted):
             report.interrupted = True
@@ -320,7 +393,7 @@ class Runner:
     def _run(self, items: list[Item]) -> Report:
         report = Report()
         for item in items:
-            if item.size is not None:
+            if item.size is not None and item.kind in TRANSFERS:
                 self.progress.expect(id(item), item.size)
         if len(items) <= 1 or self.options.jobs <= 1:
             for item in items:

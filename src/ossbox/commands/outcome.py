@@ -36,7 +36,7 @@ Exit codes:
   1  bad parameters or usage (also: a destination exists and neither -f nor -u)
   2  the server answered with an error (no such bucket/key, access denied, ...)
   3  client-side error: network, local disk, data check
-  4  some items of a batch (-r) failed; the others were copied
+  4  some items of a batch (-r, sync) failed; the others were done
   5  interrupted (Ctrl-C); run the same command again to resume
   6  not modified (--if-none-match / --if-modified-since: 304)
   7  precondition failed (--if-match / --if-unmodified-since: 412)"""

@@ -6,6 +6,15 @@ NO_COLOR nor TERM=dumb asks for plain output), so redirected output never holds 
 redraws at most every `interval` seconds; `render_line` is the pure formatting, and the clock is passed in.
 The first report of a transfer is left out of the rate: a resumed download reports the bytes it already
 had all at once.
+
+Why hand-written, not rich or tqdm: either would add a dependency and import time to every `cp` while drawing
+one line no better. Measured on a busy 2-CPU machine: with `python -X importtime` (medians of 15, on top of
+the ~120 ms `cp` already imports) rich.progress costs 19-28 ms, tqdm 3.4 ms, this module 1.2 ms; a whole
+`ossbox cp` of a 1 KiB object (medians of 30) takes 152 ms today, 175 ms importing rich.progress first (+15%),
+153 ms importing tqdm first (within the noise). rich slows start-up measurably; tqdm would not, but would
+still need this module's aggregation of concurrent transfers (one line for `-j` files of `--parallel` parts,
+a rate that leaves out a resumed download's first report) and its terminal / NO_COLOR / TERM=dumb rules,
+for one more dependency and no gain.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Where a client command's endpoint, region, signature version and access key come from.
 
 Strategy: `resolve_settings` is a pure function of the flags, the environment and the text of the config
-file, with the precedence ossutil 2.0 and the AWS CLI share: flags > environment > config file. The access
-key is taken as a unit from the first source that has one (a key id from one place and a secret from
-another would be a mistake); endpoint, region and signature version are resolved one by one. The config
+file, with the precedence ossutil 2.0 and the AWS CLI share: flags > environment > config file, setting by
+setting. That holds for the access key's parts too: the key id, the secret and the STS token are each taken
+from the first source that gives them, so `-k SECRET` with OSS_ACCESS_KEY_ID set uses both, and
+`Settings.credentials_from` says where each part came from (for the error message of a rejected key). The config
 file is `~/.ossutilconfig` in ossutil's INI format: ossutil 2.0's `[default]` / `[profile NAME]` sections
 with `access-key-id`, `access-key-secret`, `region`, `endpoint` (kebab, snake or camel case), or ossutil 1's
 `[Credentials]` with `endpoint`, `accessKeyID`, `accessKeySecret`. `make_bucket` / `make_service` turn the
@@ -102,30 +103,51 @@ def _region_of(endpoint: str) -> str | None:
     return match.group(1) if match else None
 
 
+_KEY_SOURCES = (  # (setting, flag, environment variable, config key, what to call it in messages)
+    ("access_key_id", "access_key_id", "OSS_ACCESS_KEY_ID", "access_key_id", "key id"),
+    ("access_key_secret", "access_key_secret", "OSS_ACCESS_KEY_SECRET", "access_key_secret", "secret"),
+    ("security_token", "sts_token", "OSS_SESSION_TOKEN", "security_token", "STS token"),
+)
+
+
+def _first_given(*candidates: tuple[str | None, str]) -> tuple[str | None, str]:
+    """The first (value, source) whose value is set, else (None, "")."""
+    return next(((value, source) for value, source in candidates if value), (None, ""))
+
+
+def _access_key(flags: Mapping[str, str | None], env: Mapping[str, str], config: Mapping[str, str],
+                config_path: str) -> tuple[dict[str, str], str]:
+    """The key id, secret and token, each from its first source (flag, environment, config file), and a
+    description of where each came from."""
+    chosen: dict[str, str] = {}
+    origins: list[str] = []
+    for setting, flag, variable, config_key, label in _KEY_SOURCES:
+        value, source = _first_given((flags.get(flag), f"--{flag.replace('_', '-')}"), (env.get(variable), variable),
+                                     (config.get(config_key), config_path))
+        chosen[setting] = (value or "").strip()
+        if value:
+            origins.append(f"{label} from {source}")
+    missing = [(flag, variable, config_key, label) for setting, flag, variable, config_key, label in _KEY_SOURCES[:2]
+               if not chosen[setting]]
+    if len(missing) == 2:
+        raise SettingsError("no access key: pass --access-key-id and --access-key-secret, set OSS_ACCESS_KEY_ID "
+                            f"and OSS_ACCESS_KEY_SECRET, or add access-key-id and access-key-secret to {config_path}")
+    if missing:
+        flag, variable, config_key, label = missing[0]
+        raise SettingsError(f"the access key has no {label} (only a {'; '.join(origins)}): pass "
+                            f"--{flag.replace('_', '-')}, set {variable}, or add {config_key.replace('_', '-')} "
+                            f"to {config_path}")
+    return chosen, ", ".join(origins)
+
+
 def resolve_settings(flags: Mapping[str, str | None], env: Mapping[str, str], config: Mapping[str, str],
                      config_path: str = DEFAULT_CONFIG_FILE) -> Settings:
     """Settings from `flags` (option name -> value or None), the environment and a config section (as
-    `read_config` returns it)."""
+    `read_config` returns it): each setting from the first of them that gives it."""
     def first(*values: str | None) -> str | None:
         return next((v for v in values if v), None)
 
-    if flags.get("access_key_id") or flags.get("access_key_secret"):
-        key_id, secret, token = flags.get("access_key_id"), flags.get("access_key_secret"), flags.get("sts_token")
-        source = "--access-key-id/--access-key-secret"
-    elif env.get("OSS_ACCESS_KEY_ID") or env.get("OSS_ACCESS_KEY_SECRET"):
-        key_id, secret = env.get("OSS_ACCESS_KEY_ID"), env.get("OSS_ACCESS_KEY_SECRET")
-        token = first(flags.get("sts_token"), env.get("OSS_SESSION_TOKEN"))
-        source = "OSS_ACCESS_KEY_ID/OSS_ACCESS_KEY_SECRET"
-    else:
-        key_id, secret = config.get("access_key_id"), config.get("access_key_secret")
-        token = first(flags.get("sts_token"), config.get("security_token"))
-        source = config_path
-    if not key_id or not secret:
-        if key_id or secret:
-            raise SettingsError(f"{source} gives only half of the access key: set both the key id and the secret")
-        raise SettingsError("no access key: pass --access-key-id and --access-key-secret, set OSS_ACCESS_KEY_ID "
-                            f"and OSS_ACCESS_KEY_SECRET, or add access-key-id and access-key-secret to {config_path}")
-
+    key, source = _access_key(flags, env, config, config_path)
     endpoint = first(flags.get("endpoint"), env.get("OSS_ENDPOINT"), config.get("endpoint"))
     region = first(flags.get("region"), env.get("OSS_REGION"), config.get("region"))
     if endpoint:
@@ -146,8 +168,8 @@ def resolve_settings(flags: Mapping[str, str | None], env: Mapping[str, str], co
     style = (first(flags.get("addressing_style"), config.get("addressing_style")) or "virtual").lower()
     if style not in ("virtual", "path", "cname"):
         raise SettingsError(f"addressing style {style!r} is not one of virtual, path, cname")
-    return Settings(endpoint, region, sign_version, style, key_id.strip(), secret.strip(), (token or "").strip(),
-                    source)
+    return Settings(endpoint, region, sign_version, style, key["access_key_id"], key["access_key_secret"],
+                    key["security_token"], source)
 
 
 def _auth(settings: Settings):

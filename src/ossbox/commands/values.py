@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from ..protocol.dates import parse_http_date
 
 __all__ = [
-    "OSS_SCHEME", "OssUrl", "parse_oss_url", "parse_size", "parse_range", "parse_time", "quote_etag",
-    "human_size", "format_time", "safe_relative_parts",
+    "OSS_SCHEME", "STDIO", "OssUrl", "parse_oss_url", "parse_size", "parse_range", "format_range", "RangeError",
+    "resolve_range",
+    "parse_time", "quote_etag", "human_size", "format_time", "safe_relative_parts", "plural",
 ]
 
 OSS_SCHEME = "oss://"
+STDIO = "-"  # as a local path: standard input (a source) or standard output (a destination)
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,31 @@ def parse_range(text: str) -> tuple[int | None, int | None]:
     return first, last
 
 
+def format_range(byte_range: tuple[int | None, int | None]) -> str:
+    """The range as `--range` takes it: the inverse of `parse_range`."""
+    first, last = byte_range
+    return f"{'' if first is None else first}-{'' if last is None else last}"
+
+
+class RangeError(ValueError):
+    """A `--range` that selects no byte of the object it is applied to."""
+
+
+def resolve_range(byte_range: tuple[int | None, int | None], size: int) -> tuple[int, int]:
+    """The inclusive (first, last) bytes `byte_range` selects of a `size`-byte object, an end past the object
+    clamped to it as HTTP does; RangeError, worded with the range as the user wrote it, when it selects nothing."""
+    first, last = byte_range
+    if first is None:
+        first, last = max(size - (last or 0), 0), size - 1
+    elif last is None or last >= size:
+        last = size - 1
+    if first > last:
+        raise RangeError(f"--range {format_range(byte_range)} selects nothing of the object, which has "
+                         f"{size} byte{'' if size == 1 else 's'} (bytes 0-{size - 1})" if size else
+                         f"--range {format_range(byte_range)} selects nothing of the object, which is empty")
+    return first, last
+
+
 def parse_time(text: str) -> int:
     """Epoch seconds of an HTTP date (`Tue, 01 Oct 2024 10:00:00 GMT`), an ISO 8601 date or time
     (`2024-10-01`, `2024-10-01T10:00:00+08:00`; UTC when no offset is given) or a number of epoch seconds."""
@@ -121,6 +148,11 @@ def human_size(size: float) -> str:
     while value >= 1024 and unit < len(_UNITS) - 1:
         value, unit = value / 1024, unit + 1
     return f"{int(value)}B" if unit == 0 else f"{value:.1f}{_UNITS[unit]}"
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 object`, `2 objects`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def format_time(epoch: int | float | None) -> str:
