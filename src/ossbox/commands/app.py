@@ -21,6 +21,7 @@ import urllib3
 from .. import client
 from ..client import exceptions
 from ..protocol.dates import http_date
+from ..protocol.etags import quote_etag
 from . import values
 from .connection import CONNECTION_NAMES, connection_options
 from .copying import CopyOptions, Plan, Report, Runner, plan_copy
@@ -256,9 +257,9 @@ def _conditions(if_modified_since, if_unmodified_since, if_match, if_none_match)
     if if_unmodified_since is not None:
         headers["If-Unmodified-Since"] = http_date(if_unmodified_since)
     if if_match:
-        headers["If-Match"] = values.quote_etag(if_match)
+        headers["If-Match"] = quote_etag(if_match)
     if if_none_match:
-        headers["If-None-Match"] = values.quote_etag(if_none_match)
+        headers["If-None-Match"] = quote_etag(if_none_match)
     return headers
 
 

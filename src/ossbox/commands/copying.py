@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 
 from .. import client
 from ..client import exceptions
+from ..client.throttle import Throttle
 from .outcome import ExitCode
-from .progress import Progress, Throttle
+from .progress import Progress
 from .values import STDIO, OssUrl, resolve_range, safe_relative_parts
 
 __all__ = ["CopyOptions", "Item", "Plan", "Report", "Interrupted", "TRANSFERS", "plan_copy", "Runner"]

@@ -28,7 +28,7 @@ from typing import TextIO
 
 from .values import human_size
 
-__all__ = ["progress_wanted", "render_line", "Progress", "Throttle"]
+__all__ = ["progress_wanted", "render_line", "Progress"]
 
 RATE_WINDOW = 5.0  # seconds of samples the rate is computed over
 
@@ -143,26 +143,3 @@ class Progress:
                 self.stream.write("\n")
                 self.stream.flush()
                 self._drawn = False
-
-
-class Throttle:
-    """A bandwidth limit shared by every transfer: `consume(n)` sleeps until `n` more bytes fit under
-    `rate` bytes per second (with a quarter of a second of burst)."""
-
-    BURST = 0.25
-
-    def __init__(self, rate: int, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
-        self.rate, self.clock, self.sleep = rate, clock, sleep
-        self._lock = threading.Lock()
-        self._free_at = float("-inf")
-
-    def consume(self, count: int, stop: threading.Event | None = None) -> None:
-        with self._lock:
-            now = self.clock()
-            self._free_at = max(self._free_at, now) + count / self.rate
-            delay = self._free_at - now - self.BURST
-        while delay > 0 and not (stop is not None and stop.is_set()):
-            step = min(delay, 0.1)
-            self.sleep(step)
-            delay -= step

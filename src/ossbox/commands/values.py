@@ -17,7 +17,7 @@ from ..protocol.dates import parse_http_date
 __all__ = [
     "OSS_SCHEME", "STDIO", "OssUrl", "parse_oss_url", "parse_size", "parse_range", "format_range", "RangeError",
     "resolve_range",
-    "parse_time", "quote_etag", "human_size", "format_time", "safe_relative_parts", "plural",
+    "parse_time", "human_size", "format_time", "safe_relative_parts", "plural",
 ]
 
 OSS_SCHEME = "oss://"
@@ -129,14 +129,6 @@ def parse_time(text: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
     return int(moment.timestamp())
-
-
-def quote_etag(etag: str) -> str:
-    """An ETag as conditional headers carry it: in double quotes (`*` and already quoted values as given)."""
-    etag = etag.strip()
-    if etag == "*" or (etag.startswith('"') and etag.endswith('"')) or etag.startswith("W/"):
-        return etag
-    return f'"{etag}"'
 
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
