@@ -11,14 +11,13 @@ readiness that the metadata store answers a query and the data directory takes a
 from __future__ import annotations
 
 import asyncio
-import secrets
 
 from aiohttp import web
 
 from ..protocol.errors import OssError
 from .addressing import host_bucket
 from .context import ServerConfig
-from .dispatch import ACCESS, REQUEST_ID, Accessed, Services
+from .dispatch import ACCESS, REQUEST_ID, Accessed, Services, new_request_id
 from .metrics import metrics_response
 
 __all__ = ["PREFIX", "is_service_request", "service_response"]
@@ -71,7 +70,7 @@ async def service_response(request: web.Request, services: Services, reclaim) ->
         from .console import handle as console_response  # the console's modules load with its first request
 
         return await console_response(request, services, reclaim)
-    request[REQUEST_ID] = secrets.token_hex(12).upper()
+    request[REQUEST_ID] = new_request_id()
     if request.method not in ("GET", "HEAD"):
         return _plain(405, f"{path} answers GET and HEAD only.")
     if path == "/-/health/live":

@@ -50,6 +50,9 @@ class Conditions:
     if_modified_since: str | None = None
 
 
+_NO_CONDITIONS = Conditions()
+
+
 class NotModified(Exception):
     """304: the object (its validators are `record`'s) was not modified."""
 
@@ -60,7 +63,12 @@ class NotModified(Exception):
 
 def check_conditions(conditions: Conditions, record: ObjectRecord) -> None:
     """Raise PreconditionFailed (412) or NotModified (304) as the conditions decide, in RFC 9110's order."""
-    outcome = preconditions.evaluate(record.etag, record.mtime, **asdict(conditions))
+    if conditions == _NO_CONDITIONS:  # the usual GET: nothing to evaluate
+        return
+    outcome = preconditions.evaluate(record.etag, record.mtime, if_match=conditions.if_match,
+                                     if_unmodified_since=conditions.if_unmodified_since,
+                                     if_none_match=conditions.if_none_match,
+                                     if_modified_since=conditions.if_modified_since)
     if outcome is preconditions.Outcome.PRECONDITION_FAILED:
         raise OssError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
     if outcome is preconditions.Outcome.NOT_MODIFIED:
