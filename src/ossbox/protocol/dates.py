@@ -62,6 +62,7 @@ def parse_http_date(value: str | None) -> int | None:
     return calendar.timegm(parsed[:6]) - (parsed[9] or 0)
 
 
+@functools.lru_cache(maxsize=4096)  # a listing's objects often share their second
 def iso8601(epoch_seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(int(epoch_seconds)))
 

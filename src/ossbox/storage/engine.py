@@ -34,7 +34,8 @@ from .errors import (AccessRefused, BucketNotFound, ChecksumMismatch, InvalidPar
                      PartTooSmall, PositionMismatch, RestoreInProgress, UploadNotFound, VersionNotFound)
 from .listing import Page, grouped_scan
 from .records import (ARCHIVE_CLASSES, NULL_VERSION, BlobInfo, BucketRecord, Checksum, ClassUsage, Deletion, Extent,
-                      Gate, Listing, ObjectRecord, PartRecord, Permit, Restore, UploadRecord, version_seq)
+                      Gate, ListedObject, Listing, ObjectRecord, PartRecord, Permit, Restore, UploadRecord,
+                      version_seq)
 from .metadata import MetadataStore, MetadataUnavailable, default_metadata_url, open_metadata
 
 __all__ = ["Storage", "ObjectSnapshot", "Permit", "Checksums", "RECLAIM_DELAY", "RESTORE_DELAY", "ORPHAN_AGE",
@@ -493,7 +494,7 @@ class Storage:
             start=marker.encode("utf-8"),
             prefix=prefix, delimiter=delimiter, marker=marker, max_items=max_keys,
         )
-        last = page.last.key if isinstance(page.last, ObjectRecord) else page.last
+        last = page.last.key if isinstance(page.last, ListedObject) else page.last
         return Listing(page.rows, page.common_prefixes, page.is_truncated, last if page.is_truncated else None)
 
     def list_versions(self, bucket: str, prefix: str = "", delimiter: str = "", key_marker: str = "",

@@ -49,7 +49,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
-from .records import BucketRecord, ClassUsage, Deletion, ObjectRecord, PartRecord, Permit, UploadRecord
+from .records import BucketRecord, ClassUsage, Deletion, ListedObject, ObjectRecord, PartRecord, Permit, UploadRecord
 
 __all__ = ["MetadataStore", "open_metadata", "default_metadata_url", "copy_metadata", "MetadataUnavailable",
            "SchemaMismatch"]
@@ -126,7 +126,7 @@ class MetadataStore(Protocol):
         """Delete each (key, version id or None for the current version) that `permit` accepts: under
         versioning, without a version id, by a delete marker. What each did, and the blob ids to unlink now."""
 
-    def scan_objects(self, bucket: str, after: bytes, prefix: bytes, limit: int) -> list[ObjectRecord]:
+    def scan_objects(self, bucket: str, after: bytes, prefix: bytes, limit: int) -> list[ListedObject]:
         """Current versions, not delete markers, of keys after `after` and starting with `prefix`."""
 
     def list_versions(self, bucket: str, prefix: bytes, after_key: bytes, below_seq: int | None,

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["DEFAULT_CONTENT_TYPE", "NULL_VERSION", "ENABLED", "SUSPENDED", "new_version_id", "version_seq",
+__all__ = ["ListedObject", "DEFAULT_CONTENT_TYPE", "NULL_VERSION", "ENABLED", "SUSPENDED", "new_version_id", "version_seq",
            "is_version_id", "STORAGE_CLASSES", "ARCHIVE_CLASSES", "Restore", "Encryption", "Checksum",
            "BucketRecord", "Extent", "ObjectRecord", "BlobInfo", "Listing", "ClassUsage", "UploadRecord", "PartRecord",
            "Deletion", "Permit", "Gate"]
@@ -153,9 +153,23 @@ class ObjectRecord:
         return self.storage_class in ARCHIVE_CLASSES and not (self.restore and self.restore.readable(now))
 
 
+@dataclass(frozen=True, slots=True)
+class ListedObject:
+    """What a listing shows of an object's current version: read without the rest of its record (its blobs,
+    headers, metadata), which a page of a thousand would parse for nothing."""
+
+    key: str
+    size: int
+    etag: str
+    mtime: int
+    object_type: str
+    storage_class: str
+    restore: Restore | None
+
+
 @dataclass(frozen=True)
 class Listing:
-    objects: list[ObjectRecord]
+    objects: list[ListedObject]
     common_prefixes: list[str]
     is_truncated: bool
     next_marker: str | None

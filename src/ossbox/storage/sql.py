@@ -27,8 +27,8 @@ from dataclasses import asdict, replace
 from .errors import (AccessRefused, BucketExists, BucketNotEmpty, BucketNotFound, ObjectChanged, ObjectExists,
                      UploadNotFound)
 from .metadata import Assemble
-from .records import (ENABLED, NULL_VERSION, BucketRecord, Checksum, ClassUsage, Deletion, Encryption, Extent, ObjectRecord,
-                      PartRecord, Permit, Restore, UploadRecord, new_version_id)
+from .records import (ENABLED, NULL_VERSION, BucketRecord, Checksum, ClassUsage, Deletion, Encryption, Extent,
+                      ListedObject, ObjectRecord, PartRecord, Permit, Restore, UploadRecord, new_version_id)
 
 __all__ = ["SqlMetadata", "RECORD_FORMAT"]
 
@@ -38,6 +38,7 @@ OBJECT_COLUMNS = (
     "bucket, key, version_id, latest, delete_marker, format, size, etag, crc64, mtime, content_type, object_type, "
     "storage_class, acl, headers, user_meta, extents, tags, symlink_target, seq, restore, sse, checksum"
 )
+LISTED_COLUMNS = "key, size, etag, mtime, object_type, storage_class, restore"
 BUCKET_COLUMNS = "name, created, location, acl, storage_class, tags, versioning, configs"
 UPLOAD_COLUMNS = "upload_id, bucket, key, initiated, attributes"
 PART_COLUMNS = "part_number, blob_id, size, etag, crc64, mtime, checksum"
@@ -436,15 +437,17 @@ class SqlMetadata:
         )
         return [_object_from_row(row) for row in rows]
 
-    def scan_objects(self, bucket: str, after: bytes, prefix: bytes, limit: int) -> list[ObjectRecord]:
+    def scan_objects(self, bucket: str, after: bytes, prefix: bytes, limit: int) -> list[ListedObject]:
         lower = max(after, prefix)
         operator = ">" if lower == after else ">="
         rows = self._read(
-            f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key {operator} ? AND key < ? AND {_LATEST} "
+            f"SELECT {LISTED_COLUMNS} FROM objects WHERE bucket = ? AND key {operator} ? AND key < ? AND {_LATEST} "
             "ORDER BY key LIMIT ?",
             (bucket, lower, prefix + b"\xff", limit),
         )
-        return [_object_from_row(row) for row in rows]
+        return [ListedObject(bytes(key).decode("utf-8"), size, etag, mtime, object_type, storage_class,
+                             _restore_from_json(restore) if restore else None)
+                for key, size, etag, mtime, object_type, storage_class, restore in rows]
 
     # ---- multipart uploads ----
 

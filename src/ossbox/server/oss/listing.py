@@ -10,8 +10,8 @@ from aiohttp import web
 
 from ...protocol.dates import iso8601
 from ...protocol.errors import OssError
-from ...protocol.xmlutil import xml_document
-from ...storage.records import Listing, ObjectRecord
+from ...protocol.xmlutil import Fragment, xml_document, xml_fragment, xml_text
+from ...storage.records import ListedObject, Listing
 from ..context import Call
 from ..operations.listing import MAX_KEYS, ListObjectsRequest
 from ..responses import xml_response
@@ -33,21 +33,20 @@ def marker_from_token(token: str) -> str:
                        ArgumentName="continuation-token", ArgumentValue=token) from None
 
 
-def _contents(record: ObjectRecord, encode, owner_id: str | None) -> list[tuple[str, object]]:
-    return [
-        ("Key", encode(record.key)),
-        ("LastModified", iso8601(record.mtime)),
-        ("ETag", record.etag),
-        ("Type", record.object_type),
-        ("Size", record.size),
-        ("StorageClass", record.storage_class),
-        ("RestoreInfo", restore_state(record)),
-        ("Owner", owner_xml(owner_id) if owner_id else None),
-    ]
+def _contents(record: ListedObject, encode, owner: str) -> Fragment:
+    """One `<Contents>` entry's XML, in one format (a page has a thousand); `owner` is its `<Owner>` or ""."""
+    restore = restore_state(record)
+    return Fragment(
+        f"<Key>{xml_text(encode(record.key))}</Key><LastModified>{iso8601(record.mtime)}</LastModified>"
+        f"<ETag>{xml_text(record.etag)}</ETag><Type>{record.object_type}</Type><Size>{record.size}</Size>"
+        f"<StorageClass>{record.storage_class}</StorageClass>"
+        + (f"<RestoreInfo>{xml_text(restore)}</RestoreInfo>" if restore else "") + owner
+    )
 
 
 def _entries(listing: Listing, encode, owner_id: str | None) -> list[tuple[str, object]]:
-    entries: list[tuple[str, object]] = [("Contents", _contents(o, encode, owner_id)) for o in listing.objects]
+    owner = xml_fragment([("Owner", owner_xml(owner_id))]) if owner_id else ""
+    entries: list[tuple[str, object]] = [("Contents", _contents(o, encode, owner)) for o in listing.objects]
     entries.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in listing.common_prefixes)
     return entries
 
