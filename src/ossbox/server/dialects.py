@@ -36,6 +36,9 @@ class Dialect:
     codecs: dict[str, Codec]
     error_response: Callable[[OssError, str, str, str], web.Response]
     stamp: Callable[[web.StreamResponse, str], web.StreamResponse]
+    # Identified by the web console's session (server/console/): signed in like a signed request, never by a
+    # link another site could embed, so a bucket's referer rules do not apply.
+    session: bool = False
 
 
 def _identify_oss(request: web.Request, address: Address, config: ServerConfig) -> tuple[str | None, None]:

@@ -107,14 +107,14 @@ _POLICY_OPERATIONS = frozenset({"PutBucketPolicy", "GetBucketPolicy", "DeleteBuc
 
 
 async def _apply_bucket_rules(context: Context, request: web.Request, address: Address, operation: str,
-                              config: ServerConfig) -> Context:
+                              config: ServerConfig, session: bool) -> Context:
     """A request is judged by its bucket's policy, which may refuse it or grant it whatever the ACLs say, and,
-    without a signature in its headers (anonymous, or a presigned URL), by its referer rules
-    (bucket_rules.py). The context, with their say. The owner may always handle the policy itself."""
+    without a signature in its headers (anonymous, or a presigned URL) or a console `session`, by its referer
+    rules (bucket_rules.py). The context, with their say. The owner may always handle the policy itself."""
     if context.access is Access.ANYONE or not _bucket_must_exist(address, operation) \
             or (context.principal is not None and operation in _POLICY_OPERATIONS):
         return context
-    signed_in_headers = context.principal is not None and bool(request.headers.get("Authorization"))
+    signed_in_headers = context.principal is not None and (session or bool(request.headers.get("Authorization")))
     rules = BucketRules.of(request, address, operation, context.principal is None, not signed_in_headers, config)
     context = replace(context, rules=rules)  # reads judge them on what they read: objects, copy sources
     if operation in GATED_OPERATIONS:
@@ -161,7 +161,7 @@ async def dispatch(request: web.Request, services: Services, request_id: str, di
         raise OssError("NotImplemented", "ossbox does not implement this operation.")
     context = Context(services.storage, services.offload, principal, operation.access,
                       services.config.owner_id, operation.follows_symlinks)
-    context = await _apply_bucket_rules(context, request, address, operation.name, services.config)
+    context = await _apply_bucket_rules(context, request, address, operation.name, services.config, dialect.session)
     await _check_anonymous_access(context, address, operation.name)
     codec = dialect.codecs[operation.name]
     call = Call(request, address, services.config, services.offload, request_id, signer)
