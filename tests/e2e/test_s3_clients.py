@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -125,6 +126,9 @@ def test_aws_cli_cp_round_trips_a_small_and_a_multipart_file(aws, bucket_name, t
 def test_aws_cli_sync_both_ways_then_delete_and_remove(aws, server, bucket_name, tmp_path):
     local, copy = tmp_path / "local", tmp_path / "copy"
     _write_tree(local, TREE)
+    an_hour_ago = time.time() - 3600  # older than any upload, even one within the files' own second
+    for path in local.rglob("*"):
+        os.utime(path, (an_hour_ago, an_hour_ago))
     target = f"s3://{bucket_name}/tree"
     aws("s3", "mb", f"s3://{bucket_name}")
     uploaded = aws("s3", "sync", "--no-progress", str(local), target)
