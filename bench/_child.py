@@ -4,6 +4,7 @@
     python bench/_child.py upload ossbox|boto3 ENDPOINT AK SK BUCKET KEY SOURCE STORE PART_SIZE THREADS
     python bench/_child.py write-md5 SOURCE TARGET
     python bench/_child.py loadgen URL BUCKET KEY AK SK CONNECTIONS SECONDS SIZE
+    python bench/_child.py fsync-floor DIRECTORY THREADS SECONDS SIZE
 
 Each prints one JSON line. Library calls are timed around the call alone, after the imports, so the
 figure is the library's and not the interpreter's start-up; `peak_rss_kib` is the whole process's VmHWM.
@@ -42,12 +43,15 @@ def _transfer_config(part_size: str, threads: str):
                           preferred_transfer_client="classic")
 
 
-def signed_headers(bucket: str, key: str | None, access_key_id: str, secret: str) -> dict[str, str]:
-    """Date and a V1 Authorization for a plain GET, signed by the protocol core ossbox itself verifies with."""
+def signed_headers(bucket: str, key: str | None, access_key_id: str, secret: str, method: str = "GET",
+                   content_type: str = "") -> dict[str, str]:
+    """Date and a V1 Authorization for a plain GET (or `method`, with `content_type` and no Content-MD5),
+    signed by the protocol core ossbox itself verifies with; with `content_type`, its header too."""
     from ossbox.protocol.signing import SignedParts, v1_authorization
     date = formatdate(usegmt=True)
-    parts = SignedParts("GET", bucket, key, headers={"date": date})
-    return {"Date": date, "Authorization": v1_authorization(parts, access_key_id, secret)}
+    headers = {"date": date, **({"content-type": content_type} if content_type else {})}
+    authorization = v1_authorization(SignedParts(method, bucket, key, headers=headers), access_key_id, secret)
+    return {"Date": date, "Authorization": authorization, **({"Content-Type": content_type} if content_type else {})}
 
 
 def _download(client: str, endpoint: str, ak: str, sk: str, bucket_name: str, key: str, target: str, store: str,
@@ -129,6 +133,40 @@ async def _load(url: str, bucket: str, key: str, ak: str, sk: str, connections: 
     return {"requests_per_second": counts["ok"] / elapsed, "errors": counts["bad"]}
 
 
+def _fsync_floor(directory: str, threads: int, seconds: float, size: int) -> dict:
+    """What a durable small PUT cannot skip, from `threads` threads for `seconds`: a new file of `size` bytes
+    written and fsynced, renamed over a name of 32 per thread, and the directory fsynced. The calls release
+    the GIL, so the threads wait on the disk together as a server's requests would."""
+    import threading
+    body, counts = os.urandom(size), [0] * threads
+    deadline = time.perf_counter() + seconds
+
+    def work(thread: int) -> None:
+        temporary = os.path.join(directory, f".tmp-{thread}")
+        while time.perf_counter() < deadline:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                os.write(descriptor, body)
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+            os.rename(temporary, os.path.join(directory, f"{thread}-{counts[thread] % 32}"))
+            descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+            counts[thread] += 1
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=work, args=(thread,)) for thread in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return {"ops_per_second": sum(counts) / (time.perf_counter() - started)}
+
+
 def _own_peak_kib() -> int:
     """VmHWM: this address space's high-water mark. Not ru_maxrss, which also counts the parent's RSS at
     the fork, carried over by exec."""
@@ -147,6 +185,9 @@ def main(argv: list[str]) -> None:
     elif command == "loadgen":
         url, bucket, key, ak, sk, connections, seconds, size = args
         result = asyncio.run(_load(url, bucket, key, ak, sk, int(connections), float(seconds), int(size)))
+    elif command == "fsync-floor":
+        directory, threads, seconds, size = args
+        result = _fsync_floor(directory, int(threads), float(seconds), int(size))
     else:
         raise SystemExit(f"unknown command {command}")
     print(json.dumps(dict(result, peak_rss_kib=_own_peak_kib())))
