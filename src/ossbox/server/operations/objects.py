@@ -9,6 +9,7 @@ streams the body into a new blob, then commits it in one metadata transaction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -120,18 +121,20 @@ class DeleteObjectsRequest:
 
 # ---- reading ----
 
-async def open_for_reading(context: Context, bucket: str, key: str, version_id: str | None = None
-                           ) -> tuple[ObjectSnapshot, dict[str, str]]:
+async def open_for_reading(context: Context, bucket: str, key: str, version_id: str | None = None,
+                           read_up_to: int = 0) -> tuple[ObjectSnapshot, dict[str, str]]:
     """A snapshot of the object (its current version or `version_id`), or, for an operation that follows
     symlinks, of its target's current version when it is one; and the user metadata to answer with (a
-    symlink's own). Access is judged on the link and on the target version served."""
+    symlink's own). Access is judged on the link and on the target version served. A version of at most
+    `read_up_to` bytes comes read whole (`snapshot.whole`)."""
     permit = context.permit()
-    snapshot = await context.storage.open_object(bucket, key, permit, version_id, context.gate())
+    snapshot = await context.storage.open_object(bucket, key, permit, version_id, context.gate(), read_up_to)
     target = snapshot.record.symlink_target
     if target is None or not context.follows_symlinks:
         return snapshot, snapshot.record.user_meta
     snapshot.close()
-    resolved = await _symlink_target(context.storage.open_object, bucket, target, permit, context.gate())
+    resolved = await _symlink_target(functools.partial(context.storage.open_object, read_up_to=read_up_to), bucket,
+                                     target, permit, context.gate())
     if resolved.record.symlink_target is not None:
         resolved.close()
         raise _target_is_a_symlink(target)
@@ -190,13 +193,6 @@ def _decide_range(request: ObjectRead, record: ObjectRecord) -> ByteRange | None
     return decision if isinstance(decision, ByteRange) else None
 
 
-def _read_whole(snapshot: ObjectSnapshot, first: int, length: int) -> bytes:
-    data = b"".join(snapshot.chunks(first, length))
-    if len(data) != length:
-        raise OSError("blob shorter than its recorded length")
-    return data
-
-
 async def on_current_version(attempt: Callable[[], Awaitable[T]]) -> T:
     """`attempt()`, again while a later extent of the version it read vanishes under it (FileNotFoundError:
     the version was replaced and its blobs reclaimed meanwhile), so that it reads the version now current."""
@@ -239,16 +235,21 @@ async def _with_website(context: Context, request: ObjectRead, read):
 
 async def _get_object(context: Context, request: ObjectRead) -> GetObjectResult:
     async def attempt() -> GetObjectResult:
-        snapshot, user_meta = await open_for_reading(context, request.bucket, request.key, request.version_id)
+        snapshot, user_meta = await open_for_reading(context, request.bucket, request.key, request.version_id,
+                                                     read_up_to=SMALL_BODY)
         try:
             record = snapshot.record
             check_conditions(request.conditions, record)
             byte_range = _decide_range(request, record)
+            first = byte_range.first if byte_range else 0
             length = byte_range.length if byte_range else record.size
             if length > SMALL_BODY:
                 return GetObjectResult(record, user_meta, byte_range, None, snapshot)  # its sender closes it
             with snapshot:
-                data = await context.offload(_read_whole, snapshot, byte_range.first if byte_range else 0, length)
+                if snapshot.whole is not None:  # a small object, read with its record
+                    data = snapshot.whole[first:first + length]
+                else:
+                    data = await context.offload(snapshot.read, first, length)
             return GetObjectResult(record, user_meta, byte_range, data, None)
         except BaseException:
             snapshot.close()
