@@ -654,6 +654,26 @@ def test_sessions_are_shared_by_worker_processes(tmp_path):
         assert running.stop() == 0
 
 
+def test_rotating_the_secret_ends_the_sessions_opened_with_the_old_one(tmp_path):
+    data = str(tmp_path / "data")
+    running = start_server(data)
+    try:
+        client = ConsoleClient.sign_in(running.endpoint, running.access_key_id, running.access_key_secret)
+        assert client.request("GET", api_path()).status_code == 200
+    finally:
+        assert running.stop() == 0
+    rotated = start_server(data, env={"OSSBOX_ACCESS_KEY_SECRET": "a-rotated-secret-0000000000"})
+    try:
+        client.endpoint = rotated.endpoint
+        assert client.request("GET", api_path()).status_code == 403
+        assert client.request("POST", "share", json={"bucket": "any-bucket", "key": "k", "expires": 60}
+                              ).status_code == 401
+        assert client.request("GET", "session").status_code == 401
+        assert not os.listdir(os.path.join(data, "console", "sessions"))  # the void session was removed
+    finally:
+        assert rotated.stop() == 0
+
+
 def test_over_tls_the_cookie_is_secure_and_shared_links_are_https(tmp_path):
     issued = make_authority(tmp_path).issue(tmp_path)
     running = start_server(str(tmp_path / "data"), "--tls-cert", str(issued.cert_file), "--tls-key",
@@ -709,3 +729,40 @@ def test_console_pages_carry_strict_headers_and_nothing_else_is_served(server, c
     assert served.status_code == 200 and "sandbox" in served.headers["Content-Security-Policy"]
     assert served.headers["X-Content-Type-Options"] == "nosniff"
 
+
+
+TAKEOVER_PAGE = """<html><head><title>victim</title></head><body><script>
+(async () => {
+  try {
+    const session = await (await fetch('/-/console/session')).json();
+    const made = await fetch('/-/console/api/%s/', {method: 'PUT', headers: {'X-CSRF-Token': session.csrfToken}});
+    document.title = 'took over: ' + made.status;
+  } catch (error) {
+    document.title = 'script ran, fetch failed: ' + error;
+  }
+})();
+</script></body></html>"""
+
+
+def test_an_html_object_on_the_consoles_origin_cannot_act_with_its_session(page, server, oss_bucket):
+    """An object anyone may write (a public-read-write bucket), opened path style by a signed-in user, is on
+    the console's origin: it must not run script there, or it could read the CSRF token and act as the user."""
+    oss_bucket.put_bucket_acl(oss2.BUCKET_ACL_PUBLIC_READ_WRITE)
+    victim_bucket = f"{oss_bucket.bucket_name}-taken"
+    anonymous = oss2.Bucket(oss2.AnonymousAuth(), server.endpoint, oss_bucket.bucket_name)
+    anonymous.put_object("page.html", (TAKEOVER_PAGE % victim_bucket).encode(), headers={"Content-Type": "text/html"})
+    answer = requests.get(f"{server.endpoint}/{oss_bucket.bucket_name}/page.html", timeout=30)
+    assert answer.headers["Content-Security-Policy"] == "sandbox"
+
+    page.goto(f"{server.endpoint}/{oss_bucket.bucket_name}/page.html")
+    page.wait_for_timeout(1500)  # time for a script, had it run, to make its requests
+    assert not page.title().startswith("took over")
+    service = oss2.Service(oss2.Auth(server.access_key_id, server.access_key_secret), server.endpoint)
+    assert victim_bucket not in [bucket.name for bucket in service.list_buckets().buckets]
+
+
+def test_a_sign_in_body_nested_too_deep_is_refused_not_a_crash(server, console):
+    deep = "[" * 8000 + "]" * 8000
+    answer = requests.post(console + "session", data=deep[:16000], headers={"Content-Type": "application/json"},
+                           timeout=30)
+    assert answer.status_code == 400

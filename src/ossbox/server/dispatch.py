@@ -24,7 +24,7 @@ from ..protocol.errors import OssError
 from ..storage import errors as storage_errors
 from ..storage.errors import BucketNotFound
 from ..storage.metadata import MetadataUnavailable
-from .addressing import Address
+from .addressing import Address, host_bucket
 from .bucket_rules import GATED_OPERATIONS, BucketRules
 from .policy import Decision
 from .authorize import Access, denied
@@ -170,7 +170,12 @@ async def dispatch(request: web.Request, services: Services, request_id: str, di
         result = await operation.run(context, typed)
     except NotModified as outcome:
         return not_modified_response(outcome.record)
-    return codec.render(call, typed, result)
+    response = codec.render(call, typed, result)
+    if operation.name == "GetObject" and host_bucket(request.host, services.config.base_domain) is None:
+        # Served from the web console's origin (path style: no bucket in the Host), an object's HTML would run
+        # as the console, with its session; sandboxed, it is a document of no origin (SECURITY.md).
+        response.headers["Content-Security-Policy"] = "sandbox"
+    return response
 
 
 async def respond(request: web.Request, services: Services, reclaim, dialect: Dialect | None = None

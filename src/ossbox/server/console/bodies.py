@@ -28,5 +28,5 @@ async def read_document(request: web.Request) -> object:
         if request.content_type == "application/json":
             return json.loads(body)
         return dict(parse_qsl(body.decode(), keep_blank_values=True))
-    except ValueError:  # UnicodeDecodeError and JSONDecodeError among them
+    except (ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError; nesting deeper than Python goes
         raise OssError("InvalidArgument", "The request body is not valid JSON or form data.") from None

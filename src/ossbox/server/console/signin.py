@@ -41,12 +41,19 @@ def session_store(services: Services) -> SessionStore:
 
 
 async def current_session(request: web.Request, services: Services) -> Session | None:
-    """The live session the request's cookie names, if its access key is still one of the server's."""
+    """The live session the request's cookie names, if its access key is still one of the server's with the
+    secret it signed in with (a rotated secret voids the sessions opened with the old one)."""
     token = request.cookies.get(COOKIE)
     if not token:
         return None
-    session = await services.offload(session_store(services).find, token)
-    return session if session is not None and session.key_id in services.config.credentials else None
+    store = session_store(services)
+    session = await services.offload(store.find, token)
+    if session is None:
+        return None
+    if not session.opened_with(services.config.credentials.get(session.key_id)):
+        await services.offload(store.revoke, token)
+        return None
+    return session
 
 
 def _describe(session: Session) -> dict:
@@ -84,7 +91,7 @@ async def sign_in(request: web.Request, services: Services) -> web.Response:
             _throttle.failed(address)
             log.info("console sign-in refused for %r from %s", key_id, address)
             return error_reply(401, "InvalidCredentials", WRONG_CREDENTIALS)
-    token, session = await services.offload(session_store(services).create, key_id)
+    token, session = await services.offload(session_store(services).create, key_id, secret)
     response = json_reply(_describe(session))
     response.set_cookie(COOKIE, token, max_age=SESSION_SECONDS, path=COOKIE_PATH, httponly=True, samesite="Strict",
                         secure=True if request.secure else None)
