@@ -212,3 +212,29 @@ def test_access_log_is_json_lines_without_secrets(own_server, tmp_path):
         time.sleep(0.05)
     assert json.loads(log_file.read_text().splitlines()[0])["operation"] == "GetObject"
     empty_and_delete_oss2(bucket)
+
+
+def test_a_malformed_metrics_token_is_refused_not_a_crash(own_server):
+    running = own_server("--metrics-token", "s3cr3t-token")
+    connection = http.client.HTTPConnection(running.host, running.port, timeout=10)
+    connection.putrequest("GET", "/-/metrics")
+    connection.putheader("Authorization", b"Bearer \xff\xfe")
+    connection.endheaders()
+    answer = connection.getresponse()
+    assert answer.status == 401
+    connection.close()
+
+
+def test_readiness_names_what_failed_but_not_where(own_server):
+    running = own_server()
+    assert requests.get(f"{running.endpoint}/-/health/ready", timeout=10).status_code == 200
+    temporary = os.path.join(running.data_dir, "tmp")
+    shutil.rmtree(temporary)
+    with open(temporary, "w"):
+        pass
+    try:
+        ready = requests.get(f"{running.endpoint}/-/health/ready", timeout=10)
+        assert ready.status_code == 503 and running.data_dir not in ready.text
+    finally:
+        os.remove(temporary)
+        os.mkdir(temporary)

@@ -4,14 +4,17 @@ Strategy: each request is counted once it is answered (`observe`): by operation 
 bytes it read and wrote. With `--workers N` the parent points prometheus_client at a directory of its own
 (`PROMETHEUS_MULTIPROC_DIR`, set before this module is first imported), every worker writes its samples there,
 and a scrape, whichever worker answers it, sums them all: what a worker counted before it died still counts.
-What is stored (objects and bytes by bucket and storage class) is read from the metadata at scrape time, so
-every node and worker shows the same figures.
+What is stored (objects and bytes by bucket and storage class) is read from the metadata, so every node and
+worker shows the same figures; counting a large store takes a while, so a worker reads it at most once every
+`STORED_TTL` seconds, however many scrapes arrive meanwhile (they share the one reading in progress).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import os
+import time
 
 from aiohttp import web
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
@@ -21,7 +24,9 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from ..storage.engine import Storage
 
-__all__ = ["IN_FLIGHT", "STORAGE_ERRORS", "UNKNOWN_OPERATION", "observe", "metrics_response"]
+__all__ = ["IN_FLIGHT", "STORAGE_ERRORS", "STORED_TTL", "UNKNOWN_OPERATION", "observe", "metrics_response"]
+
+STORED_TTL = 30.0  # seconds a reading of what is stored is shown before it is read again
 
 # The label of requests that name no operation (a target that cannot be parsed).
 UNKNOWN_OPERATION = "-"
@@ -70,6 +75,27 @@ def _stored_usage(storage: Storage) -> list[tuple[str, str, int, int]]:
             for storage_class, usage in sorted(metadata.bucket_usage(bucket.name).items())]
 
 
+class _StoredReading:
+    """This worker's last reading of what is stored, and the lock that lets one scrape at a time refresh it."""
+
+    def __init__(self) -> None:
+        self.usage: list[tuple[str, str, int, int]] = []
+        self.read_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def current(self, storage: Storage, offload) -> list[tuple[str, str, int, int]]:
+        if time.monotonic() - self.read_at < STORED_TTL:
+            return self.usage
+        async with self._lock:  # scrapes arriving meanwhile wait for this reading instead of starting their own
+            if time.monotonic() - self.read_at >= STORED_TTL:
+                self.usage = await offload(_stored_usage, storage)
+                self.read_at = time.monotonic()
+        return self.usage
+
+
+_STORED = _StoredReading()
+
+
 def _registry(usage: list[tuple[str, str, int, int]]) -> CollectorRegistry:
     registry = CollectorRegistry()
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # several workers: every one's samples
@@ -93,7 +119,8 @@ def authorized(request: web.Request, token: str | None) -> bool:
     if token is None:
         return True
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"),
+                                                              token.encode("utf-8", "surrogateescape"))
 
 
 async def metrics_response(request: web.Request, storage: Storage, offload, token: str | None) -> web.Response:
@@ -101,7 +128,7 @@ async def metrics_response(request: web.Request, storage: Storage, offload, toke
         return web.Response(status=401, text="/-/metrics needs the server's metrics token as a bearer token.\n",
                             headers={"WWW-Authenticate": 'Bearer realm="ossbox metrics"'})
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))  # OpenMetrics when asked for
-    usage = await offload(_stored_usage, storage)
+    usage = await _STORED.current(storage, offload)
     body = await offload(lambda: encode(_registry(usage)))
     response = web.Response(body=body)
     response.headers["Content-Type"] = content_type

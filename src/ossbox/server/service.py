@@ -11,6 +11,7 @@ readiness that the metadata store answers a query and the data directory takes a
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from aiohttp import web
 
@@ -18,9 +19,11 @@ from ..protocol.errors import OssError
 from .addressing import host_bucket
 from .context import ServerConfig
 from .dispatch import ACCESS, REQUEST_ID, Accessed, Services, new_request_id
-from .metrics import metrics_response
+from .metrics import STORAGE_ERRORS, metrics_response
 
 __all__ = ["PREFIX", "is_service_request", "service_response"]
+
+log = logging.getLogger("ossbox.server")
 
 PREFIX = "/-/"
 _CONSOLE = "/-/console"
@@ -55,14 +58,28 @@ async def _ready(services: Services) -> web.Response:
             results[name] = "ok"
         except asyncio.TimeoutError:
             results[name] = f"no answer within {_READY_TIMEOUT:g} s"
-        except Exception as error:  # noqa: BLE001 - whatever fails, the answer is "not ready" and why
-            results[name] = f"{type(error).__name__}: {error}"
+        except Exception as error:  # noqa: BLE001 - whatever fails, the answer is "not ready"
+            # the details (paths, a database's address) go to the log, not to whoever asks
+            log.warning("not ready: the %s check failed: %s: %s", name, type(error).__name__, error)
+            results[name] = "failed: see the server's log"
     ready = all(result == "ok" for result in results.values())
     return web.json_response({"status": "ready" if ready else "unready", "checks": results},
                              status=200 if ready else 503, headers={"Cache-Control": "no-store"})
 
 
 async def service_response(request: web.Request, services: Services, reclaim) -> web.StreamResponse:
+    """The answer of one of the server's own paths; a failure there is a logged 500, counted like any other."""
+    try:
+        return await _route(request, services, reclaim)
+    except ConnectionError:
+        raise  # the client left: nobody to answer
+    except Exception:
+        log.exception("internal error in %s %s", request.method, request.path)
+        STORAGE_ERRORS.labels("internal").inc()
+        return _plain(500, "Internal error: the server's log says more.")
+
+
+async def _route(request: web.Request, services: Services, reclaim) -> web.StreamResponse:
     path = request.path
     console = path == _CONSOLE or path.startswith(_CONSOLE + "/")
     request[ACCESS] = Accessed(_OPERATIONS.get(path, "Console" if console else "-"), None, None, None)
