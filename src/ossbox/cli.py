@@ -117,7 +117,6 @@ def serve(ctx: click.Context, host: str, port: int, s3_port: int | None, data_di
     """Run the OSS-compatible server: metadata in SQLite (the default) or PostgreSQL, blobs in --data-dir."""
     import json
     import os
-    import shutil
     import tempfile
     import threading
     import time
@@ -126,7 +125,7 @@ def serve(ctx: click.Context, host: str, port: int, s3_port: int | None, data_di
         raise click.UsageError("--tls-cert and --tls-key go together")
     metrics_dir = _share_metrics(workers)
     if metrics_dir:
-        ctx.call_on_close(functools.partial(shutil.rmtree, metrics_dir, ignore_errors=True))
+        ctx.call_on_close(functools.partial(_remove_if_mine, metrics_dir, os.getpid()))
     from .server.context import ServerConfig
     from .server.credentials import load_or_create_credentials
     from .server.runner import HANDLED_SIGNALS, listen
@@ -148,12 +147,7 @@ def serve(ctx: click.Context, host: str, port: int, s3_port: int | None, data_di
             port = 0
         metadata_url = None  # OSSBOX_METADATA_URL, if set, is some other server's
         data_dir = tempfile.mkdtemp(prefix="ossbox-ephemeral-")
-        creator = os.getpid()
-
-        def remove_data_dir() -> None:  # however serving ends; by the process that made it, not its workers
-            if os.getpid() == creator:
-                shutil.rmtree(data_dir, ignore_errors=True)
-        ctx.call_on_close(remove_data_dir)
+        ctx.call_on_close(functools.partial(_remove_if_mine, data_dir, os.getpid()))  # however serving ends
     url = metadata_url or default_metadata_url(data_dir)
     shared = not url.startswith("sqlite:")  # several nodes may serve this data directory at once
     try:
@@ -188,11 +182,15 @@ def serve(ctx: click.Context, host: str, port: int, s3_port: int | None, data_di
     # a full disk, a read-only file system, a corrupt database, an unreachable server...
     except (OSError, MetadataUnavailable, SchemaMismatch, ValueError) as error:
         raise click.ClickException(f"cannot open the data directory {data_dir} and its metadata: {error}") from None
+    tls = None
     if tls_cert is not None:
+        kept_dir = tempfile.mkdtemp(prefix="ossbox-tls-")  # mode 0700: the last pair that loaded (tls.py)
+        ctx.call_on_close(functools.partial(_remove_if_mine, kept_dir, os.getpid()))
         try:
-            Certificate(tls_cert, tls_key)  # each worker loads its own; a bad file is said before listening
+            Certificate(tls_cert, tls_key, kept_dir)  # keeps the pair; each worker loads its own from there
         except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
             raise click.ClickException(f"cannot serve HTTPS with {tls_cert} and {tls_key}: {error}") from None
+        tls = (tls_cert, tls_key, kept_dir)
     scheme = "https" if tls_cert else "http"
     started = time.time()
     socks = []
@@ -226,8 +224,7 @@ def serve(ctx: click.Context, host: str, port: int, s3_port: int | None, data_di
     sys.stdout.flush()
 
     def work() -> int:
-        run_server(open_storage(), config, socks, shutdown_timeout=shutdown_timeout, access_log=access_log,
-                   tls=(tls_cert, tls_key) if tls_cert else None)
+        run_server(open_storage(), config, socks, shutdown_timeout=shutdown_timeout, access_log=access_log, tls=tls)
         return 0
 
     def sweep_leftovers() -> None:
@@ -254,6 +251,15 @@ def serve(ctx: click.Context, host: str, port: int, s3_port: int | None, data_di
         if beside is not None:
             threading.Thread(target=beside, name="ossbox-start-up-sweep", daemon=True).start()
         work()
+
+
+def _remove_if_mine(directory: str, creator: int) -> None:
+    """Remove `directory` when serving ends, in the process that made it (not in a forked worker)."""
+    import os
+    import shutil
+
+    if os.getpid() == creator:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _share_metrics(workers: int) -> str | None:

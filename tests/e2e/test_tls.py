@@ -202,3 +202,28 @@ def test_an_unusable_certificate_stops_the_server_at_start(tmp_path, authority):
                             str(tmp_path / "data"), "--tls-cert", str(issued.cert_file)],
                            capture_output=True, text=True, timeout=30)
     assert alone.returncode != 0 and "go together" in alone.stderr
+
+
+def test_a_worker_replaced_after_the_files_went_bad_serves_the_last_good_certificate(tmp_path, authority):
+    issued = authority.issue(tmp_path, "good")
+    running = start_server(str(tmp_path / "data"), "--tls-cert", str(issued.cert_file), "--tls-key",
+                           str(issued.key_file), "--workers", "2")
+    try:
+        issued.cert_file.write_text("garbage, as a failed renewal leaves it")
+        workers = [int(pid) for pid in
+                   open(f"/proc/{running.process.pid}/task/{running.process.pid}/children").read().split()]
+        for pid in workers:  # more crashes than the parent's give-up count, each replaced by a new worker
+            os.kill(pid, signal.SIGKILL)
+            time.sleep(0.5)
+        serials: set[int] = set()  # none while no worker answers
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                serials = {served_certificate_serial(running.port, authority.ca_file) for _ in range(6)}
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert serials == {issued.serial}
+        assert running.process.poll() is None
+    finally:
+        assert running.stop() == 0

@@ -224,10 +224,10 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def serve(storage: Storage, config: ServerConfig, socks: list[socket.socket], *, shutdown_timeout: float = 30.0,
-          access_log: str | None = None, tls: tuple[str, str] | None = None) -> None:
+          access_log: str | None = None, tls: tuple[str, str, str] | None = None) -> None:
     """Serve on the listening `socks` (the OSS port, and the S3 port if there is one) until SIGTERM or SIGINT.
-    `access_log` is where the access log goes (a file, or `-` for standard error), `tls` the certificate and key
-    files for HTTPS."""
+    `access_log` is where the access log goes (a file, or `-` for standard error), `tls` the certificate file, key
+    file and the directory keeping the last pair that loaded, for HTTPS (tls.py)."""
     log_writer = AccessLog(access_log) if access_log else None
     try:
         asyncio.run(_serve(storage, config, socks, shutdown_timeout, log_writer, tls and Certificate(*tls)))
