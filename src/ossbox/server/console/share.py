@@ -21,9 +21,8 @@ from ...protocol.names import check_bucket_name, check_object_key
 from ...protocol.signing import SignedParts, uri_encode, v4_presign_params
 from ..dispatch import Services
 from .bodies import read_document
-from .dialect import CSRF_HEADER
 from .replies import error_reply, json_reply
-from .signin import current_session
+from .signin import changing_session
 
 __all__ = ["ShareRequest", "presigned_url", "share", "share_request"]
 
@@ -69,11 +68,9 @@ def presigned_url(base_url: str, share: ShareRequest, access_key_id: str, secret
 
 async def share(request: web.Request, services: Services) -> web.Response:
     """`POST /-/console/share`: the link, for a signed-in session that sends its CSRF token."""
-    session = await current_session(request, services)
-    if session is None:
-        return error_reply(401, "NotSignedIn", "Sign in to share objects.")
-    if not session.csrf_matches(request.headers.get(CSRF_HEADER)):
-        return error_reply(403, "AccessDenied", f"Sharing needs the session's {CSRF_HEADER} header.")
+    session = await changing_session(request, services, "share objects")
+    if isinstance(session, web.Response):
+        return session
     try:
         wanted = share_request(await read_document(request))
     except OssError as error:

@@ -105,12 +105,21 @@ async def who_is_signed_in(request: web.Request, services: Services) -> web.Resp
     return json_reply(_describe(session))
 
 
-async def sign_out(request: web.Request, services: Services) -> web.Response:
+async def changing_session(request: web.Request, services: Services, action: str) -> Session | web.Response:
+    """The session of a request that changes something (`action`, as in "sign out"), or the refusal to answer
+    it with: 401 without a live session, 403 without the session's CSRF token."""
     session = await current_session(request, services)
     if session is None:
-        return error_reply(401, "NotSignedIn", "There is no session to sign out of.")
+        return error_reply(401, "NotSignedIn", f"Sign in to {action}.")
     if not session.csrf_matches(request.headers.get(CSRF_HEADER)):
-        return error_reply(403, "AccessDenied", f"Signing out needs the session's {CSRF_HEADER} header.")
+        return error_reply(403, "AccessDenied", f"A request to {action} needs the session's {CSRF_HEADER} header.")
+    return session
+
+
+async def sign_out(request: web.Request, services: Services) -> web.Response:
+    session = await changing_session(request, services, "sign out")
+    if isinstance(session, web.Response):
+        return session
     await services.offload(session_store(services).revoke, request.cookies[COOKIE])
     response = json_reply({"signedOut": True})
     response.del_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="Strict",
