@@ -362,6 +362,42 @@ def test_listing_is_in_utf8_byte_order_and_cursors_resume_exactly(store):
         k for k in keys if k.startswith("a") and not k.startswith("a/"))
 
 
+
+def _first_of_each_group(keys: list[str], prefix: str, delimiter: str, after: bytes) -> list[str]:
+    """What scan_grouped must return, worked out the slow way: keys in byte order, after `after`, starting with
+    `prefix`, and of those under one common prefix only the first."""
+    chosen, seen = [], set()
+    for key in sorted(keys, key=lambda key: key.encode("utf-8")):
+        if not key.startswith(prefix) or key.encode("utf-8") <= after:
+            continue
+        cut = key.find(delimiter, len(prefix))
+        group = key[:cut + len(delimiter)] if cut >= 0 else None
+        if group is not None and (group in seen or group.encode("utf-8") + b"\xff" <= after):
+            continue
+        seen.add(group)
+        chosen.append(key)
+    return chosen
+
+
+@pytest.mark.parametrize("prefix, delimiter", [("", "/"), ("a", "/"), ("a/", "/"), ("", "b"), ("", "\u00e9"),
+                                               ("", "/b"), ("\U0001f600", "k")])
+def test_a_grouped_scan_returns_the_first_key_of_each_common_prefix(store, prefix, delimiter):
+    keys = [key + "k" for key in KEYS] + ["a/b/d", "a/b/e/f", "a/x/y", "a/x/z", "b/1", "b/2", "\u00e9/\u00e9/1",
+                                          "\U0001f600/x", "\U0001f600k/y"]
+    for key in keys:
+        store.put_object(record(key))
+    store.put_object(record("a/hidden"))
+    store.delete_objects(BUCKET, [("a/hidden", None)])
+    p, d = prefix.encode("utf-8"), delimiter.encode("utf-8")
+    assert [r.key for r in store.scan_grouped(BUCKET, b"", p, d, 1000)] == \
+        _first_of_each_group(keys, prefix, delimiter, b"")
+    for after in (b"a/b", b"a/b/\xff", b"a/x/y", b"b/", "\u00e9".encode("utf-8")):  # resuming anywhere
+        assert [r.key for r in store.scan_grouped(BUCKET, after, p, d, 1000)] == \
+            _first_of_each_group(keys, prefix, delimiter, after)
+    assert [r.key for r in store.scan_grouped(BUCKET, b"", p, d, 2)] == _first_of_each_group(keys, prefix, delimiter,
+                                                                                             b"")[:2]
+
+
 # ---- multipart uploads ----
 
 def part(number: int, blob_id: str | None = None, size: int = 10) -> PartRecord:

@@ -504,14 +504,20 @@ class Storage:
             raise BucketNotFound(bucket)
         if permit is not None and not permit(bucket_record.acl, None):
             raise AccessRefused(bucket)
-        prefix_bytes = prefix.encode("utf-8")
+        prefix_bytes, delimiter_bytes = prefix.encode("utf-8"), delimiter.encode("utf-8")
+        if delimiter:  # the metadata skips past each common prefix itself: a page is one query
+            def scan(after: bytes, limit: int) -> list[ListedObject]:
+                return self.metadata.scan_grouped(bucket, after, prefix_bytes, delimiter_bytes, limit)
+        else:
+            def scan(after: bytes, limit: int) -> list[ListedObject]:
+                return self.metadata.scan_objects(bucket, after, prefix_bytes, limit)
         page = grouped_scan(
-            scan=lambda after, limit: self.metadata.scan_objects(bucket, after, prefix_bytes, limit),
+            scan=scan,
             key_of=lambda record: record.key,
             cursor_after=lambda record: record.key.encode("utf-8"),
             cursor_past_prefix=_past_prefix,
             start=marker.encode("utf-8"),
-            prefix=prefix, delimiter=delimiter, marker=marker, max_items=max_keys,
+            prefix=prefix, delimiter=delimiter, marker=marker, max_items=max_keys, skips_prefixes=bool(delimiter),
         )
         last = page.last.key if isinstance(page.last, ListedObject) else page.last
         return Listing(page.rows, page.common_prefixes, page.is_truncated, last if page.is_truncated else None)

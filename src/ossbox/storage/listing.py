@@ -5,8 +5,9 @@ Strategy: one loop serves objects and multipart uploads alike. It pulls rows in 
 sorts after the marker) and moves the cursor past every key under it, so a prefix holding a million
 keys costs one extra query, not a million rows. Right after a prefix the next row may well start another
 one, so the next scan asks for a single row, and the batch doubles while plain rows keep coming: the rows
-read but not listed stay within a constant factor of those listed, and a page of 1000 common prefixes
-costs about what a page of 1000 keys does.
+read but not listed stay within a constant factor of those listed. Object listings go further: the
+metadata's `scan_grouped` skips past each common prefix itself, in one query (`skips_prefixes`), so a page of
+1000 common prefixes costs one query, as a page of 1000 keys does.
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ def grouped_scan(
     delimiter: str,
     marker: str,
     max_items: int,
+    skips_prefixes: bool = False,
 ) -> Page[Row]:
+    """The page. `skips_prefixes`: `scan` itself returns only the first row of each common prefix, so the rows
+    after one go on being listed from the same batch instead of a new scan past it."""
     rows: list[Row] = []
     prefixes: list[str] = []
     last: Row | str | None = None
@@ -68,5 +72,6 @@ def grouped_scan(
                 prefixes.append(common)
                 last = common
             cursor = cursor_past_prefix(common)
-            batch = 1
-            break
+            if not skips_prefixes:
+                batch = 1
+                break

@@ -129,6 +129,11 @@ class MetadataStore(Protocol):
     def scan_objects(self, bucket: str, after: bytes, prefix: bytes, limit: int) -> list[ListedObject]:
         """Current versions, not delete markers, of keys after `after` and starting with `prefix`."""
 
+    def scan_grouped(self, bucket: str, after: bytes, prefix: bytes, delimiter: bytes, limit: int
+                     ) -> list[ListedObject]:
+        """scan_objects' rows, but of each common prefix (a key's bytes after `prefix` up to and including
+        `delimiter`) only its first key."""
+
     def list_versions(self, bucket: str, prefix: bytes, after_key: bytes, below_seq: int | None,
                       limit: int) -> list[ObjectRecord]:
         """Every version and delete marker of keys starting with `prefix`, by key then newest first: those

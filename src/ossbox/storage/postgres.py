@@ -116,6 +116,12 @@ class _Connection:
 class PostgresMetadata(SqlMetadata):
     _LOCK = " FOR UPDATE"
     _SHARE = " FOR SHARE"
+    _PAST_COMMON_PREFIX = ("CASE WHEN position(? in substring({k} from ? + 1)) > 0 THEN substring({k} from 1 for ? + "
+                           "position(? in substring({k} from ? + 1)) + length(?) - 1) || '\\xff'::bytea ELSE {k} END")
+
+    @staticmethod
+    def _past_prefix_params(prefix_length: int, delimiter: bytes) -> tuple:
+        return delimiter, prefix_length, prefix_length, delimiter, prefix_length, delimiter
     _OPEN_BLOBS_SURVIVE_UNLINK = False  # the blobs are on a file system other nodes read too
 
     def __init__(self, url: str, defer_release: bool = True, read_only: bool = False, migrate: bool = True) -> None:

@@ -39,6 +39,7 @@ OBJECT_COLUMNS = (
     "storage_class, acl, headers, user_meta, extents, tags, symlink_target, seq, restore, sse, checksum"
 )
 LISTED_COLUMNS = "key, size, etag, mtime, object_type, storage_class, restore"
+_LISTED_JOINED = ", ".join(f"o.{column}" for column in LISTED_COLUMNS.split(", "))
 BUCKET_COLUMNS = "name, created, location, acl, storage_class, tags, versioning, configs"
 UPLOAD_COLUMNS = "upload_id, bucket, key, initiated, attributes"
 PART_COLUMNS = "part_number, blob_id, size, etag, crc64, mtime, checksum"
@@ -48,6 +49,7 @@ _BUCKET_PLACEHOLDERS = ", ".join("?" * len(BUCKET_COLUMNS.split(", ")))
 _JOINED_OBJECT_COLUMNS = ", ".join(f"o.{column}" for column in OBJECT_COLUMNS.split(", "))
 _JOINED_BUCKET_COLUMNS = ", ".join(f"b.{column}" for column in BUCKET_COLUMNS.split(", "))
 _LATEST = "latest = 1 AND delete_marker = 0"
+_LATEST_O = "o.latest = 1 AND o.delete_marker = 0"  # of the objects table named `o`
 _AFTER_EVERY_NAME = "\U0010ffff"  # sorts after every character a bucket name may continue its prefix with
 
 
@@ -89,6 +91,12 @@ def _restore_from_json(text: str | None) -> Restore | None:
 def _loads(text: str):
     """json.loads, skipping the parser for the empty object most metadata columns hold."""
     return {} if text == "{}" else json.loads(text)
+
+
+def _listed_from_row(row) -> ListedObject:
+    key, size, etag, mtime, object_type, storage_class, restore = row
+    return ListedObject(bytes(key).decode("utf-8"), size, etag, mtime, object_type, storage_class,
+                        _restore_from_json(restore) if restore else None)
 
 
 def _extents(extents_json: str) -> tuple[Extent, ...]:
@@ -445,9 +453,39 @@ class SqlMetadata:
             "ORDER BY key LIMIT ?",
             (bucket, lower, prefix + b"\xff", limit),
         )
-        return [ListedObject(bytes(key).decode("utf-8"), size, etag, mtime, object_type, storage_class,
-                             _restore_from_json(restore) if restore else None)
-                for key, size, etag, mtime, object_type, storage_class, restore in rows]
+        return [_listed_from_row(row) for row in rows]
+
+    # The key just past key `k`'s common prefix (its bytes after the listing's prefix up to and including the
+    # delimiter, then 0xFF, which no UTF-8 key holds), or `k` itself when no delimiter follows the prefix; its
+    # parameters are _past_prefix_params'. In SQLite `||` makes text: the cast turns it back into bytes.
+    _PAST_COMMON_PREFIX = ("CASE WHEN instr(substr({k}, ? + 1), ?) > 0 THEN CAST(substr({k}, 1, ? + instr(substr({k}, "
+                           "? + 1), ?) + length(?) - 1) || x'FF' AS BLOB) ELSE {k} END")
+
+    @staticmethod
+    def _past_prefix_params(prefix_length: int, delimiter: bytes) -> tuple:
+        return prefix_length, delimiter, prefix_length, prefix_length, delimiter, delimiter
+
+    def scan_grouped(self, bucket: str, after: bytes, prefix: bytes, delimiter: bytes, limit: int
+                     ) -> list[ListedObject]:
+        """scan_objects' rows, but only the first of each common prefix (a key's bytes after `prefix` up to and
+        including `delimiter`): one query walks from key to key in order, jumping past each common prefix it
+        meets, so a page of a thousand prefixes is one query, not a thousand."""
+        lower = max(after, prefix)
+        operator = ">" if lower == after else ">="
+        upper = prefix + b"\xff"
+        past = self._PAST_COMMON_PREFIX.format(k="walk.key")
+        rows = self._read(
+            "WITH RECURSIVE walk(key, n) AS ("  # n counts the keys walked (PostgreSQL refuses a LIMIT here)
+            f"SELECT (SELECT key FROM objects WHERE bucket = ? AND key {operator} ? AND key < ? AND {_LATEST} "
+            "ORDER BY key LIMIT 1), 1 "
+            f"UNION ALL SELECT (SELECT o.key FROM objects o WHERE o.bucket = ? AND o.key > {past} AND o.key < ? "
+            f"AND {_LATEST_O} ORDER BY o.key LIMIT 1), walk.n + 1 FROM walk WHERE walk.key IS NOT NULL "
+            "AND walk.n < ?) "
+            f"SELECT {_LISTED_JOINED} FROM walk JOIN objects o ON o.bucket = ? AND o.key = walk.key AND {_LATEST_O} "
+            "ORDER BY o.key",
+            (bucket, lower, upper, bucket, *self._past_prefix_params(len(prefix), delimiter), upper, limit, bucket),
+        )
+        return [_listed_from_row(row) for row in rows]
 
     # ---- multipart uploads ----
 
