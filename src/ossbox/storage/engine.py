@@ -69,7 +69,7 @@ class ObjectSnapshot:
         self.cipher = cipher  # the blobs' cipher when the version is encrypted: read with decrypt() or chunks()
         self._blobs = blobs
         self._first = blobs.open(record.extents[0].blob_id) if record.extents else None
-        self.whole: bytes | None = None  # all its bytes in the clear, when opened with them (open_object)
+        self.whole: bytes | None = None  # all its bytes in the clear, when opened with them (its files then closed)
 
     def read(self, first: int, length: int) -> bytes:
         """Bytes first..first+length-1 in the clear, at once; FileNotFoundError if a later extent is gone."""
@@ -134,6 +134,7 @@ class ObjectSnapshot:
     def close(self) -> None:
         if self._first is not None:
             self._first.close()
+            self._first = None
 
     def __enter__(self) -> ObjectSnapshot:
         return self
@@ -472,6 +473,7 @@ class Storage:
                 return snapshot
             try:
                 snapshot.whole = snapshot.read(0, record.size)
+                snapshot.close()  # here, off the event loop: the bytes are all it will need
                 return snapshot
             except BaseException as error:
                 snapshot.close()
