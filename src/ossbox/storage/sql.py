@@ -93,6 +93,12 @@ def _loads(text: str):
     return {} if text == "{}" else json.loads(text)
 
 
+def _keys_after_within(after: bytes, prefix: bytes) -> tuple[str, tuple[bytes, bytes]]:
+    """The condition on `key` (and its two parameters) of the keys after `after` that start with `prefix`."""
+    lower = max(after, prefix)
+    return f"key {'>' if lower == after else '>='} ? AND key < ?", (lower, prefix + b"\xff")
+
+
 def _listed_from_row(row) -> ListedObject:
     key, size, etag, mtime, object_type, storage_class, restore = row
     return ListedObject(bytes(key).decode("utf-8"), size, etag, mtime, object_type, storage_class,
@@ -446,12 +452,10 @@ class SqlMetadata:
         return [_object_from_row(row) for row in rows]
 
     def scan_objects(self, bucket: str, after: bytes, prefix: bytes, limit: int) -> list[ListedObject]:
-        lower = max(after, prefix)
-        operator = ">" if lower == after else ">="
+        within, bounds = _keys_after_within(after, prefix)
         rows = self._read(
-            f"SELECT {LISTED_COLUMNS} FROM objects WHERE bucket = ? AND key {operator} ? AND key < ? AND {_LATEST} "
-            "ORDER BY key LIMIT ?",
-            (bucket, lower, prefix + b"\xff", limit),
+            f"SELECT {LISTED_COLUMNS} FROM objects WHERE bucket = ? AND {within} AND {_LATEST} ORDER BY key LIMIT ?",
+            (bucket, *bounds, limit),
         )
         return [_listed_from_row(row) for row in rows]
 
@@ -470,20 +474,18 @@ class SqlMetadata:
         """scan_objects' rows, but only the first of each common prefix (a key's bytes after `prefix` up to and
         including `delimiter`): one query walks from key to key in order, jumping past each common prefix it
         meets, so a page of a thousand prefixes is one query, not a thousand."""
-        lower = max(after, prefix)
-        operator = ">" if lower == after else ">="
-        upper = prefix + b"\xff"
+        within, bounds = _keys_after_within(after, prefix)
+        upper = bounds[1]
         past = self._PAST_COMMON_PREFIX.format(k="walk.key")
         rows = self._read(
             "WITH RECURSIVE walk(key, n) AS ("  # n counts the keys walked (PostgreSQL refuses a LIMIT here)
-            f"SELECT (SELECT key FROM objects WHERE bucket = ? AND key {operator} ? AND key < ? AND {_LATEST} "
-            "ORDER BY key LIMIT 1), 1 "
+            f"SELECT (SELECT key FROM objects WHERE bucket = ? AND {within} AND {_LATEST} ORDER BY key LIMIT 1), 1 "
             f"UNION ALL SELECT (SELECT o.key FROM objects o WHERE o.bucket = ? AND o.key > {past} AND o.key < ? "
             f"AND {_LATEST_O} ORDER BY o.key LIMIT 1), walk.n + 1 FROM walk WHERE walk.key IS NOT NULL "
             "AND walk.n < ?) "
             f"SELECT {_LISTED_JOINED} FROM walk JOIN objects o ON o.bucket = ? AND o.key = walk.key AND {_LATEST_O} "
             "ORDER BY o.key",
-            (bucket, lower, upper, bucket, *self._past_prefix_params(len(prefix), delimiter), upper, limit, bucket),
+            (bucket, *bounds, bucket, *self._past_prefix_params(len(prefix), delimiter), upper, limit, bucket),
         )
         return [_listed_from_row(row) for row in rows]
 
