@@ -655,6 +655,45 @@ def test_concurrent_overwrites_from_processes_release_every_replaced_blob_exactl
     assert collections.Counter(freed) == collections.Counter(everything - final)
 
 
+def _process_put(url: str, key: str) -> None:
+    store = open_metadata(url)
+    try:
+        store.put_object(record(key))
+    finally:
+        store.close()
+
+
+def test_the_change_marker_holds_until_a_commit_anywhere(store, store_url):
+    if store_url.startswith("postgresql"):  # other nodes' commits reach a node late: it never vouches
+        assert store.change_marker() is None
+        store.put_object(record("k"))
+        assert store.change_marker() is None
+        return
+    marker = store.change_marker()
+    store.get_bucket_and_object(BUCKET, "k")
+    list(store.scan_objects(BUCKET, b"", b"", 10))
+    assert store.change_marker() == marker  # reads change nothing
+    store.put_object(record("k"))
+    assert store.change_marker() not in (None, marker)  # its own commit
+    marker = store.change_marker()
+    other = open_metadata(store_url)  # another connection, as another worker's
+    try:
+        other.update_bucket(BUCKET, acl="public-read")
+    finally:
+        other.close()
+    assert store.change_marker() != marker
+    marker = store.change_marker()
+    process = multiprocessing.get_context("spawn").Process(target=_process_put, args=(store_url, "from-afar"))
+    process.start()
+    process.join(60)
+    assert process.exitcode == 0
+    assert store.change_marker() != marker  # and another process's
+    marker = store.change_marker()
+    with pytest.raises(BucketExists):
+        store.create_bucket(BucketRecord(BUCKET, 1, "oss-test"))
+    assert store.change_marker() == marker  # a mutation rolled back committed nothing
+
+
 def test_a_bucket_goes_with_its_unfinished_uploads_only_when_asked_and_only_if_it_holds_no_object(store):
     store.create_bucket(BucketRecord("uploads-only", 1, "oss-test"))
     store.create_upload(UploadRecord("U1", "uploads-only", "k", 1))

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import oss2
 import pytest
+import requests
 
 from server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, process_alive, start_server
 
@@ -65,6 +66,35 @@ def test_every_worker_sees_every_write(workers):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(write_then_read, range(60)))
     assert len(list(oss2.ObjectIterator(bucket))) == 60
+
+
+def test_no_worker_answers_from_memory_what_another_has_since_changed(workers):
+    """Every worker remembers small objects it has read (storage/readcache.py); a write, an ACL change or a
+    delete through any worker must end that at once for all of them."""
+    bucket = _bucket(workers)
+    bucket.put_bucket_acl(oss2.BUCKET_ACL_PUBLIC_READ)
+    url = f"{workers.endpoint}/{bucket.bucket_name}/hot"
+
+    def fresh() -> oss2.Bucket:  # a connection of its own: whichever worker accepts it answers
+        return oss2.Bucket(bucket.auth, workers.endpoint, bucket.bucket_name, session=oss2.Session())
+
+    def anonymous_reads() -> set:
+        return {(answer.status_code, answer.content if answer.ok else None)
+                for answer in (requests.get(url, headers={"Connection": "close"}) for _ in range(12))}
+
+    for round_ in range(15):
+        body = f"round {round_} ".encode() * 100
+        fresh().put_object("hot", body)
+        for _ in range(2):  # the second pass finds it remembered
+            assert anonymous_reads() == {(200, body)}
+            assert {fresh().get_object("hot").read() for _ in range(6)} == {body}
+            assert {fresh().head_object("hot").etag for _ in range(6)} == {fresh().get_object_meta("hot").etag}
+        fresh().put_object_acl("hot", oss2.OBJECT_ACL_PRIVATE)
+        assert anonymous_reads() == {(403, None)}
+    fresh().delete_object("hot")
+    assert anonymous_reads() == {(404, None)}
+    with pytest.raises(oss2.exceptions.NoSuchKey):
+        fresh().get_object("hot")
 
 
 def test_appends_racing_across_workers_stay_consistent(workers):

@@ -37,6 +37,7 @@ from .records import (ARCHIVE_CLASSES, NULL_VERSION, BlobInfo, BucketRecord, Che
                       Gate, ListedObject, Listing, ObjectRecord, PartRecord, Permit, Restore, UploadRecord,
                       version_seq)
 from .metadata import MetadataStore, MetadataUnavailable, default_metadata_url, open_metadata
+from .readcache import ReadCache, Remembered
 
 __all__ = ["Storage", "ObjectSnapshot", "Permit", "Checksums", "RECLAIM_DELAY", "RESTORE_DELAY", "ORPHAN_AGE",
            "MIN_PART_SIZE", "MAX_EXTENTS", "md5_etag", "multipart_etag"]
@@ -64,12 +65,13 @@ class ObjectSnapshot:
     storage's reclaim delay after the version is replaced or deleted. Blobs are never modified, so whatever
     is read belongs to `record`."""
 
-    def __init__(self, record: ObjectRecord, blobs: BlobStore, cipher: BlobCipher | None = None) -> None:
+    def __init__(self, record: ObjectRecord, blobs: BlobStore, cipher: BlobCipher | None = None,
+                 whole: bytes | None = None) -> None:
         self.record = record
         self.cipher = cipher  # the blobs' cipher when the version is encrypted: read with decrypt() or chunks()
         self._blobs = blobs
-        self._first = blobs.open(record.extents[0].blob_id) if record.extents else None
-        self.whole: bytes | None = None  # all its bytes in the clear, when opened with them (its files then closed)
+        self._first = blobs.open(record.extents[0].blob_id) if record.extents and whole is None else None
+        self.whole = whole  # all its bytes in the clear, when opened with them (no file open then)
 
     def read(self, first: int, length: int) -> bytes:
         """Bytes first..first+length-1 in the clear, at once; FileNotFoundError if a later extent is gone."""
@@ -155,6 +157,7 @@ class Storage:
         self.reclaim_delay = reclaim_delay
         self.restore_delay = restore_delay
         self.blobs = BlobStore(data_dir)
+        self.recent = ReadCache()
         self.metadata: MetadataStore = metadata or open_metadata(default_metadata_url(data_dir),
                                                                  defer_release=reclaim_delay > 0)
 
@@ -437,7 +440,12 @@ class Storage:
         """The key's current version or `version_id` (None if absent; a delete marker included), once the
         bucket's `gate` (read with it) and `permit` have accepted it. A missing bucket is reported as such to
         anyone, as OSS does."""
-        bucket_record, record = self.metadata.get_bucket_and_object(bucket, key, version_id)
+        return self._judged(bucket, key, *self.metadata.get_bucket_and_object(bucket, key, version_id), permit, gate)
+
+    @staticmethod
+    def _judged(bucket: str, key: str, bucket_record: BucketRecord | None, record: ObjectRecord | None,
+                permit: Permit | None, gate: Gate | None) -> ObjectRecord | None:
+        """_lookup's answer from the records it read of bucket/key."""
         if bucket_record is None:
             raise BucketNotFound(bucket)
         if gate is not None:
@@ -462,7 +470,9 @@ class Storage:
         blob vanished before it could be read (overwritten or deleted meanwhile) is read again, and `gate` and
         `permit` judge every read."""
         for _ in range(_OPEN_RETRIES):
-            record = self.head_object(bucket, key, permit, version_id, gate)
+            marker = self.metadata.change_marker()
+            bucket_record, found = self.metadata.get_bucket_and_object(bucket, key, version_id)
+            record = _readable(self._judged(bucket, key, bucket_record, found, permit, gate), key, version_id)
             if record.frozen(time.time()) and record.symlink_target is None:
                 raise ObjectFrozen(key)
             try:
@@ -474,6 +484,8 @@ class Storage:
             try:
                 snapshot.whole = snapshot.read(0, record.size)
                 snapshot.close()  # here, off the event loop: the bytes are all it will need
+                if record.encryption is None:  # an encrypted object's clear bytes are not kept
+                    self.recent.put(bucket, key, version_id, Remembered(marker, bucket_record, found, snapshot.whole))
                 return snapshot
             except BaseException as error:
                 snapshot.close()
@@ -481,6 +493,27 @@ class Storage:
                     continue
                 raise
         raise ObjectNotFound(key) if version_id is None else VersionNotFound(key, version_id)
+
+    def open_remembered(self, bucket: str, key: str, permit: Permit | None = None, version_id: str | None = None,
+                        gate: Gate | None = None, read_up_to: int = 0) -> ObjectSnapshot | None:
+        """open_object's answer from memory (storage/readcache.py), when nothing has been committed anywhere
+        since an earlier open_object read the object whole; None otherwise. No thread, query or file: the
+        event loop may call it. `gate` and `permit` judge the remembered records as they would fresh ones."""
+        entry = self.recent.get(bucket, key, version_id, self.metadata.change_marker())
+        if entry is None or len(entry.whole) > read_up_to:
+            return None
+        record = _readable(self._judged(bucket, key, entry.bucket, entry.record, permit, gate), key, version_id)
+        if record.frozen(time.time()):
+            raise ObjectFrozen(key)
+        return ObjectSnapshot(record, self.blobs, whole=entry.whole)
+
+    def head_remembered(self, bucket: str, key: str, permit: Permit | None = None, version_id: str | None = None,
+                        gate: Gate | None = None) -> ObjectRecord | None:
+        """head_object's answer from memory, as open_remembered's; None when there is none."""
+        entry = self.recent.get(bucket, key, version_id, self.metadata.change_marker())
+        if entry is None:
+            return None
+        return _readable(self._judged(bucket, key, entry.bucket, entry.record, permit, gate), key, version_id)
 
     # ---- deleting ----
 

@@ -70,6 +70,12 @@ class MetadataStore(Protocol):
     # ---- lifecycle ----
     def close(self) -> None: ...
 
+    def change_marker(self) -> object | None:
+        """A value that stays the same while nothing is committed to the store, by any process, and differs
+        once anything is: comparable with this store object's earlier markers only. Cheap enough for the event
+        loop (no waiting, no disk). None when the backend cannot tell at once (PostgreSQL: other nodes' commits
+        reach a node late); then nothing read may be remembered across requests."""
+
     # ---- buckets ----
     def create_bucket(self, record: BucketRecord) -> None:
         """BucketExists if the name is taken."""

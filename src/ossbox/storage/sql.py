@@ -189,6 +189,9 @@ class SqlMetadata:
     def close(self) -> None:
         raise NotImplementedError
 
+    def change_marker(self) -> object | None:
+        return None
+
     # ---- buckets ----
 
     def create_bucket(self, record: BucketRecord) -> None:

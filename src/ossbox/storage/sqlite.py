@@ -3,9 +3,10 @@ logic; this module the connections and the schema's history).
 
 Strategy: WAL mode, one writer connection shared by every thread under a lock (each transaction `BEGIN
 IMMEDIATE`, so that across processes too SQLite serialises writers, which is what makes every mutation's
-reads and writes one atomic step), and a reader connection per thread. `synchronous = FULL`: a committed
-write survives a power cut. The schema version lives in `PRAGMA user_version`; `_MIGRATIONS` take a
-database of any earlier version to the current one, each in one transaction, in order.
+reads and writes one atomic step), a reader connection per thread, and one that only watches for commits
+(`change_marker`, for the read cache). `synchronous = FULL`: a committed write survives a power cut. The
+schema version lives in `PRAGMA user_version`; `_MIGRATIONS` take a database of any earlier version to the
+current one, each in one transaction, in order.
 """
 
 from __future__ import annotations
@@ -151,6 +152,9 @@ class SqliteMetadata(SqlMetadata):
         except BaseException:
             self._writer.close()
             raise
+        self._probe_lock = threading.Lock()
+        self._probe = self._connect()
+        self._probe.execute("PRAGMA busy_timeout = 0")
 
     def _upgrade(self) -> None:
         version = self._writer.execute("PRAGMA user_version").fetchone()[0]
@@ -185,6 +189,15 @@ class SqliteMetadata(SqlMetadata):
             connection.execute("PRAGMA synchronous = FULL")
         connection.execute("PRAGMA busy_timeout = 10000")
         return connection
+
+    def change_marker(self) -> int | None:
+        """`PRAGMA data_version` on a connection that only asks that: SQLite changes it whenever another
+        connection, in any process, commits. It reads the shared-memory WAL index, not the file."""
+        with self._probe_lock:
+            try:
+                return self._probe.execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error:  # busy, as while a crashed writer's WAL is recovered: tell nothing, never wait
+                return None
 
     def _reader(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
