@@ -211,10 +211,10 @@ async def get_object(context: Context, request: ObjectRead) -> GetObjectResult:
 async def _with_website(context: Context, request: ObjectRead, read):
     """`read(context, request)`, or, for a key that does not exist in a bucket hosting a website, its index
     document or (anonymous GETs only) its error document (operations/website.py)."""
-    missing = ObjectNotFound(request.key)
     try:
         if request.key:
             return await read(context, request)
+        missing = ObjectNotFound(request.key)
     except ObjectNotFound as error:  # a delete marker's says so: answered as it is, unless a page stands in
         if request.version_id is not None:
             raise
