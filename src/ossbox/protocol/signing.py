@@ -118,7 +118,7 @@ def uri_encode(text: str, keep_slash: bool = False) -> str:
 
 
 def _hmac(key: bytes, data: bytes, digest) -> bytes:
-    return hmac.new(key, data, digest).digest()
+    return hmac.digest(key, data, digest)  # OpenSSL's one call, with no HMAC object to build
 
 
 def _join_query(pairs: Iterable[tuple[str, str]]) -> str:
