@@ -12,8 +12,8 @@ queueing behind the blob writes that run there.
 from __future__ import annotations
 
 import asyncio
-import functools
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
 
 from ..storage.engine import ObjectSnapshot, Storage
 from ..storage.records import ObjectRecord
@@ -22,15 +22,63 @@ __all__ = ["Offload", "AsyncStorage"]
 
 
 class Offload:
+    """Threads taking calls from one queue, each call's outcome handed to its awaiting future on the loop.
+
+    Not run_in_executor: its concurrent.futures.Future (a Condition each) and the chaining of that future to
+    the loop's cost a small request as much as the call itself. A call whose awaiting task was cancelled
+    before a thread took it is not made, as with an executor."""
+
     def __init__(self, max_threads: int = 16) -> None:
-        self._executor = ThreadPoolExecutor(max_threads, thread_name_prefix="ossbox-offload")
+        self._size = max_threads
+        self._calls: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []  # started at the first call: never before a fork
 
     async def __call__(self, function, /, *args, **kwargs):
-        call = functools.partial(function, *args, **kwargs) if args or kwargs else function
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        if not self._threads:
+            self._start()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._calls.put((loop, future, function, args, kwargs))
+        return await future
+
+    def _start(self) -> None:
+        self._threads = [threading.Thread(target=self._serve, name=f"ossbox-offload_{n}", daemon=True)
+                         for n in range(self._size)]
+        for thread in self._threads:
+            thread.start()
+
+    def _serve(self) -> None:
+        while (call := self._calls.get()) is not None:
+            loop, future, function, args, kwargs = call
+            if future.cancelled():
+                continue
+            try:
+                outcome = (function(*args, **kwargs), None)
+            except BaseException as error:  # noqa: BLE001 - the awaiting task raises it
+                outcome = (None, error)
+            try:
+                loop.call_soon_threadsafe(_settle, future, *outcome)
+            except RuntimeError:  # the loop has closed: nobody awaits it any more
+                pass
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=True)
+        """Once the calls queued so far are made, stop the threads."""
+        for _ in self._threads:
+            self._calls.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
+
+
+def _settle(future: asyncio.Future, result, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if isinstance(error, StopIteration):  # which a future refuses to hold (PEP 479)
+        error = RuntimeError(f"the offloaded call raised {error!r}")
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 class AsyncStorage:

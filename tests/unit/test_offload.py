@@ -1,0 +1,63 @@
+"""The offload pool (server/offload.py): calls run in its threads, their results and errors reach the awaiting
+task, a call cancelled before it starts is not made, and shutting down finishes what was queued."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from ossbox.server.offload import Offload
+
+
+def test_results_and_errors_reach_the_caller_from_the_pool_threads():
+    offload = Offload(max_threads=2)
+
+    async def exercise():
+        names = await asyncio.gather(*(offload(lambda: threading.current_thread().name) for _ in range(20)))
+        assert set(names) <= {"ossbox-offload_0", "ossbox-offload_1"} and threading.current_thread().name not in names
+        assert await offload(divmod, 7, 2) == (3, 1)
+        with pytest.raises(ZeroDivisionError):
+            await offload(divmod, 1, 0)
+        with pytest.raises(RuntimeError, match="StopIteration"):
+            await offload(next, iter(()))
+
+    try:
+        asyncio.run(exercise())
+    finally:
+        offload.shutdown()
+
+
+def test_a_call_cancelled_while_queued_is_not_made_and_shutdown_finishes_the_queue():
+    offload = Offload(max_threads=1)
+    gate, made = threading.Event(), []
+
+    async def exercise():
+        blocker = asyncio.ensure_future(offload(gate.wait))
+        queued = asyncio.ensure_future(offload(made.append, "cancelled"))
+        kept = asyncio.ensure_future(offload(made.append, "kept"))
+        await asyncio.sleep(0.05)
+        queued.cancel()
+        gate.set()
+        await asyncio.gather(blocker, kept)
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+
+    asyncio.run(exercise())
+    offload.shutdown()
+    assert made == ["kept"]
+
+
+def test_a_call_finishing_after_its_loop_closed_leaves_the_thread_serving():
+    offload = Offload(max_threads=1)
+    gate = threading.Event()
+
+    async def abandon():
+        asyncio.ensure_future(offload(gate.wait))
+        await asyncio.sleep(0.05)
+
+    asyncio.run(abandon())  # cancels the awaiting task and closes the loop while the call still runs
+    gate.set()
+    assert asyncio.run(asyncio.wait_for(offload(lambda: "still serving"), 10)) == "still serving"
+    offload.shutdown()
