@@ -3,7 +3,7 @@ logic; this module the connections and the schema's history).
 
 Strategy: WAL mode, one writer connection shared by every thread under a lock (each transaction `BEGIN
 IMMEDIATE`, so that across processes too SQLite serialises writers, which is what makes every mutation's
-reads and writes one atomic step), and a reader connection per thread. Commits are watched in the WAL index
+reads and writes one atomic step), a reader connection per thread, and one that only watches for commits
 (`change_marker`, for the read cache). `synchronous = FULL`: a committed write survives a power cut. The
 schema version lives in `PRAGMA user_version`; `_MIGRATIONS` take a database of any earlier version to the
 current one, each in one transaction, in order.
@@ -11,7 +11,6 @@ current one, each in one transaction, in order.
 
 from __future__ import annotations
 
-import mmap
 import os
 import pathlib
 import sqlite3
@@ -136,39 +135,6 @@ def _fail(batch: list[_Pending], error: BaseException) -> None:
         pending.error, pending.finished = stored, True
 
 
-class _WalIndexHeader:
-    """The header of the database's WAL index, in its `-shm` file, mapped read-only: SQLite rewrites it with
-    every commit, from any connection or process, before any reader can see the commit (a change counter,
-    the last valid frame, the WAL's salt, a checksum), so the header names the committed state, and a new one
-    never repeats an old one. SQLite keeps two copies, writes the second then the first, and a reader who
-    finds the two equal has a whole one (https://www.sqlite.org/walformat.html, "The WAL-Index Header").
-    Reading it costs no system call and takes no lock, where `PRAGMA data_version` takes two file locks."""
-
-    _COPY = 48
-
-    def __init__(self, mapped: mmap.mmap) -> None:
-        self._mapped = mapped
-
-    @classmethod
-    def map(cls, database: str) -> _WalIndexHeader | None:
-        """The header of `database`, whose connections have opened its WAL; None when it has no `-shm` file
-        (then SQLite keeps the index in a process's memory, as for a read-only database)."""
-        try:
-            with open(database + "-shm", "rb") as file:
-                return cls(mmap.mmap(file.fileno(), 2 * cls._COPY, access=mmap.ACCESS_READ))
-        except (OSError, ValueError):
-            return None
-
-    def read(self) -> bytes | None:
-        """The header now; None while a commit is rewriting it (the two copies differ)."""
-        both = self._mapped[:2 * self._COPY]  # the first copy, then the second: the order SQLite's readers use
-        first = both[:self._COPY]
-        return first if first == both[self._COPY:] else None
-
-    def close(self) -> None:
-        self._mapped.close()
-
-
 class SqliteMetadata(SqlMetadata):
     def __init__(self, path: str, defer_release: bool = True, read_only: bool = False) -> None:
         super().__init__(defer_release)
@@ -186,7 +152,9 @@ class SqliteMetadata(SqlMetadata):
         except BaseException:
             self._writer.close()
             raise
-        self._wal_index = _WalIndexHeader.map(path)
+        self._probe_lock = threading.Lock()
+        self._probe = self._connect()
+        self._probe.execute("PRAGMA busy_timeout = 0")
 
     def _upgrade(self) -> None:
         version = self._writer.execute("PRAGMA user_version").fetchone()[0]
@@ -222,8 +190,14 @@ class SqliteMetadata(SqlMetadata):
         connection.execute("PRAGMA busy_timeout = 10000")
         return connection
 
-    def change_marker(self) -> bytes | None:
-        return self._wal_index.read() if self._wal_index is not None else None
+    def change_marker(self) -> int | None:
+        """`PRAGMA data_version` on a connection that only asks that: SQLite changes it whenever another
+        connection, in any process, commits. It reads the shared-memory WAL index, not the file."""
+        with self._probe_lock:
+            try:
+                return self._probe.execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error:  # busy, as while a crashed writer's WAL is recovered: tell nothing, never wait
+                return None
 
     def _reader(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
@@ -310,6 +284,5 @@ class SqliteMetadata(SqlMetadata):
         if reader is not None:
             reader.close()
             del self._local.connection
-        if self._wal_index is not None:
-            self._wal_index.close()
+        self._probe.close()
         self._writer.close()
