@@ -29,6 +29,26 @@ def test_results_and_errors_reach_the_caller_from_the_pool_threads():
         offload.shutdown()
 
 
+def test_threads_are_added_only_for_calls_that_find_none_idle():
+    offload = Offload(max_threads=4)
+
+    async def exercise():
+        for _ in range(20):
+            await offload(lambda: None)
+        assert len(offload._threads) == 1  # one after the other: the one thread serves them all
+        gate = threading.Event()
+        waiting = [asyncio.ensure_future(offload(gate.wait)) for _ in range(6)]
+        await asyncio.sleep(0.05)
+        assert len(offload._threads) == 4  # never more than asked for; the other two calls wait their turn
+        gate.set()
+        await asyncio.gather(*waiting)
+
+    try:
+        asyncio.run(exercise())
+    finally:
+        offload.shutdown()
+
+
 def test_a_call_cancelled_while_queued_is_not_made_and_shutdown_finishes_the_queue():
     offload = Offload(max_threads=1)
     gate, made = threading.Event(), []

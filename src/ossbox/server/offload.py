@@ -25,37 +25,37 @@ class Offload:
     """Threads taking calls from one queue, each call's outcome handed to its awaiting future on the loop.
 
     Not run_in_executor: its concurrent.futures.Future (a Condition each) and the chaining of that future to
-    the loop's cost a small request as much as the call itself. A call whose awaiting task was cancelled
-    before a thread took it is not made, as with an executor."""
+    the loop's cost a small request as much as the call itself. As with an executor, a thread is added only
+    when a call finds none idle (so none exists before a fork, and a quiet server holds few), and a call
+    whose awaiting task was cancelled before a thread took it is not made."""
 
     def __init__(self, max_threads: int = 16) -> None:
         self._size = max_threads
         self._calls: queue.SimpleQueue = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []  # started at the first call: never before a fork
+        self._threads: list[threading.Thread] = []
+        self._idle = threading.Semaphore(0)  # released by a thread each time it is ready for another call
 
     async def __call__(self, function, /, *args, **kwargs):
-        if not self._threads:
-            self._start()
+        if not self._idle.acquire(blocking=False) and len(self._threads) < self._size:
+            thread = threading.Thread(target=self._serve, name=f"ossbox-offload_{len(self._threads)}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._calls.put((loop, future, function, args, kwargs))
         return await future
 
-    def _start(self) -> None:
-        self._threads = [threading.Thread(target=self._serve, name=f"ossbox-offload_{n}", daemon=True)
-                         for n in range(self._size)]
-        for thread in self._threads:
-            thread.start()
-
     def _serve(self) -> None:
         while (call := self._calls.get()) is not None:
             loop, future, function, args, kwargs = call
             if future.cancelled():
+                self._idle.release()
                 continue
             try:
                 outcome = (function(*args, **kwargs), None)
             except BaseException as error:  # noqa: BLE001 - the awaiting task raises it
                 outcome = (None, error)
+            self._idle.release()  # before the caller hears back, so that its next call finds this thread idle
             try:
                 loop.call_soon_threadsafe(_settle, future, *outcome)
             except RuntimeError:  # the loop has closed: nobody awaits it any more
