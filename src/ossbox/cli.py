@@ -1,11 +1,14 @@
-"""The `ossbox` command line."""
+"""The `ossbox` command line.
+
+Start-up is most of what a small command costs (issue 14), so this module imports click and little else: each
+command imports what it uses when it runs (`serve` the server, the client commands `ossbox.commands`, which
+defer their own heavy modules in turn).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import logging
-import signal
 import sys
 
 import click
@@ -116,7 +119,9 @@ def serve(ctx: click.Context, host: str, port: int, s3_port: int | None, data_di
           lifecycle_interval: float, ephemeral: bool) -> None:
     """Run the OSS-compatible server: metadata in SQLite (the default) or PostgreSQL, blobs in --data-dir."""
     import json
+    import logging
     import os
+    import signal
     import tempfile
     import threading
     import time

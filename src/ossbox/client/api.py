@@ -17,7 +17,6 @@ import mimetypes
 import os
 import re
 import socket
-import xml.etree.ElementTree as ElementTree
 from urllib.parse import quote, urlsplit
 
 import urllib3
@@ -152,6 +151,8 @@ def _xml_body(root_tag: str, children) -> bytes:
     """A request body serialised as oss2 serialises it (ElementTree, utf-8 declaration), so its Content-MD5,
     and with it the signature, is oss2's. `children` are (tag, text or nested children) pairs; None is left
     out."""
+    import xml.etree.ElementTree as ElementTree  # here: most calls send no XML
+
     def fill(parent, items):
         for tag, value in items:
             if isinstance(value, list):

@@ -8,7 +8,6 @@ is the body stream itself, counting what is read through a `streams.Tally` (CRC-
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ElementTree
 from urllib.parse import unquote
 
 from ..protocol.dates import parse_http_date, parse_iso8601
@@ -56,8 +55,15 @@ def _unquoted_etag(headers):
     return _hget(headers, "etag", unquote_etag)
 
 
-def _body_xml(resp) -> ElementTree.Element:
-    return ElementTree.fromstring(resp.read())
+def _xml(body: bytes):
+    """The parsed document (an ElementTree.Element); the XML parser is imported by the first result that has one."""
+    import xml.etree.ElementTree as ElementTree
+
+    return ElementTree.fromstring(body)
+
+
+def _body_xml(resp):
+    return _xml(resp.read())
 
 
 def _text(node, path, default=""):
@@ -184,7 +190,7 @@ class BatchDeleteObjectsResult(RequestResult):
         body = resp.read()
         self.deleted_keys = []
         if body:
-            root = ElementTree.fromstring(body)
+            root = _xml(body)
             decode = _decoder(root)
             self.deleted_keys = [decode(_text(node, "Key")) for node in root.findall("Deleted")]
 

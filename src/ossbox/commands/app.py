@@ -9,27 +9,28 @@ error message and an exit code (`outcome.failure`), including click's usage erro
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 import time
 import warnings
+from typing import TYPE_CHECKING
 
 import click
-import urllib3
 
 from .. import client
 from ..client import exceptions
-from ..protocol.dates import http_date
 from ..protocol.etags import quote_etag
 from . import values
 from .connection import CONNECTION_NAMES, connection_options
-from .copying import CopyOptions, Plan, Report, Runner, plan_copy
 from .outcome import EXIT_CODES_HELP, CommandError, ExitCode, failure
-from .progress import Progress, progress_wanted
 from .settings import DEFAULT_CONFIG_FILE, Settings, SettingsError, make_bucket, make_service, read_config, \
     resolve_settings
-from .summary import summary_line
+
+# What only some commands use (copying, syncing, progress and summary by cp and sync; the date parser by the
+# --if-* conditions, json by --output-format json, urllib3 by --insecure) is imported where it is used, so
+# `ossbox --help` starts without it.
+if TYPE_CHECKING:
+    from .copying import CopyOptions, Plan, Report, Runner
 
 __all__ = ["COMMANDS", "ClientCommand"]
 
@@ -118,6 +119,8 @@ class Connection:
     def session(self) -> client.Session:
         if self._session is None:
             if self.flags.get("insecure"):
+                import urllib3
+
                 click.echo("warning: --insecure: HTTPS certificates are not verified", err=True)
                 warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)  # said once, above
             self._session = client.Session(self._pool_size, ca_bundle=self.flags.get("ca_bundle"),
@@ -162,6 +165,8 @@ def _interactive() -> bool:
 
 
 def _json(document) -> None:
+    import json
+
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
@@ -194,6 +199,8 @@ def _confirm_overwrites(plan: Plan, quiet: bool) -> None:
 
 def _summarize(plan: Plan, report: Report, elapsed: float, quiet: bool, held_back: int = 0) -> None:
     """Each failure on a line of its own, then (unless -q) the summary line."""
+    from .summary import summary_line
+
     for item, error in report.failed:
         click.echo(f"ossbox: error: {failure(error, item.source)[1]}", err=True)
     for source, why in plan.invalid:
@@ -204,6 +211,9 @@ def _summarize(plan: Plan, report: Report, elapsed: float, quiet: bool, held_bac
 def _run(plan: Plan, options: CopyOptions, quiet: bool) -> tuple[Runner, Report, float, int]:
     """Run the plan's items, then its deletions if every item succeeded; (runner, report, seconds taken,
     deletions held back)."""
+    from .copying import Runner
+    from .progress import Progress, progress_wanted
+
     total = len(plan.items) + len(plan.deletions)
     progress = Progress(sys.stderr, progress_wanted(sys.stderr, os.environ, quiet), files_total=total)
     started = time.monotonic()
@@ -251,6 +261,8 @@ def _how_to_resume(plan: Plan, runner: Runner) -> str:
 
 
 def _conditions(if_modified_since, if_unmodified_since, if_match, if_none_match) -> dict[str, str]:
+    from ..protocol.dates import http_date
+
     headers = {}
     if if_modified_since is not None:
         headers["If-Modified-Since"] = http_date(if_modified_since)
@@ -327,6 +339,8 @@ def cp(conn: Connection, source: str, destination: str, recursive: bool, force: 
     upload of --part-size parts (at most 10000 of them: 10Mi parts take up to 97GiB), holding only --parallel
     + 1 parts in memory. A file named - is ./-.
     """
+    from .copying import CopyOptions, plan_copy
+
     src, dst = values.parse_oss_url(source), values.parse_oss_url(destination)
     headers = _conditions(if_modified_since, if_unmodified_since, if_match, if_none_match)
     downloading = src is not None and dst is None
@@ -403,6 +417,9 @@ def sync(conn: Connection, source: str, destination: str, delete: bool, compare:
     gets its object's Last-Modified as its mtime, so the next sync either way copies nothing. Keys ending in /
     (directory markers) are neither copied nor deleted. Large files go in parts, resumably, as with cp.
     """
+    from .copying import CopyOptions
+    from .syncing import SyncOptions, plan_sync
+
     src, dst = values.parse_oss_url(source), values.parse_oss_url(destination)
     _check_sizes(part_size, bandwidth_limit)
     if src or dst:
@@ -412,8 +429,6 @@ def sync(conn: Connection, source: str, destination: str, delete: bool, compare:
                           checkpoint_dir=os.path.abspath(checkpoint_dir) if checkpoint_dir else None,
                           bandwidth=bandwidth_limit)
     conn.reserve(jobs * parallel + 2)
-    from .syncing import SyncOptions, plan_sync  # here, not at the top: `cp` starts without it
-
     try:
         plan = plan_sync(src or source, dst or destination, SyncOptions(compare or "mtime", delete, rules, jobs),
                          conn.bucket)

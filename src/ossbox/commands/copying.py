@@ -12,11 +12,11 @@ checkpoint. Nothing here prints: the command reports the `Report`.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
 import threading
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from .. import client
@@ -294,9 +294,12 @@ class Runner:
         self.throttle = Throttle(options.bandwidth) if options.bandwidth else None
         # One directory may hold both kinds of records: their names never collide.
         self.store = client.ResumableDownloadStore(dir=options.checkpoint_dir)
-        self.upload_store = client.ResumableStore(dir=options.checkpoint_dir)
         self.cancel = threading.Event()
         self.stdin, self.stdout = stdin, stdout  # binary streams for STDIO items; None: the process's own
+
+    @functools.cached_property
+    def upload_store(self) -> client.ResumableStore:
+        return client.ResumableStore(dir=self.options.checkpoint_dir)
 
     def _callback(self, item: Item):
         reached = 0
@@ -408,6 +411,8 @@ class Runner:
                     self._record(report, item, None)
             report.interrupted = report.interrupted or self.cancel.is_set()
             return report
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
         pool = ThreadPoolExecutor(max_workers=self.options.jobs, thread_name_prefix="ossbox-cp")
         futures: dict[Future, Item] = {pool.submit(self.run_item, item): item for item in items}
         while futures and not self.cancel.is_set():

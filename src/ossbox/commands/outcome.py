@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 
 import click
-import urllib3
 
 from ..client import exceptions
 from .settings import SettingsError
@@ -90,6 +89,8 @@ def failure(error: BaseException, subject: str = "", bucket: str | None = None) 
         request_id = f" (request id {error.request_id})" if error.request_id else ""
         return ExitCode.SERVER, f"{prefix}{described}{request_id}" + (f"; {hint}" if hint else "")
     if isinstance(error, exceptions.RequestError):
+        import urllib3
+
         cause = getattr(error, "exception", error)
         if isinstance(cause, urllib3.exceptions.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(cause):
             return ExitCode.CLIENT, (f"{prefix}the server's HTTPS certificate cannot be verified: {cause}; give its "

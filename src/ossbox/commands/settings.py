@@ -13,7 +13,6 @@ settings into `ossbox.client` objects.
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 from collections.abc import Mapping
@@ -65,6 +64,8 @@ def _normalise(name: str) -> str:
 
 def read_config(text: str, profile: str | None, path: str = DEFAULT_CONFIG_FILE) -> dict[str, str]:
     """The settings of `profile` (or of `[default]`, else ossutil 1's `[Credentials]`) in config `text`."""
+    import configparser
+
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     parser.optionxform = str  # keep the keys' case; they are normalised below
     try:

@@ -12,8 +12,6 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from ..protocol.dates import parse_http_date
-
 __all__ = [
     "OSS_SCHEME", "STDIO", "OssUrl", "parse_oss_url", "parse_size", "parse_range", "format_range", "RangeError",
     "resolve_range",
@@ -115,6 +113,8 @@ def resolve_range(byte_range: tuple[int | None, int | None], size: int) -> tuple
 def parse_time(text: str) -> int:
     """Epoch seconds of an HTTP date (`Tue, 01 Oct 2024 10:00:00 GMT`), an ISO 8601 date or time
     (`2024-10-01`, `2024-10-01T10:00:00+08:00`; UTC when no offset is given) or a number of epoch seconds."""
+    from ..protocol.dates import parse_http_date  # here: it brings email.utils, which `ossbox --help` does without
+
     stripped = text.strip()
     if stripped.isdigit():
         return int(stripped)

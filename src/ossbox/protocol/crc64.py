@@ -7,6 +7,8 @@ GF(2) polynomial arithmetic zlib uses in `crc32_combine` (multiply by x^(8*len2)
 
 from __future__ import annotations
 
+import functools
+
 from fastcrc import crc64 as _fastcrc64
 
 __all__ = ["crc64", "crc64_combine", "Crc64"]
@@ -35,6 +37,7 @@ def _multiply(a: int, b: int) -> int:
     return product
 
 
+@functools.cache  # built when first needed, not on import: it takes longer than the rest of the import
 def _x_to_power_of_two_table() -> tuple[int, ...]:
     """x^(2^k) modulo P for k in 0..63."""
     table = []
@@ -45,16 +48,14 @@ def _x_to_power_of_two_table() -> tuple[int, ...]:
     return tuple(table)
 
 
-_X2N = _x_to_power_of_two_table()
-
-
 def _x_to_power(n: int) -> int:
     """x^(n * 2^3) modulo P: the shift that appending n bytes applies to a CRC."""
+    x2n = _x_to_power_of_two_table()
     p = _TOP_BIT  # x^0
     k = 3
     while n:
         if n & 1:
-            p = _multiply(_X2N[k & 63], p)
+            p = _multiply(x2n[k & 63], p)
         n >>= 1
         k += 1
     return p
@@ -64,6 +65,8 @@ def crc64_combine(crc1: int, crc2: int, len2: int) -> int:
     """CRC of A + B, given crc1 = CRC(A), crc2 = CRC(B) and len2 = len(B)."""
     if len2 == 0:
         return crc1
+    if crc1 == 0:  # the product below is 0 (a single-part download combines onto 0)
+        return crc2
     return _multiply(_x_to_power(len2), crc1) ^ crc2
 
 

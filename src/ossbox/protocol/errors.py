@@ -8,7 +8,6 @@ encoded, as `x-oss-err` on HEAD responses); `parse_error_xml()` reads one back f
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ElementTree
 
 from .xmlutil import xml_document
 
@@ -129,6 +128,8 @@ def render_error_xml(error: OssError, request_id: str, host_id: str) -> bytes:
 
 def parse_error_xml(body: bytes) -> dict[str, str]:
     """The child elements of an `<Error>` body as a dict; empty when the body is not such XML."""
+    import xml.etree.ElementTree as ElementTree  # here: only the client reads errors, and only when one comes
+
     try:
         root = ElementTree.fromstring(body)
     except ElementTree.ParseError:
