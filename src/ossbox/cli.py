@@ -229,7 +229,8 @@ def serve(ctx: click.Context, host: str, port: int, s3_port: int | None, data_di
     sys.stdout.flush()
 
     def work() -> int:
-        run_server(open_storage(), config, socks, shutdown_timeout=shutdown_timeout, access_log=access_log, tls=tls)
+        run_server(open_storage(), config, socks, shutdown_timeout=shutdown_timeout, access_log=access_log, tls=tls,
+                   shared=workers > 1)
         return 0
 
     def sweep_leftovers() -> None:

@@ -44,6 +44,31 @@ _CANCEL_GRACE = 1.0
 _ACCEPT_ERROR_INTERVAL = 10.0
 
 
+class _OneConnectionPerWakeUp(socket.socket):
+    """A listening socket shared by worker processes, from which each takes one connection each time it wakes.
+
+    asyncio accepts up to `backlog` (100) connections every time the socket is readable. With several
+    processes on one socket, the first to wake took a whole burst of new connections (a client pool's,
+    wrk's 64) and kept them for their keep-alive life while the others idled: two workers served at one's
+    rate, about every other run. Ending each batch after one connection, as nginx does (`multi_accept off`),
+    lets every worker take its turn, and a busy one comes back for more later. asyncio ends a batch when
+    `accept()` raises BlockingIOError; the socket stays readable, so its next turn comes at once."""
+
+    _turn_taken = False
+
+    def accept(self):
+        if self._turn_taken:
+            self._turn_taken = False
+            raise BlockingIOError
+        accepted = super().accept()
+        self._turn_taken = True
+        return accepted
+
+
+def _taking_turns(sock: socket.socket) -> _OneConnectionPerWakeUp:
+    return _OneConnectionPerWakeUp(sock.family, sock.type, sock.proto, fileno=sock.detach())
+
+
 class _ConnectionGuard(asyncio.Protocol):
     """aiohttp's protocol for one connection, wrapped so that the connection cannot wait for ever.
 
@@ -172,7 +197,9 @@ def _track_requests(guards: dict[asyncio.BaseTransport, _ConnectionGuard]):
 
 
 async def _serve(storage: Storage, config: ServerConfig, socks: list[socket.socket], shutdown_timeout: float,
-                 access_log: AccessLog | None, certificate: Certificate | None) -> None:
+                 access_log: AccessLog | None, certificate: Certificate | None, shared: bool) -> None:
+    if shared:
+        socks = [_taking_turns(sock) for sock in socks]
     app = create_app(storage, config, access_log)
     guards: dict[asyncio.BaseTransport, _ConnectionGuard] = {}
     app.middlewares.append(_track_requests(guards))
@@ -224,13 +251,14 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def serve(storage: Storage, config: ServerConfig, socks: list[socket.socket], *, shutdown_timeout: float = 30.0,
-          access_log: str | None = None, tls: tuple[str, str, str] | None = None) -> None:
+          access_log: str | None = None, tls: tuple[str, str, str] | None = None, shared: bool = False) -> None:
     """Serve on the listening `socks` (the OSS port, and the S3 port if there is one) until SIGTERM or SIGINT.
     `access_log` is where the access log goes (a file, or `-` for standard error), `tls` the certificate file, key
-    file and the directory keeping the last pair that loaded, for HTTPS (tls.py)."""
+    file and the directory keeping the last pair that loaded, for HTTPS (tls.py); `shared`: other worker
+    processes accept from the same sockets."""
     log_writer = AccessLog(access_log) if access_log else None
     try:
-        asyncio.run(_serve(storage, config, socks, shutdown_timeout, log_writer, tls and Certificate(*tls)))
+        asyncio.run(_serve(storage, config, socks, shutdown_timeout, log_writer, tls and Certificate(*tls), shared))
     finally:
         if log_writer is not None:
             log_writer.close()

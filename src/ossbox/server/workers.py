@@ -2,11 +2,12 @@
 
 Strategy: the parent binds the socket and opens storage (migrating it), then forks the workers and a
 process that sweeps what the previous run left. Each worker opens its own SQLite connections (none may
-cross a fork) and accepts from the shared socket, the kernel spreading connections among them. Every metadata change is one BEGIN IMMEDIATE transaction, so SQLite's locking
-serialises writers across processes exactly as it does across threads, and readers keep their snapshot
-(open blob files) whichever process replaces the object. The parent only supervises: it forwards SIGTERM,
-SIGINT and SIGHUP, waits for every worker to drain, and replaces a worker that dies unexpectedly. A worker
-whose parent disappears (kill -9) stops by itself, gracefully.
+cross a fork) and accepts from the shared socket, one connection each time it wakes (runner.py), so that
+a burst of connections is spread among them. Every metadata change is one BEGIN IMMEDIATE transaction, so
+SQLite's locking serialises writers across processes exactly as it does across threads, and readers keep
+their snapshot (open blob files) whichever process replaces the object. The parent only supervises: it
+forwards SIGTERM, SIGINT and SIGHUP, waits for every worker to drain, and replaces a worker that dies
+unexpectedly. A worker whose parent disappears (kill -9) stops by itself, gracefully.
 """
 
 from __future__ import annotations
