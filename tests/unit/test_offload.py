@@ -67,6 +67,8 @@ def test_a_call_cancelled_while_queued_is_not_made_and_shutdown_finishes_the_que
     asyncio.run(exercise())
     offload.shutdown()
     assert made == ["kept"]
+    assert asyncio.run(asyncio.wait_for(offload(lambda: "again"), 10)) == "again"  # usable after a shutdown
+    offload.shutdown()
 
 
 def test_a_call_finishing_after_its_loop_closed_leaves_the_thread_serving():

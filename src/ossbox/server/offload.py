@@ -67,7 +67,7 @@ class Offload:
             self._calls.put(None)
         for thread in self._threads:
             thread.join()
-        self._threads = []
+        self._threads, self._idle = [], threading.Semaphore(0)  # a later call starts afresh
 
 
 def _settle(future: asyncio.Future, result, error: BaseException | None) -> None:
